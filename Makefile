@@ -1,0 +1,40 @@
+# Makefile for the hnsw extension (PGXS)
+
+MODULE_big = hnsw
+EXTENSION = hnsw
+DATA = sql/hnsw--0.1.0.sql
+PGFILEDESC = "hnsw - HNSW index access method"
+
+OBJS = \
+	src/build.o \
+	src/cost.o \
+	src/distance.o \
+	src/graph.o \
+	src/hnsw.o \
+	src/insert.o \
+	src/kernels_avx2.o \
+	src/kernels_avx512.o \
+	src/kernels_scalar.o \
+	src/operators.o \
+	src/page.o \
+	src/scan.o \
+	src/vacuum.o \
+	src/validate.o
+
+HEADERS = src/hnsw.h src/hnsw_page.h
+
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall
+REGRESS_OPTS = --inputdir=. --load-extension=hnsw
+
+TAP_TESTS = 1
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(OBJS): src/hnsw.h src/hnsw_page.h src/kernels.h
+
+# Debug build with assertions: make DEBUG=1
+ifdef DEBUG
+PG_CPPFLAGS += -DUSE_ASSERT_CHECKING -O0 -g
+endif

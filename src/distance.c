@@ -1,0 +1,320 @@
+/*-------------------------------------------------------------------------
+ *
+ * distance.c
+ *	  Kernel dispatch, and distances between values stored in an index.
+ *
+ * The CPU is examined once; hnsw.kernel ('auto' by default) then names the
+ * kernel table in use.  An index recognises its operator class's support
+ * function when it is one of this extension's C functions and calls the
+ * kernel directly on the stored values; any other support function is
+ * called through fmgr.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+#include "kernels.h"
+
+#ifdef HNSW_HAVE_X86_KERNELS
+#include <cpuid.h>
+#endif
+
+const HnswKernelTable *hnsw_kernels = &hnsw_scalar_kernels;
+
+typedef enum
+{
+	HNSW_KERNELS_AUTO,
+	HNSW_KERNELS_SCALAR,
+	HNSW_KERNELS_AVX2,
+	HNSW_KERNELS_AVX512
+} HnswKernelChoice;
+
+const struct config_enum_entry hnsw_kernel_options[] = {
+	{"auto", HNSW_KERNELS_AUTO, false},
+	{"scalar", HNSW_KERNELS_SCALAR, false},
+	{"avx2", HNSW_KERNELS_AVX2, false},
+	{"avx512", HNSW_KERNELS_AVX512, false},
+	{NULL, 0, false}
+};
+
+int			hnsw_kernel_choice = HNSW_KERNELS_AUTO;
+
+static bool cpu_has_avx2 = false;
+static bool cpu_has_avx512 = false;
+
+#ifdef HNSW_HAVE_X86_KERNELS
+/* XCR0: which register states the operating system saves */
+static uint64
+read_xcr0(void)
+{
+	uint32		eax,
+				edx;
+
+	__asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+	return ((uint64) edx << 32) | eax;
+}
+#endif
+
+/*
+ * Examine the CPU once (from _PG_init).  AVX2 needs the AVX2, FMA and
+ * POPCNT bits and an OS that saves YMM state; AVX-512 also needs AVX512F
+ * and ZMM/opmask state.
+ */
+void
+HnswInitKernels(void)
+{
+#ifdef HNSW_HAVE_X86_KERNELS
+	uint32		eax,
+				ebx,
+				ecx,
+				edx;
+	bool		osxsave,
+				fma,
+				popcnt;
+	uint64		xcr0;
+
+	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+		return;
+	osxsave = (ecx & bit_OSXSAVE) != 0;
+	fma = (ecx & bit_FMA) != 0;
+	popcnt = (ecx & bit_POPCNT) != 0;
+	if (!osxsave)
+		return;
+	xcr0 = read_xcr0();
+	if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+		return;
+	cpu_has_avx2 = fma && popcnt && (ebx & bit_AVX2) != 0 &&
+		(xcr0 & 0x6) == 0x6;
+	cpu_has_avx512 = cpu_has_avx2 && (ebx & bit_AVX512F) != 0 &&
+		(xcr0 & 0xE6) == 0xE6;
+#endif
+	HnswKernelAssignHook(hnsw_kernel_choice, NULL);
+}
+
+/* GUC check hook for hnsw.kernel: refuse a table this CPU cannot run */
+bool
+HnswKernelCheckHook(int *newval, void **extra, GucSource source)
+{
+	if ((*newval == HNSW_KERNELS_AVX2 && !cpu_has_avx2) ||
+		(*newval == HNSW_KERNELS_AVX512 && !cpu_has_avx512))
+	{
+		GUC_check_errdetail("This CPU does not support the \"%s\" kernels.",
+							hnsw_kernel_options[*newval].name);
+		return false;
+	}
+	return true;
+}
+
+void
+HnswKernelAssignHook(int newval, void *extra)
+{
+	hnsw_kernels = &hnsw_scalar_kernels;
+#ifdef HNSW_HAVE_X86_KERNELS
+	if (newval == HNSW_KERNELS_AVX512 ||
+		(newval == HNSW_KERNELS_AUTO && cpu_has_avx512))
+		hnsw_kernels = HnswAvx512Kernels();
+	else if (newval == HNSW_KERNELS_AVX2 ||
+			 (newval == HNSW_KERNELS_AUTO && cpu_has_avx2))
+		hnsw_kernels = &hnsw_avx2_kernels;
+#endif
+}
+
+/*
+ * Set up dist for the key column of index: which kernel its support
+ * function corresponds to, if any.
+ */
+void
+HnswInitDistance(HnswDistance *dist, Relation index)
+{
+	FmgrInfo   *proc = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
+	static const struct
+	{
+		PGFunction	fn;
+		HnswKernel	kernel;
+	}			known[] = {
+		{hnsw_float4_l2_distance, HNSW_KERNEL_L2},
+		{hnsw_float4_cosine_distance, HNSW_KERNEL_COSINE},
+		{hnsw_float4_l1_distance, HNSW_KERNEL_L1},
+		{hnsw_float4_negative_inner_product, HNSW_KERNEL_NEG_IP},
+		{hnsw_bit_hamming_distance, HNSW_KERNEL_BIT_HAMMING},
+		{hnsw_bit_jaccard_distance, HNSW_KERNEL_BIT_JACCARD},
+		{hnsw_int4_hamming_distance, HNSW_KERNEL_INT4_HAMMING},
+		{hnsw_int4_jaccard_distance, HNSW_KERNEL_INT4_JACCARD},
+	};
+
+	dist->kernel = HNSW_KERNEL_FMGR;
+	dist->procinfo = proc;
+	dist->collation = index->rd_indcollation[0];
+	for (int i = 0; i < lengthof(known); i++)
+		if (proc->fn_addr == known[i].fn)
+			dist->kernel = known[i].kernel;
+	dist->fixed_dimensions = (dist->kernel != HNSW_KERNEL_FMGR &&
+							  dist->kernel != HNSW_KERNEL_INT4_JACCARD);
+}
+
+#define F4(d) ((const float *) ARR_DATA_PTR(DatumGetArrayTypeP(d)))
+#define DIM(d) (ARR_DIMS(DatumGetArrayTypeP(d))[0])
+
+/*
+ * Distance between two values prepared by HnswPrepareValue.  The values
+ * were checked when prepared, so the kernels run without further checks.
+ */
+double
+HnswComputeDistance(HnswDistance *dist, Datum a, Datum b)
+{
+	switch (dist->kernel)
+	{
+		case HNSW_KERNEL_L2:
+			return sqrt((double) hnsw_kernels->l2_squared(F4(a), F4(b), DIM(a)));
+		case HNSW_KERNEL_COSINE:
+			return HnswCosineDistance(F4(a), F4(b), DIM(a));
+		case HNSW_KERNEL_L1:
+			return hnsw_kernels->l1(F4(a), F4(b), DIM(a));
+		case HNSW_KERNEL_NEG_IP:
+			return -(double) hnsw_kernels->inner_product(F4(a), F4(b), DIM(a));
+		case HNSW_KERNEL_BIT_HAMMING:
+			{
+				VarBit	   *va = DatumGetVarBitP(a);
+
+				return (double) hnsw_kernels->bit_hamming(VARBITS(va),
+														  VARBITS(DatumGetVarBitP(b)),
+														  VARBITBYTES(va));
+			}
+		case HNSW_KERNEL_BIT_JACCARD:
+			return HnswBitJaccardDistance(DatumGetVarBitP(a), DatumGetVarBitP(b));
+		case HNSW_KERNEL_INT4_HAMMING:
+			return HnswInt4HammingDistance((const int32 *) ARR_DATA_PTR(DatumGetArrayTypeP(a)),
+										   (const int32 *) ARR_DATA_PTR(DatumGetArrayTypeP(b)),
+										   DIM(a));
+		case HNSW_KERNEL_INT4_JACCARD:
+			return HnswInt4JaccardSorted((const int32 *) ARR_DATA_PTR(DatumGetArrayTypeP(a)), DIM(a),
+										 (const int32 *) ARR_DATA_PTR(DatumGetArrayTypeP(b)), DIM(b));
+		case HNSW_KERNEL_FMGR:
+			{
+				double		d;
+
+				d = DatumGetFloat8(FunctionCall2Coll(dist->procinfo,
+													 dist->collation, a, b));
+				if (isnan(d))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_EXCEPTION),
+							 errmsg("distance function %s returned NaN",
+									format_procedure(dist->procinfo->fn_oid))));
+				return d;
+			}
+	}
+	elog(ERROR, "unknown hnsw kernel %d", (int) dist->kernel);
+	return 0.0;					/* keep compiler quiet */
+}
+
+/*
+ * Make a value ready to be stored in the index or used as a query: a
+ * private, untoasted copy, checked as the distance functions check their
+ * arguments, and for Jaccard on int4[] sorted and without repeats (so the
+ * kernel can merge).  Sets *skip for a value that has no distance to
+ * anything (a zero vector under cosine distance): it is not indexed.
+ */
+Datum
+HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip)
+{
+	struct varlena *v = PG_DETOAST_DATUM_COPY(value);
+
+	*skip = false;
+	switch (dist->kernel)
+	{
+		case HNSW_KERNEL_L2:
+		case HNSW_KERNEL_L1:
+		case HNSW_KERNEL_NEG_IP:
+			HnswCheckFloat4Array((ArrayType *) v);
+			break;
+		case HNSW_KERNEL_COSINE:
+			{
+				ArrayType  *a = (ArrayType *) v;
+				int			n = HnswCheckFloat4Array(a);
+				const float *x = (const float *) ARR_DATA_PTR(a);
+
+				*skip = true;
+				for (int i = 0; i < n; i++)
+					if (x[i] != 0.0f)
+						*skip = false;
+				break;
+			}
+		case HNSW_KERNEL_BIT_HAMMING:
+		case HNSW_KERNEL_BIT_JACCARD:
+			HnswCheckBits((VarBit *) v);
+			break;
+		case HNSW_KERNEL_INT4_HAMMING:
+			HnswCheckArray((ArrayType *) v, INT4OID);
+			break;
+		case HNSW_KERNEL_INT4_JACCARD:
+			{
+				ArrayType  *a = (ArrayType *) v;
+				int			n = HnswCheckArray(a, INT4OID);
+				int32	   *x = palloc(sizeof(int32) * n);
+				int			k;
+				Datum	   *elems;
+
+				memcpy(x, ARR_DATA_PTR(a), sizeof(int32) * n);
+				k = HnswInt4SortUnique(x, n);
+				elems = palloc(sizeof(Datum) * k);
+				for (int i = 0; i < k; i++)
+					elems[i] = Int32GetDatum(x[i]);
+				v = (struct varlena *) construct_array(elems, k, INT4OID,
+													   sizeof(int32), true,
+													   TYPALIGN_INT);
+				break;
+			}
+		case HNSW_KERNEL_FMGR:
+			break;
+	}
+	return PointerGetDatum(v);
+}
+
+/* The dimension of a prepared value; 0 for kernels without one */
+uint32
+HnswValueDimensions(HnswDistance *dist, Datum value)
+{
+	if (!dist->fixed_dimensions)
+		return 0;
+	if (dist->kernel == HNSW_KERNEL_BIT_HAMMING ||
+		dist->kernel == HNSW_KERNEL_BIT_JACCARD)
+		return VARBITLEN(DatumGetVarBitP(value));
+	return DIM(value);
+}
+
+PG_FUNCTION_INFO_V1(hnsw_kernel_list);
+
+/*
+ * hnsw_kernels(): the values of hnsw.kernel this CPU can run, besides
+ * 'auto', so tests can compare each table with the scalar reference.
+ */
+Datum
+hnsw_kernel_list(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	for (int i = 1; hnsw_kernel_options[i].name != NULL; i++)
+	{
+		Datum		value = CStringGetTextDatum(hnsw_kernel_options[i].name);
+		bool		isnull = false;
+
+		if ((i == HNSW_KERNELS_AVX2 && !cpu_has_avx2) ||
+			(i == HNSW_KERNELS_AVX512 && !cpu_has_avx512))
+			continue;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	return (Datum) 0;
+}

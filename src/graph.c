@@ -1,0 +1,410 @@
+/*-------------------------------------------------------------------------
+ *
+ * graph.c
+ *	  The algorithms of the HNSW paper (Malkov & Yashunin), independent of
+ *	  where the graph is kept.
+ *
+ * Elements are reached only through the HnswGraph callbacks, so the same
+ * code searches the in-memory graph of a build and the graph on index
+ * pages; nothing here touches a buffer.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "common/pg_prng.h"
+
+#include "hnsw.h"
+
+/* A set of visited element ids */
+#define SH_PREFIX visited
+#define SH_ELEMENT_TYPE VisitedEntry
+#define SH_KEY_TYPE HnswElemId
+#define SH_KEY id
+#define SH_HASH_KEY(tb, key) murmurhash32((uint32) ((key) ^ ((key) >> 32)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+typedef struct VisitedEntry
+{
+	HnswElemId	id;
+	char		status;
+} VisitedEntry;
+#include "lib/simplehash.h"
+
+/*
+ * A binary heap of candidates: a min-heap on distance when sign is 1, a
+ * max-heap when sign is -1.
+ */
+typedef struct CandidateHeap
+{
+	HnswCandidate *items;
+	int			count;
+	int			capacity;
+	int			sign;
+} CandidateHeap;
+
+static void
+heap_init(CandidateHeap *h, int capacity, int sign)
+{
+	h->capacity = Max(capacity, 16);
+	h->items = palloc(sizeof(HnswCandidate) * h->capacity);
+	h->count = 0;
+	h->sign = sign;
+}
+
+/* true if a belongs above b */
+static inline bool
+heap_before(CandidateHeap *h, const HnswCandidate *a, const HnswCandidate *b)
+{
+	return h->sign > 0 ? a->distance < b->distance : a->distance > b->distance;
+}
+
+static void
+heap_push(CandidateHeap *h, const HnswCandidate *c)
+{
+	int			i;
+
+	if (h->count == h->capacity)
+	{
+		h->capacity *= 2;
+		h->items = repalloc(h->items, sizeof(HnswCandidate) * h->capacity);
+	}
+	i = h->count++;
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+
+		if (!heap_before(h, c, &h->items[parent]))
+			break;
+		h->items[i] = h->items[parent];
+		i = parent;
+	}
+	h->items[i] = *c;
+}
+
+static HnswCandidate
+heap_pop(CandidateHeap *h)
+{
+	HnswCandidate top = h->items[0];
+	HnswCandidate last = h->items[--h->count];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= h->count)
+			break;
+		if (child + 1 < h->count &&
+			heap_before(h, &h->items[child + 1], &h->items[child]))
+			child++;
+		if (!heap_before(h, &h->items[child], &last))
+			break;
+		h->items[i] = h->items[child];
+		i = child;
+	}
+	if (h->count > 0)
+		h->items[i] = last;
+	return top;
+}
+
+int
+HnswCandidateCompare(const void *a, const void *b)
+{
+	const HnswCandidate *x = a;
+	const HnswCandidate *y = b;
+
+	if (x->distance != y->distance)
+		return x->distance < y->distance ? -1 : 1;
+	/* ties broken by id, so results do not depend on qsort's whims */
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * Draw the level of a new element: floor(-ln(U) * mL) with mL = 1/ln(m),
+ * as in the paper, capped so an element is on at most HNSW_MAX_LAYERS.
+ */
+int
+HnswRandomLevel(int m)
+{
+	static pg_prng_state state;
+	static bool seeded = false;
+	double		u;
+
+	if (!seeded)
+	{
+		pg_prng_seed(&state, pg_prng_uint64(&pg_global_prng_state));
+		seeded = true;
+	}
+	/* pg_prng_double is in [0, 1); 1 - it is in (0, 1] */
+	u = 1.0 - pg_prng_double(&state);
+	return Min((int) floor(-log(u) / log((double) m)), HNSW_MAX_LAYERS - 1);
+}
+
+/*
+ * SEARCH-LAYER (Algorithm 2 of the paper): beam search for the ef elements
+ * of one layer nearest to query, starting from the given entries (whose
+ * distances are known).
+ *
+ * Elements of dead rows are traversed like any other, so deletions do not
+ * cut the graph, but with skip_deleted they never enter the result set.
+ * Returns the number of results and sets *result to them, nearest first.
+ */
+int
+HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
+				int nentries, int ef, int layer, bool skip_deleted,
+				HnswCandidate **result)
+{
+	CandidateHeap candidates;	/* C: to expand, nearest first */
+	CandidateHeap found;		/* W: best so far, farthest first */
+	visited_hash *visited;
+	HnswElemId *neighbors;
+	bool		dummy;
+	int			nresults;
+
+	heap_init(&candidates, ef * 2, 1);
+	heap_init(&found, ef + 1, -1);
+	visited = visited_create(CurrentMemoryContext, ef * 8, NULL);
+	neighbors = palloc(sizeof(HnswElemId) * HnswMaxNeighbors(graph->m, 0));
+
+	for (int i = 0; i < nentries; i++)
+	{
+		visited_insert(visited, entries[i].id, &dummy);
+		heap_push(&candidates, &entries[i]);
+		if (!(skip_deleted && entries[i].deleted))
+		{
+			heap_push(&found, &entries[i]);
+			if (found.count > ef)
+				heap_pop(&found);
+		}
+	}
+
+	while (candidates.count > 0)
+	{
+		HnswCandidate c = heap_pop(&candidates);
+		int			n;
+
+		if (found.count >= ef && c.distance > found.items[0].distance)
+			break;
+
+		n = graph->neighbors(graph, c.id, layer, neighbors);
+		for (int i = 0; i < n; i++)
+		{
+			HnswCandidate e;
+			bool		present;
+
+			visited_insert(visited, neighbors[i], &present);
+			if (present)
+				continue;
+			e.id = neighbors[i];
+			if (!graph->distance_to(graph, query, e.id, &e.distance, &e.deleted))
+				continue;		/* removed by VACUUM meanwhile */
+
+			if (found.count < ef || e.distance < found.items[0].distance)
+			{
+				heap_push(&candidates, &e);
+				if (!(skip_deleted && e.deleted))
+				{
+					heap_push(&found, &e);
+					if (found.count > ef)
+						heap_pop(&found);
+				}
+			}
+		}
+	}
+
+	/* popping a max-heap yields farthest first: fill from the back */
+	nresults = found.count;
+	*result = palloc(sizeof(HnswCandidate) * Max(nresults, 1));
+	for (int i = nresults - 1; i >= 0; i--)
+		(*result)[i] = heap_pop(&found);
+
+	visited_destroy(visited);
+	pfree(neighbors);
+	pfree(candidates.items);
+	pfree(found.items);
+	return nresults;
+}
+
+/*
+ * SELECT-NEIGHBORS-HEURISTIC (Algorithm 4 of the paper), without extending
+ * the candidates and keeping pruned connections: candidates (nearest
+ * first) are taken in order, and one is kept only if it is nearer to the
+ * base than to every neighbour kept so far; the list is then topped up with
+ * the nearest of the pruned ones.  Returns the number put in selected.
+ */
+int
+HnswSelectNeighbors(HnswGraph *graph, HnswCandidate *candidates,
+					int ncandidates, int max_neighbors,
+					HnswCandidate *selected)
+{
+	Datum	   *values = palloc0(sizeof(Datum) * ncandidates);
+	int		   *kept = palloc(sizeof(int) * ncandidates);
+	bool	   *taken = palloc0(sizeof(bool) * ncandidates);
+	int			nkept = 0;
+
+	if (ncandidates <= max_neighbors)
+	{
+		memcpy(selected, candidates, sizeof(HnswCandidate) * ncandidates);
+		return ncandidates;
+	}
+
+	for (int i = 0; i < ncandidates && nkept < max_neighbors; i++)
+	{
+		bool		good = true;
+
+		for (int j = 0; j < nkept; j++)
+		{
+			int			r = kept[j];
+
+			if (values[i] == (Datum) 0)
+				values[i] = graph->value(graph, candidates[i].id);
+			if (values[r] == (Datum) 0)
+				values[r] = graph->value(graph, candidates[r].id);
+			if (HnswComputeDistance(graph->distance, values[i], values[r]) <
+				candidates[i].distance)
+			{
+				good = false;
+				break;
+			}
+		}
+		if (good)
+		{
+			kept[nkept++] = i;
+			taken[i] = true;
+		}
+	}
+
+	/* keepPrunedConnections: fill up with the nearest pruned candidates */
+	for (int i = 0; i < ncandidates && nkept < max_neighbors; i++)
+		if (!taken[i])
+		{
+			kept[nkept++] = i;
+			taken[i] = true;
+		}
+
+	/* keep the list nearest first */
+	for (int i = 0, k = 0; i < ncandidates; i++)
+		if (taken[i])
+			selected[k++] = candidates[i];
+
+	pfree(values);
+	pfree(kept);
+	pfree(taken);
+	return nkept;
+}
+
+/*
+ * Lines 1-10 of INSERT (Algorithm 1 of the paper): greedy descent from the
+ * entry point to level + 1, then on each layer from min(level, entry_level)
+ * down to 0 a search with ef_construction whose results, chosen by the
+ * heuristic, become the new element's neighbours on that layer.
+ *
+ * lists[l] (allocated here) and counts[l] receive the neighbours of layer
+ * l; layers above entry_level get none.  Returns false if the entry point
+ * has disappeared (the caller should read the metapage again).
+ */
+bool
+HnswFindNeighbors(HnswGraph *graph, Datum value, int level,
+				  HnswElemId entry, int entry_level,
+				  HnswCandidate **lists, int *counts)
+{
+	HnswCandidate *entries;
+	int			nentries = 1;
+
+	for (int l = 0; l <= level; l++)
+	{
+		lists[l] = palloc(sizeof(HnswCandidate) * HnswMaxNeighbors(graph->m, l));
+		counts[l] = 0;
+	}
+
+	entries = palloc(sizeof(HnswCandidate));
+	entries[0].id = entry;
+	if (!graph->distance_to(graph, value, entry, &entries[0].distance,
+							&entries[0].deleted))
+		return false;
+
+	for (int layer = entry_level; layer >= 0; layer--)
+	{
+		HnswCandidate *found;
+		int			nfound;
+
+		if (layer > level)
+		{
+			/* greedy descent: the single nearest, dead or alive */
+			nfound = HnswSearchLayer(graph, value, entries, nentries, 1, layer,
+									 false, &found);
+		}
+		else
+		{
+			nfound = HnswSearchLayer(graph, value, entries, nentries,
+									 graph->ef_construction, layer, true,
+									 &found);
+			counts[layer] = HnswSelectNeighbors(graph, found, nfound,
+												HnswMaxNeighbors(graph->m, layer),
+												lists[layer]);
+		}
+
+		/* the next layer starts from what this one found */
+		if (nfound > 0)
+		{
+			pfree(entries);
+			entries = found;
+			nentries = nfound;
+		}
+	}
+	pfree(entries);
+	return true;
+}
+
+/*
+ * Shrink or extend a neighbour list (lines 13-16 of Algorithm 1, and the
+ * repair of lists by VACUUM): the elements ids (plus extra, if not NULL),
+ * measured from base, are cut down to max_neighbors by the heuristic.
+ * Elements of dead rows and removed ones are dropped.  Returns the size of
+ * the new list written to out (nearest first).
+ */
+int
+HnswPruneNeighbors(HnswGraph *graph, Datum base, const HnswElemId *ids,
+				   int nids, const HnswCandidate *extra, int max_neighbors,
+				   HnswCandidate *out)
+{
+	HnswCandidate *candidates = palloc(sizeof(HnswCandidate) * (nids + 1));
+	int			n = 0;
+	int			result;
+
+	for (int i = 0; i < nids; i++)
+	{
+		HnswCandidate *c = &candidates[n];
+
+		if (extra != NULL && ids[i] == extra->id)
+			continue;
+		c->id = ids[i];
+		if (graph->distance_to(graph, base, c->id, &c->distance, &c->deleted) &&
+			!c->deleted)
+			n++;
+	}
+	if (extra != NULL)
+		candidates[n++] = *extra;
+	qsort(candidates, n, sizeof(HnswCandidate), HnswCandidateCompare);
+	/* the same id twice sorts next to itself: keep one */
+	if (n > 1)
+	{
+		int			k = 1;
+
+		for (int i = 1; i < n; i++)
+			if (candidates[i].id != candidates[k - 1].id)
+				candidates[k++] = candidates[i];
+		n = k;
+	}
+	result = HnswSelectNeighbors(graph, candidates, n, max_neighbors, out);
+	pfree(candidates);
+	return result;
+}

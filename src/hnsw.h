@@ -1,0 +1,264 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw.h
+ *	  In-memory state, options, GUCs and prototypes of the hnsw index AM.
+ *
+ * The on-disk format is in hnsw_page.h.  Prototypes are grouped by the file
+ * that defines them.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef HNSW_H
+#define HNSW_H
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "fmgr.h"
+#include "nodes/pathnodes.h"
+#include "utils/array.h"
+#include "utils/guc.h"
+#include "utils/relcache.h"
+#include "utils/varbit.h"
+
+#include "hnsw_page.h"
+
+/* Operator strategy and support function numbers */
+#define HNSW_DISTANCE_STRATEGY	1	/* the ORDER BY operator */
+#define HNSW_NSTRATEGIES		1
+#define HNSW_DISTANCE_PROC		1	/* (type, type) -> float8 */
+#define HNSW_NPROCS				1
+
+/* Reloption bounds and defaults */
+#define HNSW_DEFAULT_M			16
+#define HNSW_MIN_M				2
+#define HNSW_MAX_M				100
+#define HNSW_DEFAULT_EF_CONSTRUCTION 64
+#define HNSW_MIN_EF_CONSTRUCTION 4
+#define HNSW_MAX_EF_CONSTRUCTION 1000
+
+/* GUC bounds and defaults */
+#define HNSW_DEFAULT_EF_SEARCH	40
+#define HNSW_MIN_EF_SEARCH		1
+#define HNSW_MAX_EF_SEARCH		1000
+
+/* Largest arrays the distance functions accept */
+#define HNSW_MAX_DIMENSIONS		100000
+
+typedef struct HnswOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int			m;
+	int			ef_construction;
+} HnswOptions;
+
+/*
+ * Built-in distances the index computes without going through fmgr.  An
+ * operator class whose support function is one of this extension's C
+ * distance functions gets the matching kernel; any other function (a
+ * user's own distance) is called through fmgr.
+ */
+typedef enum HnswKernel
+{
+	HNSW_KERNEL_FMGR = 0,		/* call the support function */
+	HNSW_KERNEL_L2,
+	HNSW_KERNEL_COSINE,
+	HNSW_KERNEL_L1,
+	HNSW_KERNEL_NEG_IP,
+	HNSW_KERNEL_BIT_HAMMING,
+	HNSW_KERNEL_BIT_JACCARD,
+	HNSW_KERNEL_INT4_HAMMING,
+	HNSW_KERNEL_INT4_JACCARD
+} HnswKernel;
+
+/* How to compute the distance between two stored values of one index */
+typedef struct HnswDistance
+{
+	HnswKernel	kernel;
+	bool		fixed_dimensions;	/* all values must have one dimension */
+	FmgrInfo   *procinfo;		/* support function (HNSW_KERNEL_FMGR) */
+	Oid			collation;
+} HnswDistance;
+
+/*
+ * An element id: (block, offset) of an element tuple on disk, or the
+ * position of an element in the in-memory graph of a build.
+ */
+typedef uint64 HnswElemId;
+
+#define HnswElemIdFromTid(tid) \
+	(((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) | \
+	 ItemPointerGetOffsetNumberNoCheck(tid))
+#define HnswElemIdGetBlock(id)	((BlockNumber) ((id) >> 16))
+#define HnswElemIdGetOffset(id) ((OffsetNumber) ((id) & 0xFFFF))
+
+typedef struct HnswCandidate
+{
+	double		distance;
+	HnswElemId	id;
+	bool		deleted;		/* element of a dead row: route, never return */
+} HnswCandidate;
+
+/*
+ * How the graph algorithms (graph.c) reach elements.  The build's in-memory
+ * graph and the index pages each provide one.
+ */
+typedef struct HnswGraph HnswGraph;
+
+struct HnswGraph
+{
+	HnswDistance *distance;
+	int			m;				/* max neighbours on layers > 0 */
+	int			ef_construction;
+
+	/*
+	 * Distance from value to element id.  Returns false if the id no longer
+	 * holds an element (it was removed by VACUUM); sets *deleted if the
+	 * element belongs to a dead row (it is traversed but never a result).
+	 */
+	bool		(*distance_to) (HnswGraph *graph, Datum value, HnswElemId id,
+								double *distance, bool *deleted);
+	/* Copy the neighbour ids of id on layer into out; returns their count */
+	int			(*neighbors) (HnswGraph *graph, HnswElemId id, int layer,
+							  HnswElemId *out);
+	/* The value of id, valid until the graph's memory context is reset */
+	Datum		(*value) (HnswGraph *graph, HnswElemId id);
+};
+
+/* Largest neighbour list on a layer */
+#define HnswMaxNeighbors(m, layer) ((layer) == 0 ? 2 * (m) : (m))
+
+/* hnsw.c */
+extern int	hnsw_ef_search;
+extern void _PG_init(void);
+extern HnswOptions *HnswGetOptions(Relation index);
+
+/* operators.c */
+extern int	HnswCheckArray(ArrayType *a, Oid elemtype);
+extern int	HnswCheckFloat4Array(ArrayType *a);
+extern int	HnswCheckBits(VarBit *v);
+extern double HnswCosineDistance(const float *a, const float *b, int n);
+extern double HnswBitJaccardDistance(VarBit *a, VarBit *b);
+extern double HnswInt4HammingDistance(const int32 *a, const int32 *b, int n);
+extern int	HnswInt4SortUnique(int32 *x, int n);
+extern double HnswInt4JaccardSorted(const int32 *a, int na,
+									const int32 *b, int nb);
+extern PGDLLEXPORT Datum hnsw_float4_l2_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_float4_cosine_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_float4_l1_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_float4_inner_product(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_float4_negative_inner_product(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_bit_hamming_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_bit_jaccard_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_int4_hamming_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_int4_jaccard_distance(PG_FUNCTION_ARGS);
+
+/* distance.c */
+extern int	hnsw_kernel_choice;
+extern const struct config_enum_entry hnsw_kernel_options[];
+extern bool HnswKernelCheckHook(int *newval, void **extra, GucSource source);
+extern void HnswKernelAssignHook(int newval, void *extra);
+extern void HnswInitKernels(void);
+extern void HnswInitDistance(HnswDistance *dist, Relation index);
+extern double HnswComputeDistance(HnswDistance *dist, Datum a, Datum b);
+extern Datum HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip);
+extern uint32 HnswValueDimensions(HnswDistance *dist, Datum value);
+
+/* graph.c */
+extern int	HnswRandomLevel(int m);
+extern int	HnswSearchLayer(HnswGraph *graph, Datum query,
+							HnswCandidate *entries, int nentries,
+							int ef, int layer, bool skip_deleted,
+							HnswCandidate **result);
+extern int	HnswSelectNeighbors(HnswGraph *graph, HnswCandidate *candidates,
+								int ncandidates, int max_neighbors,
+								HnswCandidate *selected);
+extern bool HnswFindNeighbors(HnswGraph *graph, Datum value, int level,
+							  HnswElemId entry, int entry_level,
+							  HnswCandidate **lists, int *counts);
+extern int	HnswPruneNeighbors(HnswGraph *graph, Datum base,
+							   const HnswElemId *ids, int nids,
+							   const HnswCandidate *extra, int max_neighbors,
+							   HnswCandidate *out);
+extern int	HnswCandidateCompare(const void *a, const void *b);
+
+/* page.c */
+typedef struct HnswPageEdit
+{
+	GenericXLogState *xlog;		/* NULL while a build writes without WAL */
+	int			nbuffers;
+	Buffer		buffers[MAX_GENERIC_XLOG_PAGES];
+	Page		pages[MAX_GENERIC_XLOG_PAGES];
+} HnswPageEdit;
+
+extern void HnswInitPage(Page page, uint16 flags);
+extern void HnswInitMetaPage(Page page, int m, int ef_construction,
+							 uint32 dimensions);
+extern HnswMetaPageData HnswReadMetaPage(Relation index);
+extern void HnswCheckPage(Relation index, Page page, BlockNumber blkno);
+extern void HnswEditStart(HnswPageEdit *edit, Relation index, bool wal);
+extern Page HnswEditPage(HnswPageEdit *edit, Buffer buffer, bool fresh);
+extern void HnswEditFinish(HnswPageEdit *edit);
+extern void HnswEditAbort(HnswPageEdit *edit);
+extern Buffer HnswNewBuffer(Relation index, ForkNumber fork);
+extern HnswElementTuple HnswGetElement(Relation index, Page page,
+									   OffsetNumber off);
+extern HnswUpperTuple HnswGetUpper(Relation index, Page page,
+								   OffsetNumber off);
+extern void HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup,
+							 int layer, HnswCandidate *list, int count);
+
+/* build.c */
+extern IndexBuildResult *hnswbuild(Relation heap, Relation index,
+								   struct IndexInfo *indexInfo);
+extern void hnswbuildempty(Relation index);
+
+/* insert.c */
+extern bool hnswinsert(Relation index, Datum *values, bool *isnull,
+					   ItemPointer heap_tid, Relation heap,
+					   IndexUniqueCheck checkUnique, bool indexUnchanged,
+					   struct IndexInfo *indexInfo);
+extern void HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
+							ItemPointer heaptid, bool wal);
+extern void HnswCheckElementSize(Relation index, int m, Datum value);
+extern HnswElementTuple HnswFormElement(int m, Datum value, int level,
+										ItemPointer heaptid,
+										HnswCandidate *neighbors,
+										int nneighbors, Size *size);
+extern HnswUpperTuple HnswFormUpper(int m, int level, Size *size);
+extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,
+							  HnswDistance *dist, HnswMetaPageData *meta);
+extern bool HnswReplaceNeighbors(Relation index, HnswElemId target,
+								 ItemPointer upper, int layer,
+								 const HnswElemId *seen, int nseen,
+								 HnswCandidate *list, int nlist, bool wal);
+extern void HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target,
+						int layer, HnswCandidate *link, bool wal);
+
+/* scan.c */
+extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
+extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+					   ScanKey orderbys, int norderbys);
+extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnswendscan(IndexScanDesc scan);
+
+/* vacuum.c */
+extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info,
+											 IndexBulkDeleteResult *stats,
+											 IndexBulkDeleteCallback callback,
+											 void *callback_state);
+extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info,
+												IndexBulkDeleteResult *stats);
+
+/* cost.c */
+extern void hnswcostestimate(PlannerInfo *root, IndexPath *path,
+							 double loop_count, Cost *indexStartupCost,
+							 Cost *indexTotalCost,
+							 Selectivity *indexSelectivity,
+							 double *indexCorrelation, double *indexPages);
+
+/* validate.c */
+extern bool hnswvalidate(Oid opclassoid);
+
+#endif							/* HNSW_H */

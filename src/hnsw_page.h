@@ -1,0 +1,157 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw_page.h
+ *	  On-disk format of an hnsw index: page layout, metapage, tuples.
+ *
+ * Everything a reader needs to decode an hnsw index file is in this header;
+ * the algorithms live elsewhere (see hnsw.h).
+ *
+ * Block 0 is the metapage.  Every other page is an element page holding two
+ * kinds of tuples, added with PageAddItem and addressed by (block, offset):
+ *
+ *	- an element tuple: the heap TID of the row, the element's level, its
+ *	  layer-0 neighbour list (2 * m slots) and the key value itself, so that
+ *	  one buffer access gives a hop on layer 0 both the vector and the
+ *	  neighbour ids;
+ *	- an upper tuple, only for elements whose level is above 0: the
+ *	  neighbour lists of layers 1 .. level (m slots each).  It is placed on
+ *	  the same page as its element whenever there is room.
+ *
+ * Tuples never change size after they are written: neighbour lists are
+ * rewritten in place.  VACUUM marks the element of a dead row deleted,
+ * repairs the lists that point at it, and finally removes both tuples with
+ * PageIndexTupleDeleteNoCompact, so line pointer numbers (and therefore the
+ * ids of all other elements) stay stable while their space is reused.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef HNSW_PAGE_H
+#define HNSW_PAGE_H
+
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+
+/* Fixed block numbers */
+#define HNSW_METAPAGE_BLKNO		0
+#define HNSW_FIRST_DATA_BLKNO	1
+
+/* Identity of the index format, checked whenever the metapage is read */
+#define HNSW_MAGIC				0x484E5357	/* "HNSW" */
+#define HNSW_FORMAT_VERSION		1
+
+/* The level of an element is at most HNSW_MAX_LAYERS - 1 */
+#define HNSW_MAX_LAYERS			16
+
+/*
+ * Special space of every page.  hnsw_page_id is the last two bytes of the
+ * page, as in other index AMs, so tools can tell which AM wrote the page.
+ */
+typedef struct HnswPageOpaqueData
+{
+	uint16		flags;			/* page type, see below */
+	uint16		unused;
+	uint16		reserved;
+	uint16		hnsw_page_id;	/* HNSW_PAGE_ID */
+} HnswPageOpaqueData;
+
+typedef HnswPageOpaqueData *HnswPageOpaque;
+
+#define HNSW_PAGE_META			(1 << 0)
+#define HNSW_PAGE_ELEMENTS		(1 << 1)
+
+/* Value unused by core AMs (GiST 0xFF81, SP-GiST 0xFF82, bloom 0xFF83) */
+#define HNSW_PAGE_ID			0xFF95
+
+#define HnswPageGetOpaque(page) \
+	((HnswPageOpaque) PageGetSpecialPointer(page))
+#define HnswPageIsMeta(page) \
+	((HnswPageGetOpaque(page)->flags & HNSW_PAGE_META) != 0)
+#define HnswPageIsElements(page) \
+	((HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS) != 0)
+
+/*
+ * The metapage.  The build options are frozen here: an index keeps the m
+ * and ef_construction it was built with even if ALTER INDEX changes the
+ * reloptions (they take effect at the next REINDEX).
+ */
+typedef struct HnswMetaPageData
+{
+	uint32		magic;			/* HNSW_MAGIC */
+	uint32		version;		/* HNSW_FORMAT_VERSION */
+	uint32		dimensions;		/* 0 until the first value fixes it, or
+								 * for distances without a dimension */
+	uint16		m;				/* max neighbours on layers > 0 */
+	uint16		ef_construction;
+	int16		entry_level;	/* level of the entry point; -1 = empty */
+	uint16		unused;
+	ItemPointerData entry;		/* element tuple of the entry point */
+} HnswMetaPageData;
+
+typedef HnswMetaPageData *HnswMetaPage;
+
+#define HnswPageGetMeta(page) ((HnswMetaPage) PageGetContents(page))
+
+/* Tuple kinds, the first byte of every tuple */
+#define HNSW_TUPLE_ELEMENT		1
+#define HNSW_TUPLE_UPPER		2
+
+/* Element flags */
+#define HNSW_ELEMENT_DELETED	(1 << 0)	/* row is dead; do not return */
+
+/*
+ * Element tuple.  neighbors[] has 2 * m slots (layer 0); the first
+ * nneighbors of them are valid.  The key value follows at MAXALIGN'd offset
+ * value_offset as a plain (untoasted, uncompressed) varlena.
+ */
+typedef struct HnswElementTupleData
+{
+	uint8		type;			/* HNSW_TUPLE_ELEMENT */
+	uint8		level;			/* highest layer this element is on */
+	uint16		flags;			/* HNSW_ELEMENT_* */
+	uint16		nneighbors;		/* valid entries in neighbors[] */
+	uint16		value_offset;	/* offset of the value from tuple start */
+	ItemPointerData heaptid;	/* the indexed row */
+	ItemPointerData upper;		/* upper tuple; invalid when level = 0 */
+	ItemPointerData neighbors[FLEXIBLE_ARRAY_MEMBER];
+} HnswElementTupleData;
+
+typedef HnswElementTupleData *HnswElementTuple;
+
+#define HNSW_ELEMENT_HEADER_SIZE offsetof(HnswElementTupleData, neighbors)
+#define HnswElementTupleValueOffset(m) \
+	MAXALIGN(HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * 2 * (m))
+#define HnswElementTupleSize(m, valuesize) \
+	MAXALIGN(HnswElementTupleValueOffset(m) + (valuesize))
+#define HnswElementTupleGetValue(etup) \
+	((struct varlena *) ((char *) (etup) + (etup)->value_offset))
+
+/*
+ * Upper tuple: neighbour lists of layers 1 .. level, m slots each.  The list
+ * of layer l starts at slot (l - 1) * m, and counts[l - 1] of it are valid.
+ */
+typedef struct HnswUpperTupleData
+{
+	uint8		type;			/* HNSW_TUPLE_UPPER */
+	uint8		level;			/* same as the element's */
+	uint16		m;
+	ItemPointerData element;	/* back link to the element tuple */
+	uint8		counts[HNSW_MAX_LAYERS - 1];
+	ItemPointerData neighbors[FLEXIBLE_ARRAY_MEMBER];
+} HnswUpperTupleData;
+
+typedef HnswUpperTupleData *HnswUpperTuple;
+
+#define HNSW_UPPER_HEADER_SIZE offsetof(HnswUpperTupleData, neighbors)
+#define HnswUpperTupleSize(m, level) \
+	MAXALIGN(HNSW_UPPER_HEADER_SIZE + sizeof(ItemPointerData) * (m) * (level))
+#define HnswUpperTupleList(utup, layer) \
+	(&(utup)->neighbors[((layer) - 1) * (utup)->m])
+
+/* Largest tuple one element page can hold */
+#define HNSW_MAX_TUPLE_SIZE \
+	MAXALIGN_DOWN(BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData) - \
+				  MAXALIGN(sizeof(HnswPageOpaqueData)))
+
+#endif							/* HNSW_PAGE_H */

@@ -1,0 +1,681 @@
+/*-------------------------------------------------------------------------
+ *
+ * insert.c
+ *	  The graph on index pages, and inserting one element into it.
+ *
+ * Locking (see also README's "Concurrency"):
+ *
+ *	- Inserters hold the heavyweight page lock on the metapage block in
+ *	  ShareLock mode for the length of one insert, not of a transaction.
+ *	  An inserter whose element will become the new entry point (its level
+ *	  is above the current top, or the index is empty) takes ExclusiveLock
+ *	  instead, so at most one entry point change is in flight.  VACUUM takes
+ *	  ExclusiveLock briefly to wait out inserts that may have seen an
+ *	  element before it was marked deleted.
+ *	- Buffer locks are held one page at a time while reading, and never
+ *	  while another buffer lock is requested, except: the page receiving a
+ *	  new element, then the metapage (when the entry point moves) or a page
+ *	  just added to the index (nobody else knows it yet).  So no two
+ *	  backends can wait on each other's buffer locks.
+ *	- A neighbour list is rewritten only under an exclusive lock on its
+ *	  page, and only if it still holds what the new list was computed from;
+ *	  otherwise the computation is redone.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "nodes/execnodes.h"
+
+#include "hnsw.h"
+
+/* How often a neighbour list update is recomputed after a lost race */
+#define HNSW_LINK_RETRIES		10
+
+typedef struct HnswDiskGraph
+{
+	HnswGraph	graph;
+	Relation	index;
+} HnswDiskGraph;
+
+/*
+ * Pin and share-lock the page of an element id.  Returns InvalidBuffer if
+ * the id points past the end of the index (a stale id).
+ */
+static Buffer
+read_share(Relation index, BlockNumber blkno)
+{
+	Buffer		buf;
+
+	if (blkno == HNSW_METAPAGE_BLKNO ||
+		blkno >= RelationGetNumberOfBlocks(index))
+		return InvalidBuffer;
+	buf = ReadBuffer(index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(index, BufferGetPage(buf), blkno);
+	return buf;
+}
+
+static bool
+disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
+				 double *distance, bool *deleted)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	Buffer		buf = read_share(g->index, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+
+	if (!BufferIsValid(buf))
+		return false;
+	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup != NULL)
+	{
+		*distance = HnswComputeDistance(graph->distance, value,
+										PointerGetDatum(HnswElementTupleGetValue(etup)));
+		*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+	}
+	UnlockReleaseBuffer(buf);
+	return etup != NULL;
+}
+
+/*
+ * Copy the neighbours of id on layer into out.  For layers above 0 the
+ * list is in the element's upper tuple, usually on the same page.
+ */
+static int
+disk_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	Buffer		buf = read_share(g->index, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+	ItemPointerData upper;
+	HnswUpperTuple utup;
+	int			n = 0;
+	int			max = HnswMaxNeighbors(graph->m, layer);
+
+	if (!BufferIsValid(buf))
+		return 0;
+	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup == NULL || etup->level < layer)
+	{
+		UnlockReleaseBuffer(buf);
+		return 0;
+	}
+	if (layer == 0)
+	{
+		n = Min(etup->nneighbors, max);
+		for (int i = 0; i < n; i++)
+			out[i] = HnswElemIdFromTid(&etup->neighbors[i]);
+		UnlockReleaseBuffer(buf);
+		return n;
+	}
+
+	upper = etup->upper;
+	if (ItemPointerGetBlockNumberNoCheck(&upper) != HnswElemIdGetBlock(id))
+	{
+		UnlockReleaseBuffer(buf);
+		buf = read_share(g->index, ItemPointerGetBlockNumberNoCheck(&upper));
+		if (!BufferIsValid(buf))
+			return 0;
+	}
+	utup = HnswGetUpper(g->index, BufferGetPage(buf),
+						ItemPointerGetOffsetNumberNoCheck(&upper));
+	if (utup != NULL && utup->level >= layer &&
+		HnswElemIdFromTid(&utup->element) == id)
+	{
+		n = Min(utup->counts[layer - 1], Min(max, utup->m));
+		for (int i = 0; i < n; i++)
+			out[i] = HnswElemIdFromTid(&HnswUpperTupleList(utup, layer)[i]);
+	}
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/* A palloc'd copy of the value of id; NULL pointer if it is gone */
+static Datum
+disk_value(HnswGraph *graph, HnswElemId id)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	Buffer		buf = read_share(g->index, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+	struct varlena *copy = NULL;
+
+	if (!BufferIsValid(buf))
+		elog(ERROR, "hnsw element vanished while in use");
+	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup != NULL)
+	{
+		struct varlena *v = HnswElementTupleGetValue(etup);
+
+		copy = palloc(VARSIZE_ANY(v));
+		memcpy(copy, v, VARSIZE_ANY(v));
+	}
+	UnlockReleaseBuffer(buf);
+	if (copy == NULL)
+		elog(ERROR, "hnsw element vanished while in use");
+	return PointerGetDatum(copy);
+}
+
+/* Set up *graph to reach the elements on the pages of index */
+void
+HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
+				  HnswMetaPageData *meta)
+{
+	HnswDiskGraph *g = palloc0(sizeof(HnswDiskGraph));
+
+	g->graph.distance = dist;
+	g->graph.m = meta->m;
+	g->graph.ef_construction = meta->ef_construction;
+	g->graph.distance_to = disk_distance_to;
+	g->graph.neighbors = disk_neighbors;
+	g->graph.value = disk_value;
+	g->index = index;
+	*graph = &g->graph;
+}
+
+/*
+ * Check a value against the dimension fixed in the metapage.
+ */
+static void
+check_dimensions(Relation index, HnswDistance *dist, HnswMetaPageData *meta,
+				 Datum value)
+{
+	uint32		dims = HnswValueDimensions(dist, value);
+
+	if (dist->fixed_dimensions && meta->dimensions != 0 &&
+		dims != meta->dimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %u dimensions, not %u", meta->dimensions, dims),
+				 errdetail("Index \"%s\" holds vectors of %u dimensions.",
+						   RelationGetRelationName(index), meta->dimensions)));
+}
+
+/*
+ * Raise an error if an element of this value cannot fit on a page.
+ */
+void
+HnswCheckElementSize(Relation index, int m, Datum value)
+{
+	Size		size = HnswElementTupleSize(m, VARSIZE_ANY(DatumGetPointer(value)));
+
+	if (size > HNSW_MAX_TUPLE_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("index row size %zu exceeds hnsw maximum %zu for index \"%s\"",
+						size, (Size) HNSW_MAX_TUPLE_SIZE,
+						RelationGetRelationName(index)),
+				 errdetail("The value takes %zu bytes; with m = %d an element can hold a value of at most %zu bytes.",
+						   VARSIZE_ANY(DatumGetPointer(value)), m,
+						   (Size) (HNSW_MAX_TUPLE_SIZE - HnswElementTupleValueOffset(m))),
+				 errhint("Use fewer dimensions, or a smaller m.")));
+}
+
+/* Build an element tuple with its layer-0 neighbours */
+HnswElementTuple
+HnswFormElement(int m, Datum value, int level, ItemPointer heaptid,
+				HnswCandidate *neighbors, int nneighbors, Size *size)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	HnswElementTuple etup;
+
+	*size = HnswElementTupleSize(m, VARSIZE_ANY(v));
+	etup = palloc0(*size);
+	etup->type = HNSW_TUPLE_ELEMENT;
+	etup->level = level;
+	etup->value_offset = HnswElementTupleValueOffset(m);
+	etup->heaptid = *heaptid;
+	ItemPointerSetInvalid(&etup->upper);
+	HnswSetNeighbors(etup, NULL, 0, neighbors, nneighbors);
+	memcpy(HnswElementTupleGetValue(etup), v, VARSIZE_ANY(v));
+	return etup;
+}
+
+/* Build an empty upper tuple for an element of the given level */
+HnswUpperTuple
+HnswFormUpper(int m, int level, Size *size)
+{
+	HnswUpperTuple utup;
+
+	*size = HnswUpperTupleSize(m, level);
+	utup = palloc0(*size);
+	utup->type = HNSW_TUPLE_UPPER;
+	utup->level = level;
+	utup->m = m;
+	ItemPointerSetInvalid(&utup->element);
+	return utup;
+}
+
+/*
+ * Lock blkno exclusively if it has room for size bytes; else return
+ * InvalidBuffer (and correct the free space map).
+ */
+static Buffer
+lock_if_room(Relation index, BlockNumber blkno, Size size, bool *fresh)
+{
+	Buffer		buf;
+	Page		page;
+
+	if (blkno == HNSW_METAPAGE_BLKNO ||
+		blkno >= RelationGetNumberOfBlocks(index))
+		return InvalidBuffer;
+	buf = ReadBuffer(index, blkno);
+	/* exclusive: we are going to add tuples */
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	*fresh = PageIsNew(page);
+	if (*fresh)
+		return buf;
+	HnswCheckPage(index, page, blkno);
+	if (PageGetExactFreeSpace(page) >= size)
+		return buf;
+	RecordPageWithFreeSpace(index, blkno, PageGetExactFreeSpace(page));
+	UnlockReleaseBuffer(buf);
+	return InvalidBuffer;
+}
+
+/*
+ * Find a page with room for size bytes (line pointers included) and return
+ * it exclusively locked; *fresh says it needs initialising.  Space freed by
+ * VACUUM comes from the free space map; otherwise new elements go to the
+ * last page, and when that is full the index grows by a page.
+ */
+static Buffer
+page_with_room(Relation index, Size size, bool *fresh)
+{
+	BlockNumber blkno = GetPageWithFreeSpace(index, size);
+	Buffer		buf;
+
+	if (blkno != InvalidBlockNumber)
+	{
+		buf = lock_if_room(index, blkno, size, fresh);
+		if (BufferIsValid(buf))
+			return buf;
+	}
+	buf = lock_if_room(index, RelationGetNumberOfBlocks(index) - 1, size, fresh);
+	if (BufferIsValid(buf))
+		return buf;
+	*fresh = true;
+	return HnswNewBuffer(index, MAIN_FORKNUM);
+}
+
+static OffsetNumber
+add_tuple(Relation index, Page page, void *tuple, Size size)
+{
+	OffsetNumber off = PageAddItem(page, (Item) tuple, size,
+								   InvalidOffsetNumber, false, false);
+
+	if (off == InvalidOffsetNumber)
+		elog(ERROR, "failed to add tuple to index \"%s\"",
+			 RelationGetRelationName(index));
+	return off;
+}
+
+/*
+ * Write a new element (and its upper tuple, for level > 0) to a page, and
+ * make it the entry point if new_entry.  Returns its id.
+ */
+static HnswElemId
+write_element(Relation index, HnswElementTuple etup, Size esize,
+			  HnswUpperTuple utup, Size usize, bool new_entry, bool wal)
+{
+	Size		together = esize + sizeof(ItemIdData) +
+		(utup ? usize + sizeof(ItemIdData) : 0);
+	bool		fresh;
+	Buffer		buf;
+	Buffer		ubuf = InvalidBuffer;
+	Buffer		metabuf = InvalidBuffer;
+	HnswPageEdit edit;
+	Page		page;
+	Page		upage;
+	OffsetNumber off;
+	OffsetNumber uoff = InvalidOffsetNumber;
+	BlockNumber blkno;
+
+	if (together <= HNSW_MAX_TUPLE_SIZE + sizeof(ItemIdData))
+		buf = page_with_room(index, together, &fresh);
+	else
+		buf = page_with_room(index, esize + sizeof(ItemIdData), &fresh);
+	blkno = BufferGetBlockNumber(buf);
+
+	HnswEditStart(&edit, index, wal);
+	page = HnswEditPage(&edit, buf, fresh);
+	if (fresh)
+		HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+	off = add_tuple(index, page, etup, esize);
+
+	if (utup)
+	{
+		bool		ufresh = false;
+
+		ItemPointerSet(&utup->element, blkno, off);
+		if (PageGetExactFreeSpace(page) >= usize + sizeof(ItemIdData))
+			upage = page;
+		else
+		{
+			/* a page nobody else knows yet, so locking it cannot deadlock */
+			ubuf = HnswNewBuffer(index, MAIN_FORKNUM);
+			ufresh = true;
+			upage = HnswEditPage(&edit, ubuf, true);
+			HnswInitPage(upage, HNSW_PAGE_ELEMENTS);
+		}
+		uoff = add_tuple(index, upage, utup, usize);
+		ItemPointerSet(&((HnswElementTuple) PageGetItem(page, PageGetItemId(page, off)))->upper,
+					   BufferIsValid(ubuf) ? BufferGetBlockNumber(ubuf) : blkno,
+					   uoff);
+		(void) ufresh;
+	}
+
+	if (new_entry)
+	{
+		HnswMetaPage meta;
+
+		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		/* exclusive: the entry point moves; we hold ExclusiveLock as inserter */
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		meta = HnswPageGetMeta(HnswEditPage(&edit, metabuf, false));
+		ItemPointerSet(&meta->entry, blkno, off);
+		meta->entry_level = etup->level;
+	}
+	HnswEditFinish(&edit);
+
+	RecordPageWithFreeSpace(index, blkno, PageGetExactFreeSpace(BufferGetPage(buf)));
+	if (BufferIsValid(ubuf))
+	{
+		RecordPageWithFreeSpace(index, BufferGetBlockNumber(ubuf),
+								PageGetExactFreeSpace(BufferGetPage(ubuf)));
+		UnlockReleaseBuffer(ubuf);
+	}
+	if (BufferIsValid(metabuf))
+		UnlockReleaseBuffer(metabuf);
+	UnlockReleaseBuffer(buf);
+	return ((uint64) blkno << 16) | off;
+}
+
+/*
+ * Replace the neighbour list of target on layer with list, provided it
+ * still holds exactly seen[] (what list was computed from) and target has
+ * not been removed.  Returns false if the caller must recompute.
+ *
+ * upper is target's upper tuple (needed for layers above 0).  Takes the
+ * exclusive lock on the one page that holds the list, and nothing else.
+ */
+bool
+HnswReplaceNeighbors(Relation index, HnswElemId target, ItemPointer upper,
+					 int layer, const HnswElemId *seen, int nseen,
+					 HnswCandidate *list, int nlist, bool wal)
+{
+	BlockNumber blkno;
+	OffsetNumber off;
+	Buffer		buf;
+	Page		page;
+	HnswPageEdit edit;
+	HnswElementTuple etup = NULL;
+	HnswUpperTuple utup = NULL;
+	ItemPointerData *slots = NULL;
+	int			count = -1;
+	bool		same;
+
+	if (layer == 0)
+	{
+		blkno = HnswElemIdGetBlock(target);
+		off = HnswElemIdGetOffset(target);
+	}
+	else
+	{
+		blkno = ItemPointerGetBlockNumber(upper);
+		off = ItemPointerGetOffsetNumber(upper);
+	}
+	if (blkno == HNSW_METAPAGE_BLKNO || blkno >= RelationGetNumberOfBlocks(index))
+		return true;			/* gone: nothing to replace */
+
+	buf = ReadBuffer(index, blkno);
+	/* exclusive: we rewrite the list in place */
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswCheckPage(index, BufferGetPage(buf), blkno);
+	HnswEditStart(&edit, index, wal);
+	page = HnswEditPage(&edit, buf, false);
+	if (layer == 0)
+	{
+		etup = HnswGetElement(index, page, off);
+		if (etup != NULL)
+		{
+			slots = etup->neighbors;
+			count = etup->nneighbors;
+		}
+	}
+	else
+	{
+		utup = HnswGetUpper(index, page, off);
+		if (utup != NULL && HnswElemIdFromTid(&utup->element) == target &&
+			utup->level >= layer)
+		{
+			slots = HnswUpperTupleList(utup, layer);
+			count = utup->counts[layer - 1];
+		}
+	}
+
+	same = (count == nseen);
+	for (int i = 0; same && i < nseen; i++)
+		if (HnswElemIdFromTid(&slots[i]) != seen[i])
+			same = false;
+
+	if (same)
+	{
+		HnswSetNeighbors(etup, utup, layer, list, nlist);
+		HnswEditFinish(&edit);
+	}
+	else
+		HnswEditAbort(&edit);
+	UnlockReleaseBuffer(buf);
+	/* a removed target needs no new list */
+	return same || count < 0;
+}
+
+/*
+ * Add link to the neighbour list of target on layer (lines 11-16 of
+ * Algorithm 1): appended if the list has room, else the list is pruned by
+ * the heuristic with link among the candidates.  Elements of dead rows get
+ * no new links.
+ */
+void
+HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
+			HnswCandidate *link, bool wal)
+{
+	int			max = HnswMaxNeighbors(graph->m, layer);
+	HnswElemId *seen = palloc(sizeof(HnswElemId) * max);
+	HnswCandidate *list = palloc(sizeof(HnswCandidate) * (max + 1));
+
+	for (int attempt = 0; attempt < HNSW_LINK_RETRIES; attempt++)
+	{
+		Buffer		buf = read_share(index, HnswElemIdGetBlock(target));
+		HnswElementTuple etup;
+		ItemPointerData upper;
+		int			nseen;
+		int			nlist;
+		bool		done;
+
+		if (!BufferIsValid(buf))
+			break;
+		etup = HnswGetElement(index, BufferGetPage(buf), HnswElemIdGetOffset(target));
+		if (etup == NULL || (etup->flags & HNSW_ELEMENT_DELETED) ||
+			etup->level < layer)
+		{
+			UnlockReleaseBuffer(buf);
+			break;
+		}
+		upper = etup->upper;
+		UnlockReleaseBuffer(buf);
+
+		/* what the list holds now */
+		nseen = graph->neighbors(graph, target, layer, seen);
+		for (int i = 0; i < nseen; i++)
+			if (seen[i] == link->id)
+				goto out;
+
+		if (nseen < max)
+		{
+			for (int i = 0; i < nseen; i++)
+				list[i].id = seen[i];
+			list[nseen] = *link;
+			nlist = nseen + 1;
+		}
+		else
+		{
+			Datum		base = graph->value(graph, target);
+
+			nlist = HnswPruneNeighbors(graph, base, seen, nseen, link, max, list);
+			pfree(DatumGetPointer(base));
+		}
+
+		/* if someone changed the list meanwhile, compute it again */
+		done = HnswReplaceNeighbors(index, target, &upper, layer, seen, nseen,
+									list, nlist, wal);
+		if (done)
+			break;
+	}
+out:
+	pfree(seen);
+	pfree(list);
+}
+
+/*
+ * Insert a prepared value as a new element (Algorithm 1 of the paper).
+ * The caller has checked the value; this checks its dimension and size.
+ */
+void
+HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
+				ItemPointer heaptid, bool wal)
+{
+	HnswMetaPageData meta;
+	HnswGraph  *graph;
+	LOCKMODE	lockmode = ShareLock;
+	int			level;
+	HnswCandidate *lists[HNSW_MAX_LAYERS];
+	int			counts[HNSW_MAX_LAYERS];
+	HnswElementTuple etup;
+	HnswUpperTuple utup = NULL;
+	Size		esize,
+				usize = 0;
+	HnswElemId	id;
+
+	/* see the locking notes at the top of this file */
+	LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
+	meta = HnswReadMetaPage(index);
+	level = HnswRandomLevel(meta.m);
+	if (level > meta.entry_level ||
+		(dist->fixed_dimensions && meta.dimensions == 0))
+	{
+		/* the entry point or the metapage may change: be the only one */
+		UnlockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
+		lockmode = ExclusiveLock;
+		LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
+		meta = HnswReadMetaPage(index);
+	}
+	check_dimensions(index, dist, &meta, value);
+	HnswCheckElementSize(index, meta.m, value);
+	HnswInitDiskGraph(&graph, index, dist, &meta);
+
+	if (dist->fixed_dimensions && meta.dimensions == 0)
+	{
+		Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		HnswPageEdit edit;
+
+		/* exclusive: the first value fixes the dimension */
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		HnswEditStart(&edit, index, wal);
+		HnswPageGetMeta(HnswEditPage(&edit, metabuf, false))->dimensions =
+			HnswValueDimensions(dist, value);
+		HnswEditFinish(&edit);
+		UnlockReleaseBuffer(metabuf);
+	}
+
+	for (int l = 0; l <= level; l++)
+		counts[l] = 0;
+	if (meta.entry_level >= 0)
+	{
+		/* an entry point removed by a concurrent VACUUM: look again */
+		while (!HnswFindNeighbors(graph, value, level,
+								  HnswElemIdFromTid(&meta.entry),
+								  meta.entry_level, lists, counts))
+		{
+			HnswMetaPageData again = HnswReadMetaPage(index);
+
+			if (ItemPointerEquals(&again.entry, &meta.entry) ||
+				again.entry_level < 0)
+			{
+				meta.entry_level = -1;
+				for (int l = 0; l <= level; l++)
+					counts[l] = 0;
+				break;
+			}
+			meta = again;
+		}
+	}
+
+	etup = HnswFormElement(meta.m, value, level, heaptid,
+						   counts[0] > 0 ? lists[0] : NULL, counts[0], &esize);
+	if (level > 0)
+	{
+		utup = HnswFormUpper(meta.m, level, &usize);
+		for (int l = 1; l <= level; l++)
+			if (counts[l] > 0)
+				HnswSetNeighbors(NULL, utup, l, lists[l], counts[l]);
+	}
+	id = write_element(index, etup, esize, utup, usize,
+					   level > meta.entry_level, wal);
+
+	/* the reverse links */
+	for (int l = Min(level, meta.entry_level); l >= 0; l--)
+		for (int i = 0; i < counts[l]; i++)
+		{
+			HnswCandidate link;
+
+			link.id = id;
+			link.distance = lists[l][i].distance;
+			link.deleted = false;
+			HnswAddLink(index, graph, lists[l][i].id, l, &link, wal);
+		}
+
+	UnlockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
+}
+
+/*
+ * aminsert: add the row's value as a new element.  NULLs are not indexed,
+ * nor values with no distance to anything (see HnswPrepareValue).
+ */
+bool
+hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+		   IndexInfo *indexInfo)
+{
+	MemoryContext insert_cxt;
+	MemoryContext old_cxt;
+	HnswDistance dist;
+	Datum		value;
+	bool		skip;
+
+	if (isnull[0])
+		return false;
+
+	/* everything an insert allocates goes when it is done */
+	insert_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert",
+									   ALLOCSET_DEFAULT_SIZES);
+	old_cxt = MemoryContextSwitchTo(insert_cxt);
+
+	HnswInitDistance(&dist, index);
+	value = HnswPrepareValue(&dist, values[0], &skip);
+	if (!skip)
+		HnswInsertValue(index, &dist, value, heap_tid, true);
+
+	MemoryContextSwitchTo(old_cxt);
+	MemoryContextDelete(insert_cxt);
+	return false;
+}

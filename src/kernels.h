@@ -1,0 +1,47 @@
+/*-------------------------------------------------------------------------
+ *
+ * kernels.h
+ *	  Distance kernels: one table of function pointers per instruction set.
+ *
+ * kernels_scalar.c is the portable reference; kernels_avx2.c and
+ * kernels_avx512.c hold the same kernels for those instruction sets, each
+ * compiled with target attributes so that a generic build runs anywhere.
+ * distance.c picks a table once, after CPU detection (or as the GUC
+ * hnsw.kernel says, so tests can compare every table with the reference).
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef HNSW_KERNELS_H
+#define HNSW_KERNELS_H
+
+#include "c.h"
+
+typedef struct HnswKernelTable
+{
+	const char *name;
+	float		(*l2_squared) (const float *a, const float *b, int n);
+	float		(*inner_product) (const float *a, const float *b, int n);
+	float		(*l1) (const float *a, const float *b, int n);
+	/* dot product and both squared norms, in one pass */
+	void		(*cosine_parts) (const float *a, const float *b, int n,
+								 float *dot, float *norm_a, float *norm_b);
+	uint64		(*bit_hamming) (const uint8 *a, const uint8 *b, int nbytes);
+	/* popcount of a AND b and of a OR b */
+	void		(*bit_jaccard) (const uint8 *a, const uint8 *b, int nbytes,
+								uint64 *and_count, uint64 *or_count);
+} HnswKernelTable;
+
+extern const HnswKernelTable hnsw_scalar_kernels;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HNSW_HAVE_X86_KERNELS 1
+extern const HnswKernelTable hnsw_avx2_kernels;
+extern const HnswKernelTable *HnswAvx512Kernels(void);
+#endif
+
+/* The table in use */
+extern const HnswKernelTable *hnsw_kernels;
+
+#endif							/* HNSW_KERNELS_H */

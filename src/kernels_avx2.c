@@ -1,0 +1,170 @@
+/*-------------------------------------------------------------------------
+ *
+ * kernels_avx2.c
+ *	  Distance kernels for x86-64 CPUs with AVX2, FMA and POPCNT.
+ *
+ * Compiled with target attributes, not -mavx2, so the rest of the
+ * extension stays generic; distance.c only publishes this table after
+ * CPU detection has seen all three features.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "kernels.h"
+
+#ifdef HNSW_HAVE_X86_KERNELS
+
+#include <immintrin.h>
+
+#define HNSW_AVX2 __attribute__((target("avx2,fma,popcnt")))
+
+HNSW_AVX2 static inline float
+hsum256(__m256 v)
+{
+	__m128		lo = _mm256_castps256_ps128(v);
+	__m128		hi = _mm256_extractf128_ps(v, 1);
+
+	lo = _mm_add_ps(lo, hi);
+	lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+	lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 0x55));
+	return _mm_cvtss_f32(lo);
+}
+
+/*
+ * The three one-accumulator float kernels share this loop: two independent
+ * accumulators of 8 lanes, then a scalar tail.  STEP(acc, va, vb) folds one
+ * vector pair into acc; TAIL(x, y) is the scalar term.
+ */
+#define HNSW_AVX2_FLOAT_KERNEL(name, STEP, TAIL) \
+HNSW_AVX2 static float \
+name(const float *a, const float *b, int n) \
+{ \
+	__m256		acc0 = _mm256_setzero_ps(); \
+	__m256		acc1 = _mm256_setzero_ps(); \
+	float		sum; \
+	int			i = 0; \
+\
+	for (; i + 16 <= n; i += 16) \
+	{ \
+		STEP(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)); \
+		STEP(acc1, _mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)); \
+	} \
+	for (; i + 8 <= n; i += 8) \
+		STEP(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)); \
+	sum = hsum256(_mm256_add_ps(acc0, acc1)); \
+	for (; i < n; i++) \
+		sum += TAIL(a[i], b[i]); \
+	return sum; \
+}
+
+#define L2_STEP(acc, va, vb) \
+	do { __m256 d_ = _mm256_sub_ps(va, vb); acc = _mm256_fmadd_ps(d_, d_, acc); } while (0)
+#define L2_TAIL(x, y) (((x) - (y)) * ((x) - (y)))
+#define IP_STEP(acc, va, vb) acc = _mm256_fmadd_ps(va, vb, acc)
+#define IP_TAIL(x, y) ((x) * (y))
+#define L1_STEP(acc, va, vb) \
+	acc = _mm256_add_ps(acc, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(va, vb)))
+#define L1_TAIL(x, y) fabsf((x) - (y))
+
+HNSW_AVX2_FLOAT_KERNEL(avx2_l2_squared, L2_STEP, L2_TAIL)
+HNSW_AVX2_FLOAT_KERNEL(avx2_inner_product, IP_STEP, IP_TAIL)
+HNSW_AVX2_FLOAT_KERNEL(avx2_l1, L1_STEP, L1_TAIL)
+
+HNSW_AVX2 static void
+avx2_cosine_parts(const float *a, const float *b, int n,
+				  float *dot, float *norm_a, float *norm_b)
+{
+	__m256		d = _mm256_setzero_ps();
+	__m256		na = _mm256_setzero_ps();
+	__m256		nb = _mm256_setzero_ps();
+	float		sd,
+				sa,
+				sb;
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		va = _mm256_loadu_ps(a + i);
+		__m256		vb = _mm256_loadu_ps(b + i);
+
+		d = _mm256_fmadd_ps(va, vb, d);
+		na = _mm256_fmadd_ps(va, va, na);
+		nb = _mm256_fmadd_ps(vb, vb, nb);
+	}
+	sd = hsum256(d);
+	sa = hsum256(na);
+	sb = hsum256(nb);
+	for (; i < n; i++)
+	{
+		sd += a[i] * b[i];
+		sa += a[i] * a[i];
+		sb += b[i] * b[i];
+	}
+	*dot = sd;
+	*norm_a = sa;
+	*norm_b = sb;
+}
+
+HNSW_AVX2 static uint64
+avx2_bit_hamming(const uint8 *a, const uint8 *b, int nbytes)
+{
+	uint64		count = 0;
+	int			i = 0;
+
+	for (; i + 8 <= nbytes; i += 8)
+	{
+		uint64		x,
+					y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		count += __builtin_popcountll(x ^ y);
+	}
+	for (; i < nbytes; i++)
+		count += __builtin_popcount(a[i] ^ b[i]);
+	return count;
+}
+
+HNSW_AVX2 static void
+avx2_bit_jaccard(const uint8 *a, const uint8 *b, int nbytes,
+				 uint64 *and_count, uint64 *or_count)
+{
+	uint64		ac = 0,
+				oc = 0;
+	int			i = 0;
+
+	for (; i + 8 <= nbytes; i += 8)
+	{
+		uint64		x,
+					y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		ac += __builtin_popcountll(x & y);
+		oc += __builtin_popcountll(x | y);
+	}
+	for (; i < nbytes; i++)
+	{
+		ac += __builtin_popcount(a[i] & b[i]);
+		oc += __builtin_popcount(a[i] | b[i]);
+	}
+	*and_count = ac;
+	*or_count = oc;
+}
+
+const HnswKernelTable hnsw_avx2_kernels = {
+	"avx2",
+	avx2_l2_squared,
+	avx2_inner_product,
+	avx2_l1,
+	avx2_cosine_parts,
+	avx2_bit_hamming,
+	avx2_bit_jaccard
+};
+
+#endif							/* HNSW_HAVE_X86_KERNELS */

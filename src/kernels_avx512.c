@@ -1,0 +1,97 @@
+/*-------------------------------------------------------------------------
+ *
+ * kernels_avx512.c
+ *	  Float distance kernels for x86-64 CPUs with AVX-512F.
+ *
+ * 16 lanes and a masked load for the tail, so no scalar loop is needed.
+ * The bit kernels are the AVX2 table's (POPCNT is what matters there).
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "kernels.h"
+
+#ifdef HNSW_HAVE_X86_KERNELS
+
+#include <immintrin.h>
+
+#define HNSW_AVX512 __attribute__((target("avx512f,avx2,fma,popcnt")))
+
+/*
+ * One template for the single-accumulator kernels: STEP(acc, va, vb)
+ * folds one pair of 16-lane vectors into acc.  Lanes past n load as zero,
+ * which adds nothing for any of the terms used here.
+ */
+#define HNSW_AVX512_FLOAT_KERNEL(name, STEP) \
+HNSW_AVX512 static float \
+name(const float *a, const float *b, int n) \
+{ \
+	__m512		acc0 = _mm512_setzero_ps(); \
+	__m512		acc1 = _mm512_setzero_ps(); \
+	int			i = 0; \
+\
+	for (; i + 32 <= n; i += 32) \
+	{ \
+		STEP(acc0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)); \
+		STEP(acc1, _mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16)); \
+	} \
+	for (; i < n; i += 16) \
+	{ \
+		__mmask16	k = (n - i >= 16) ? 0xFFFF : (__mmask16) ((1u << (n - i)) - 1); \
+\
+		STEP(acc0, _mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i)); \
+	} \
+	return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)); \
+}
+
+#define L2_STEP(acc, va, vb) \
+	do { __m512 d_ = _mm512_sub_ps(va, vb); acc = _mm512_fmadd_ps(d_, d_, acc); } while (0)
+#define IP_STEP(acc, va, vb) acc = _mm512_fmadd_ps(va, vb, acc)
+#define L1_STEP(acc, va, vb) acc = _mm512_add_ps(acc, _mm512_abs_ps(_mm512_sub_ps(va, vb)))
+
+HNSW_AVX512_FLOAT_KERNEL(avx512_l2_squared, L2_STEP)
+HNSW_AVX512_FLOAT_KERNEL(avx512_inner_product, IP_STEP)
+HNSW_AVX512_FLOAT_KERNEL(avx512_l1, L1_STEP)
+
+HNSW_AVX512 static void
+avx512_cosine_parts(const float *a, const float *b, int n,
+					float *dot, float *norm_a, float *norm_b)
+{
+	__m512		d = _mm512_setzero_ps();
+	__m512		na = _mm512_setzero_ps();
+	__m512		nb = _mm512_setzero_ps();
+
+	for (int i = 0; i < n; i += 16)
+	{
+		__mmask16	k = (n - i >= 16) ? 0xFFFF : (__mmask16) ((1u << (n - i)) - 1);
+		__m512		va = _mm512_maskz_loadu_ps(k, a + i);
+		__m512		vb = _mm512_maskz_loadu_ps(k, b + i);
+
+		d = _mm512_fmadd_ps(va, vb, d);
+		na = _mm512_fmadd_ps(va, va, na);
+		nb = _mm512_fmadd_ps(vb, vb, nb);
+	}
+	*dot = _mm512_reduce_add_ps(d);
+	*norm_a = _mm512_reduce_add_ps(na);
+	*norm_b = _mm512_reduce_add_ps(nb);
+}
+
+/* Filled in by HnswAvx512Kernels(): the bit kernels come from AVX2 */
+static HnswKernelTable avx512_table;
+
+const HnswKernelTable *
+HnswAvx512Kernels(void)
+{
+	avx512_table = hnsw_avx2_kernels;
+	avx512_table.name = "avx512";
+	avx512_table.l2_squared = avx512_l2_squared;
+	avx512_table.inner_product = avx512_inner_product;
+	avx512_table.l1 = avx512_l1;
+	avx512_table.cosine_parts = avx512_cosine_parts;
+	return &avx512_table;
+}
+
+#endif							/* HNSW_HAVE_X86_KERNELS */

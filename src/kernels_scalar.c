@@ -1,0 +1,91 @@
+/*-------------------------------------------------------------------------
+ *
+ * kernels_scalar.c
+ *	  Portable distance kernels: the reference every other table is
+ *	  tested against, and the fallback on CPUs without AVX2.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "port/pg_bitutils.h"
+
+#include <math.h>
+
+#include "kernels.h"
+
+/*
+ * The float kernels differ only in what they accumulate per element, so
+ * they are generated from one template.
+ */
+#define HNSW_SCALAR_FLOAT_KERNEL(name, term) \
+static float \
+name(const float *a, const float *b, int n) \
+{ \
+	float		sum = 0.0f; \
+\
+	for (int i = 0; i < n; i++) \
+		sum += (term); \
+	return sum; \
+}
+
+HNSW_SCALAR_FLOAT_KERNEL(scalar_l2_squared, (a[i] - b[i]) * (a[i] - b[i]))
+HNSW_SCALAR_FLOAT_KERNEL(scalar_inner_product, a[i] * b[i])
+HNSW_SCALAR_FLOAT_KERNEL(scalar_l1, fabsf(a[i] - b[i]))
+
+static void
+scalar_cosine_parts(const float *a, const float *b, int n,
+					float *dot, float *norm_a, float *norm_b)
+{
+	float		d = 0.0f,
+				na = 0.0f,
+				nb = 0.0f;
+
+	for (int i = 0; i < n; i++)
+	{
+		d += a[i] * b[i];
+		na += a[i] * a[i];
+		nb += b[i] * b[i];
+	}
+	*dot = d;
+	*norm_a = na;
+	*norm_b = nb;
+}
+
+static uint64
+scalar_bit_hamming(const uint8 *a, const uint8 *b, int nbytes)
+{
+	uint64		count = 0;
+
+	for (int i = 0; i < nbytes; i++)
+		count += pg_number_of_ones[a[i] ^ b[i]];
+	return count;
+}
+
+static void
+scalar_bit_jaccard(const uint8 *a, const uint8 *b, int nbytes,
+				   uint64 *and_count, uint64 *or_count)
+{
+	uint64		ac = 0,
+				oc = 0;
+
+	for (int i = 0; i < nbytes; i++)
+	{
+		ac += pg_number_of_ones[a[i] & b[i]];
+		oc += pg_number_of_ones[a[i] | b[i]];
+	}
+	*and_count = ac;
+	*or_count = oc;
+}
+
+const HnswKernelTable hnsw_scalar_kernels = {
+	"scalar",
+	scalar_l2_squared,
+	scalar_inner_product,
+	scalar_l1,
+	scalar_cosine_parts,
+	scalar_bit_hamming,
+	scalar_bit_jaccard
+};

@@ -1,0 +1,338 @@
+/*-------------------------------------------------------------------------
+ *
+ * operators.c
+ *	  SQL-callable distance functions and the checks on their arguments.
+ *
+ * The index calls the same checks (through distance.c) on every value it
+ * stores and on every query value, so a value that the functions reject
+ * can never be indexed either.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/varbit.h"
+
+#include "hnsw.h"
+#include "kernels.h"
+
+PG_FUNCTION_INFO_V1(hnsw_float4_l2_distance);
+PG_FUNCTION_INFO_V1(hnsw_float4_cosine_distance);
+PG_FUNCTION_INFO_V1(hnsw_float4_l1_distance);
+PG_FUNCTION_INFO_V1(hnsw_float4_inner_product);
+PG_FUNCTION_INFO_V1(hnsw_float4_negative_inner_product);
+PG_FUNCTION_INFO_V1(hnsw_bit_hamming_distance);
+PG_FUNCTION_INFO_V1(hnsw_bit_jaccard_distance);
+PG_FUNCTION_INFO_V1(hnsw_int4_hamming_distance);
+PG_FUNCTION_INFO_V1(hnsw_int4_jaccard_distance);
+
+/*
+ * Check that an array is a usable vector: one dimension, at least one
+ * element, no NULLs, of the expected element type.  Returns its length.
+ */
+int
+HnswCheckArray(ArrayType *a, Oid elemtype)
+{
+	int			n;
+
+	if (ARR_ELEMTYPE(a) != elemtype)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("array of type %s expected", format_type_be(elemtype))));
+	if (ARR_NDIM(a) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least one dimension"),
+				 errdetail("An empty array is not a vector.")));
+	if (ARR_NDIM(a) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must be a one-dimensional array"),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(a))));
+	if (ARR_HASNULL(a) && array_contains_nulls(a))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("vector must not contain NULL elements")));
+	n = ARR_DIMS(a)[0];
+	if (n > HNSW_MAX_DIMENSIONS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector has %d dimensions, more than the maximum of %d",
+						n, HNSW_MAX_DIMENSIONS)));
+	return n;
+}
+
+/* HnswCheckArray for real[], plus: every element is finite */
+int
+HnswCheckFloat4Array(ArrayType *a)
+{
+	int			n = HnswCheckArray(a, FLOAT4OID);
+	const float *x = (const float *) ARR_DATA_PTR(a);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (unlikely(isnan(x[i])))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("NaN not allowed in vector"),
+					 errdetail("Element %d is NaN.", i + 1)));
+		if (unlikely(isinf(x[i])))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("infinite value not allowed in vector"),
+					 errdetail("Element %d is infinite.", i + 1)));
+	}
+	return n;
+}
+
+/* Bit strings: at least one bit */
+int
+HnswCheckBits(VarBit *v)
+{
+	if (VARBITLEN(v) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("bit string must have at least one bit")));
+	return VARBITLEN(v);
+}
+
+static void
+check_same_dimensions(int na, int nb)
+{
+	if (na != nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vectors have different dimensions: %d and %d", na, nb)));
+}
+
+/* A finite result from finite inputs; only overflow can break that */
+static double
+check_result(double d)
+{
+	if (unlikely(isinf(d)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("distance out of range: overflow")));
+	return d;
+}
+
+/* Fetch and check two real[] arguments of the same length */
+#define FLOAT4_ARGS(a, b, n) \
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0); \
+	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1); \
+	int			n = HnswCheckFloat4Array(a); \
+	check_same_dimensions(n, HnswCheckFloat4Array(b))
+
+#define F4(arr) ((const float *) ARR_DATA_PTR(arr))
+
+Datum
+hnsw_float4_l2_distance(PG_FUNCTION_ARGS)
+{
+	FLOAT4_ARGS(a, b, n);
+
+	PG_RETURN_FLOAT8(check_result(sqrt((double) hnsw_kernels->l2_squared(F4(a), F4(b), n))));
+}
+
+Datum
+hnsw_float4_l1_distance(PG_FUNCTION_ARGS)
+{
+	FLOAT4_ARGS(a, b, n);
+
+	PG_RETURN_FLOAT8(check_result(hnsw_kernels->l1(F4(a), F4(b), n)));
+}
+
+Datum
+hnsw_float4_inner_product(PG_FUNCTION_ARGS)
+{
+	FLOAT4_ARGS(a, b, n);
+
+	PG_RETURN_FLOAT8(check_result(hnsw_kernels->inner_product(F4(a), F4(b), n)));
+}
+
+Datum
+hnsw_float4_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	FLOAT4_ARGS(a, b, n);
+
+	PG_RETURN_FLOAT8(check_result(-(double) hnsw_kernels->inner_product(F4(a), F4(b), n)));
+}
+
+/*
+ * Cosine distance, 1 - cos(a, b).  It is undefined when either vector is
+ * all zeros: the result is then NaN, which sorts after every number, and the
+ * index does not store such vectors (as it does not store NULLs).
+ */
+double
+HnswCosineDistance(const float *a, const float *b, int n)
+{
+	float		dot,
+				na,
+				nb;
+	double		similarity;
+
+	hnsw_kernels->cosine_parts(a, b, n, &dot, &na, &nb);
+	if (na == 0.0f || nb == 0.0f)
+		return get_float8_nan();
+	similarity = (double) dot / sqrt((double) na * (double) nb);
+	/* rounding can push the similarity a hair outside [-1, 1] */
+	if (similarity > 1.0)
+		similarity = 1.0;
+	else if (similarity < -1.0)
+		similarity = -1.0;
+	return 1.0 - similarity;
+}
+
+Datum
+hnsw_float4_cosine_distance(PG_FUNCTION_ARGS)
+{
+	FLOAT4_ARGS(a, b, n);
+
+	PG_RETURN_FLOAT8(HnswCosineDistance(F4(a), F4(b), n));
+}
+
+/* Fetch and check two bit strings of the same length */
+#define BIT_ARGS(a, b) \
+	VarBit	   *a = PG_GETARG_VARBIT_P(0); \
+	VarBit	   *b = PG_GETARG_VARBIT_P(1); \
+	check_bit_lengths(a, b)
+
+static void
+check_bit_lengths(VarBit *a, VarBit *b)
+{
+	int			na = HnswCheckBits(a);
+	int			nb = HnswCheckBits(b);
+
+	if (na != nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
+				 errmsg("bit strings have different lengths: %d and %d", na, nb)));
+}
+
+Datum
+hnsw_bit_hamming_distance(PG_FUNCTION_ARGS)
+{
+	BIT_ARGS(a, b);
+
+	PG_RETURN_FLOAT8((double) hnsw_kernels->bit_hamming(VARBITS(a), VARBITS(b),
+														VARBITBYTES(a)));
+}
+
+/* Jaccard distance of two bit sets; two empty sets are identical (0) */
+double
+HnswBitJaccardDistance(VarBit *a, VarBit *b)
+{
+	uint64		and_count,
+				or_count;
+
+	hnsw_kernels->bit_jaccard(VARBITS(a), VARBITS(b), VARBITBYTES(a),
+							  &and_count, &or_count);
+	if (or_count == 0)
+		return 0.0;
+	return 1.0 - (double) and_count / (double) or_count;
+}
+
+Datum
+hnsw_bit_jaccard_distance(PG_FUNCTION_ARGS)
+{
+	BIT_ARGS(a, b);
+
+	PG_RETURN_FLOAT8(HnswBitJaccardDistance(a, b));
+}
+
+Datum
+hnsw_int4_hamming_distance(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
+	int			n = HnswCheckArray(a, INT4OID);
+
+	check_same_dimensions(n, HnswCheckArray(b, INT4OID));
+	PG_RETURN_FLOAT8(HnswInt4HammingDistance((const int32 *) ARR_DATA_PTR(a),
+											 (const int32 *) ARR_DATA_PTR(b), n));
+}
+
+double
+HnswInt4HammingDistance(const int32 *a, const int32 *b, int n)
+{
+	int			count = 0;
+
+	for (int i = 0; i < n; i++)
+		count += (a[i] != b[i]);
+	return (double) count;
+}
+
+static int
+int4_cmp(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Sort and de-duplicate n int4 values in place; returns the new count.
+ */
+int
+HnswInt4SortUnique(int32 *x, int n)
+{
+	int			k = 0;
+
+	if (n <= 1)
+		return n;
+	qsort(x, n, sizeof(int32), int4_cmp);
+	for (int i = 1; i < n; i++)
+		if (x[i] != x[k])
+			x[++k] = x[i];
+	return k + 1;
+}
+
+/* Jaccard distance of two sorted, duplicate-free int4 sets */
+double
+HnswInt4JaccardSorted(const int32 *a, int na, const int32 *b, int nb)
+{
+	int			i = 0,
+				j = 0,
+				common = 0;
+
+	while (i < na && j < nb)
+	{
+		if (a[i] < b[j])
+			i++;
+		else if (a[i] > b[j])
+			j++;
+		else
+		{
+			common++;
+			i++;
+			j++;
+		}
+	}
+	return 1.0 - (double) common / (double) (na + nb - common);
+}
+
+/* Jaccard distance of the arrays taken as sets (order and repeats ignored) */
+Datum
+hnsw_int4_jaccard_distance(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
+	int			na = HnswCheckArray(a, INT4OID);
+	int			nb = HnswCheckArray(b, INT4OID);
+	int32	   *sa = palloc(sizeof(int32) * na);
+	int32	   *sb = palloc(sizeof(int32) * nb);
+
+	memcpy(sa, ARR_DATA_PTR(a), sizeof(int32) * na);
+	memcpy(sb, ARR_DATA_PTR(b), sizeof(int32) * nb);
+	na = HnswInt4SortUnique(sa, na);
+	nb = HnswInt4SortUnique(sb, nb);
+	PG_RETURN_FLOAT8(HnswInt4JaccardSorted(sa, na, sb, nb));
+}

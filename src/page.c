@@ -1,0 +1,283 @@
+/*-------------------------------------------------------------------------
+ *
+ * page.c
+ *	  Page primitives of the hnsw index, and the only caller of GenericXLog.
+ *
+ * Every change to a page goes through HnswEditStart / HnswEditPage /
+ * HnswEditFinish.  With WAL, that is a GenericXLog record covering at most
+ * MAX_GENERIC_XLOG_PAGES pages; during a build, pages are changed in place
+ * and the whole index is WAL-logged at the end with log_newpage_range.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+/* Initialise an empty page of the given type */
+void
+HnswInitPage(Page page, uint16 flags)
+{
+	HnswPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(HnswPageOpaqueData));
+	opaque = HnswPageGetOpaque(page);
+	opaque->flags = flags;
+	opaque->hnsw_page_id = HNSW_PAGE_ID;
+}
+
+/* Initialise the metapage of an empty index */
+void
+HnswInitMetaPage(Page page, int m, int ef_construction, uint32 dimensions)
+{
+	HnswMetaPage meta;
+
+	HnswInitPage(page, HNSW_PAGE_META);
+	meta = HnswPageGetMeta(page);
+	memset(meta, 0, sizeof(HnswMetaPageData));
+	meta->magic = HNSW_MAGIC;
+	meta->version = HNSW_FORMAT_VERSION;
+	meta->dimensions = dimensions;
+	meta->m = m;
+	meta->ef_construction = ef_construction;
+	meta->entry_level = -1;
+	ItemPointerSetInvalid(&meta->entry);
+	((PageHeader) page)->pd_lower =
+		((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
+}
+
+/* Report a page that is not what an hnsw index should hold */
+static void
+report_corrupted(Relation index, BlockNumber blkno, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted", RelationGetRelationName(index)),
+			 errdetail("Block %u: %s.", blkno, what),
+			 errhint("Please REINDEX it.")));
+}
+
+/*
+ * Check that a page read from the index is an hnsw page of the type its
+ * block number calls for.  New, all-zero pages (left by a crash during
+ * relation extension) pass.
+ */
+void
+HnswCheckPage(Relation index, Page page, BlockNumber blkno)
+{
+	HnswPageOpaque opaque;
+
+	if (PageIsNew(page))
+		return;
+	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)))
+		report_corrupted(index, blkno, "the special space has the wrong size");
+	opaque = HnswPageGetOpaque(page);
+	if (opaque->hnsw_page_id != HNSW_PAGE_ID)
+		report_corrupted(index, blkno, "the page was not written by hnsw");
+	if (blkno == HNSW_METAPAGE_BLKNO ? !HnswPageIsMeta(page) :
+		!HnswPageIsElements(page))
+		report_corrupted(index, blkno, "the page type is wrong");
+}
+
+/*
+ * Read the metapage and check it: magic number and format version.  An
+ * index written by a different format version must be rebuilt.
+ */
+HnswMetaPageData
+HnswReadMetaPage(Relation index)
+{
+	Buffer		buf;
+	Page		page;
+	HnswMetaPageData meta;
+
+	buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	/* share lock: we only copy the metapage out */
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (PageIsNew(page))
+		report_corrupted(index, HNSW_METAPAGE_BLKNO, "the metapage is empty");
+	HnswCheckPage(index, page, HNSW_METAPAGE_BLKNO);
+	meta = *HnswPageGetMeta(page);
+	UnlockReleaseBuffer(buf);
+
+	if (meta.magic != HNSW_MAGIC)
+		report_corrupted(index, HNSW_METAPAGE_BLKNO, "the magic number is wrong");
+	if (meta.version != HNSW_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has format version %u, but this build of hnsw reads version %d",
+						RelationGetRelationName(index), meta.version,
+						HNSW_FORMAT_VERSION),
+				 errhint("Please REINDEX it.")));
+	if (meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M ||
+		meta.entry_level >= HNSW_MAX_LAYERS)
+		report_corrupted(index, HNSW_METAPAGE_BLKNO,
+						 "the metapage holds impossible values");
+	return meta;
+}
+
+/*
+ * Begin changing pages.  wal is false only while a build writes pages that
+ * it WAL-logs wholesale at the end.
+ */
+void
+HnswEditStart(HnswPageEdit *edit, Relation index, bool wal)
+{
+	edit->xlog = wal ? GenericXLogStart(index) : NULL;
+	edit->nbuffers = 0;
+}
+
+/*
+ * Add an exclusively locked buffer to the edit and return the page image
+ * to change (with WAL, a copy that becomes the page at HnswEditFinish).
+ * fresh says the page is being initialised, so WAL carries it whole.
+ */
+Page
+HnswEditPage(HnswPageEdit *edit, Buffer buffer, bool fresh)
+{
+	Page		page;
+
+	for (int i = 0; i < edit->nbuffers; i++)
+		if (edit->buffers[i] == buffer)
+			return edit->pages[i];
+	if (edit->nbuffers >= MAX_GENERIC_XLOG_PAGES)
+		elog(ERROR, "hnsw edit touches too many pages");
+	if (edit->xlog)
+		page = GenericXLogRegisterBuffer(edit->xlog, buffer,
+										 fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
+	else
+		page = BufferGetPage(buffer);
+	edit->buffers[edit->nbuffers] = buffer;
+	edit->pages[edit->nbuffers] = page;
+	edit->nbuffers++;
+	return page;
+}
+
+/* Apply the edit: write its WAL record, or just mark the pages dirty */
+void
+HnswEditFinish(HnswPageEdit *edit)
+{
+	if (edit->xlog)
+		GenericXLogFinish(edit->xlog);
+	else
+		for (int i = 0; i < edit->nbuffers; i++)
+			MarkBufferDirty(edit->buffers[i]);
+	edit->xlog = NULL;
+	edit->nbuffers = 0;
+}
+
+/* Give up an edit: nothing was changed (pages changed without WAL stay) */
+void
+HnswEditAbort(HnswPageEdit *edit)
+{
+	if (edit->xlog)
+		GenericXLogAbort(edit->xlog);
+	edit->xlog = NULL;
+	edit->nbuffers = 0;
+}
+
+/*
+ * Extend the index by one page and return it pinned and exclusively
+ * locked.  The caller initialises it inside an edit.
+ */
+Buffer
+HnswNewBuffer(Relation index, ForkNumber fork)
+{
+	Buffer		buf;
+
+	/* the extension lock keeps two backends from adding the same block */
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	return buf;
+}
+
+/*
+ * The element tuple at off, or NULL if that line pointer holds no element
+ * (VACUUM removed it, or it is an upper tuple).  The caller holds a lock on
+ * the page.  A tuple that cannot be an element of this index is reported
+ * as corruption rather than read past its end.
+ */
+HnswElementTuple
+HnswGetElement(Relation index, Page page, OffsetNumber off)
+{
+	ItemId		iid;
+	HnswElementTuple etup;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsUsed(iid) || !ItemIdHasStorage(iid))
+		return NULL;
+	etup = (HnswElementTuple) PageGetItem(page, iid);
+	if (etup->type != HNSW_TUPLE_ELEMENT)
+		return NULL;
+	if (ItemIdGetLength(iid) < HNSW_ELEMENT_HEADER_SIZE ||
+		etup->value_offset + VARHDRSZ > ItemIdGetLength(iid) ||
+		etup->value_offset + VARSIZE_ANY(HnswElementTupleGetValue(etup)) > ItemIdGetLength(iid) ||
+		etup->level >= HNSW_MAX_LAYERS ||
+		HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * etup->nneighbors > etup->value_offset)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupted", RelationGetRelationName(index)),
+				 errdetail("Element tuple at offset %u of a page is malformed.", off),
+				 errhint("Please REINDEX it.")));
+	return etup;
+}
+
+/* The upper tuple at off, or NULL; as HnswGetElement */
+HnswUpperTuple
+HnswGetUpper(Relation index, Page page, OffsetNumber off)
+{
+	ItemId		iid;
+	HnswUpperTuple utup;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsUsed(iid) || !ItemIdHasStorage(iid))
+		return NULL;
+	utup = (HnswUpperTuple) PageGetItem(page, iid);
+	if (utup->type != HNSW_TUPLE_UPPER)
+		return NULL;
+	if (utup->level == 0 || utup->level >= HNSW_MAX_LAYERS || utup->m == 0 ||
+		ItemIdGetLength(iid) < HnswUpperTupleSize(utup->m, utup->level))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupted", RelationGetRelationName(index)),
+				 errdetail("Upper tuple at offset %u of a page is malformed.", off),
+				 errhint("Please REINDEX it.")));
+	return utup;
+}
+
+/*
+ * Overwrite the neighbour list of layer in an element (layer 0) or its
+ * upper tuple (layers above), from a list of candidates.
+ */
+void
+HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup, int layer,
+				 HnswCandidate *list, int count)
+{
+	ItemPointerData *slots;
+
+	if (layer == 0)
+	{
+		slots = etup->neighbors;
+		etup->nneighbors = count;
+	}
+	else
+	{
+		slots = HnswUpperTupleList(utup, layer);
+		utup->counts[layer - 1] = count;
+	}
+	for (int i = 0; i < count; i++)
+		ItemPointerSet(&slots[i], HnswElemIdGetBlock(list[i].id),
+					   HnswElemIdGetOffset(list[i].id));
+}

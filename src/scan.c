@@ -1,0 +1,199 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.c
+ *	  Ordered index scans: ORDER BY column <-> value.
+ *
+ * The first call to amgettuple searches the graph (greedy descent through
+ * the upper layers, then a beam of hnsw.ef_search on layer 0) and later
+ * calls hand out the rows found, nearest first.  No page stays locked or
+ * pinned between calls.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+typedef struct HnswScanOpaqueData
+{
+	HnswDistance dist;
+	bool		searched;		/* has the graph been searched? */
+	Datum		query;			/* prepared query value; 0 = none */
+	HnswCandidate *results;		/* nearest first */
+	int			nresults;
+	int			next;			/* next result to return */
+	MemoryContext scan_cxt;		/* reset at every rescan */
+} HnswScanOpaqueData;
+
+typedef HnswScanOpaqueData *HnswScanOpaque;
+
+IndexScanDesc
+hnswbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	HnswScanOpaque so = palloc0(sizeof(HnswScanOpaqueData));
+
+	HnswInitDistance(&so->dist, index);
+	so->scan_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan",
+										 ALLOCSET_DEFAULT_SIZES);
+	/* the AM provides the arrays for the distances it returns */
+	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
+	scan->xs_orderbynulls = palloc0(sizeof(bool) * Max(norderbys, 1));
+	scan->opaque = so;
+	return scan;
+}
+
+void
+hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
+		   int norderbys)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	MemoryContextReset(so->scan_cxt);
+	so->searched = false;
+	so->query = (Datum) 0;
+	so->results = NULL;
+	so->nresults = 0;
+	so->next = 0;
+
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys,
+				scan->numberOfOrderBys * sizeof(ScanKeyData));
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+}
+
+/*
+ * Search the graph for the hnsw.ef_search elements nearest to the query.
+ * A NULL query (or one with no distance to anything) finds nothing.
+ */
+static void
+search(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	Relation	index = scan->indexRelation;
+	MemoryContext old_cxt = MemoryContextSwitchTo(so->scan_cxt);
+	ScanKey		key = &scan->orderByData[0];
+	HnswMetaPageData meta;
+	HnswGraph  *graph;
+	HnswCandidate entry;
+	bool		skip;
+	uint32		dims;
+
+	so->searched = true;
+	if (key->sk_flags & SK_ISNULL)
+		goto done;
+	so->query = HnswPrepareValue(&so->dist, key->sk_argument, &skip);
+	if (skip)
+		goto done;
+
+	meta = HnswReadMetaPage(index);
+	dims = HnswValueDimensions(&so->dist, so->query);
+	if (so->dist.fixed_dimensions && meta.dimensions != 0 &&
+		dims != meta.dimensions)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %u dimensions, not %u", meta.dimensions, dims),
+				 errdetail("Index \"%s\" holds vectors of %u dimensions.",
+						   RelationGetRelationName(index), meta.dimensions)));
+	HnswInitDiskGraph(&graph, index, &so->dist, &meta);
+
+	for (int attempt = 0; attempt < 3 && meta.entry_level >= 0; attempt++)
+	{
+		HnswCandidate *entries = &entry;
+		int			nentries = 1;
+
+		entry.id = HnswElemIdFromTid(&meta.entry);
+		if (!graph->distance_to(graph, so->query, entry.id, &entry.distance,
+								&entry.deleted))
+		{
+			/* a VACUUM moved the entry point since we read it: read again */
+			meta = HnswReadMetaPage(index);
+			continue;
+		}
+		for (int layer = meta.entry_level; layer > 0; layer--)
+		{
+			HnswCandidate *found;
+
+			if (HnswSearchLayer(graph, so->query, entries, nentries, 1, layer,
+								false, &found) > 0)
+			{
+				entries = found;
+				nentries = 1;
+			}
+		}
+		so->nresults = HnswSearchLayer(graph, so->query, entries, nentries,
+									   hnsw_ef_search, 0, true, &so->results);
+		break;
+	}
+done:
+	MemoryContextSwitchTo(old_cxt);
+}
+
+/*
+ * The heap TID of element id, or false if the element was removed or
+ * belongs to a dead row since the search saw it.
+ */
+static bool
+element_heaptid(Relation index, HnswElemId id, ItemPointer heaptid)
+{
+	Buffer		buf;
+	HnswElementTuple etup;
+	bool		found = false;
+
+	buf = ReadBuffer(index, HnswElemIdGetBlock(id));
+	/* share: we only read the element's heap TID */
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(index, BufferGetPage(buf), HnswElemIdGetBlock(id));
+	etup = HnswGetElement(index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup != NULL && !(etup->flags & HNSW_ELEMENT_DELETED))
+	{
+		*heaptid = etup->heaptid;
+		found = true;
+	}
+	UnlockReleaseBuffer(buf);
+	return found;
+}
+
+bool
+hnswgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	if (scan->numberOfOrderBys == 0 || scan->orderByData == NULL)
+		elog(ERROR, "hnsw index scans need an ORDER BY on a distance operator");
+
+	if (!so->searched)
+		search(scan);
+
+	while (so->next < so->nresults)
+	{
+		HnswCandidate *c = &so->results[so->next++];
+
+		if (!element_heaptid(scan->indexRelation, c->id, &scan->xs_heaptid))
+			continue;
+		scan->xs_recheck = false;
+		scan->xs_recheckorderby = false;
+		scan->xs_orderbyvals[0] = Float8GetDatum(c->distance);
+		scan->xs_orderbynulls[0] = false;
+		return true;
+	}
+	return false;
+}
+
+void
+hnswendscan(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	MemoryContextDelete(so->scan_cxt);
+	pfree(so);
+	scan->opaque = NULL;
+}

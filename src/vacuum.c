@@ -1,0 +1,434 @@
+/*-------------------------------------------------------------------------
+ *
+ * vacuum.c
+ *	  VACUUM of an hnsw index: drop the elements of dead rows and mend the
+ *	  graph around them.
+ *
+ * Three passes over the index:
+ *	1. Mark the elements whose rows are dead as deleted.  From then on
+ *	   scans pass through them but never return them, and inserts do not
+ *	   link to them.  Then wait for inserts already under way (they may have
+ *	   chosen a now-deleted element as a neighbour before it was marked).
+ *	2. Repair: every live element whose neighbour list names a deleted
+ *	   element gets a new list, chosen by the paper's heuristic from its
+ *	   live neighbours and the deleted neighbours' neighbours: a local
+ *	   repair, not a search of the whole graph per element.  If the entry
+ *	   point was deleted, the highest live element becomes the entry point.
+ *	3. Remove the deleted elements' tuples, keeping line pointer numbers
+ *	   (so other ids stay valid), and give their space to the free space map.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "commands/vacuum.h"
+#include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+typedef struct HnswVacuumState
+{
+	Relation	index;
+	HnswDistance dist;
+	HnswMetaPageData meta;
+	HnswGraph  *graph;
+	HnswElemId *deleted;		/* ids of deleted elements, ascending */
+	int			ndeleted;
+	int			capacity;
+	HnswElemId	highest;		/* live element of the highest level */
+	int			highest_level;
+	MemoryContext tmp_cxt;
+} HnswVacuumState;
+
+static int
+elemid_cmp(const void *a, const void *b)
+{
+	HnswElemId	x = *(const HnswElemId *) a;
+	HnswElemId	y = *(const HnswElemId *) b;
+
+	return (x > y) - (x < y);
+}
+
+static bool
+is_deleted(HnswVacuumState *vs, HnswElemId id)
+{
+	return bsearch(&id, vs->deleted, vs->ndeleted, sizeof(HnswElemId),
+				   elemid_cmp) != NULL;
+}
+
+/*
+ * Pass 1: mark the elements of dead rows.  Collects every deleted element
+ * (also those a previous, interrupted VACUUM marked) in block order, so
+ * the array comes out sorted.
+ */
+static void
+mark_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats,
+			 IndexBulkDeleteCallback callback, void *callback_state)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+
+	for (BlockNumber blkno = HNSW_FIRST_DATA_BLKNO; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		HnswPageEdit edit;
+		bool		changed = false;
+
+		vacuum_delay_point();
+		buf = ReadBuffer(vs->index, blkno);
+		/* exclusive: we may set flags on this page */
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (PageIsNew(BufferGetPage(buf)))
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		HnswCheckPage(vs->index, BufferGetPage(buf), blkno);
+		HnswEditStart(&edit, vs->index, true);
+		page = HnswEditPage(&edit, buf, false);
+		for (OffsetNumber off = FirstOffsetNumber;
+			 off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple etup = HnswGetElement(vs->index, page, off);
+
+			if (etup == NULL)
+				continue;
+			if (!(etup->flags & HNSW_ELEMENT_DELETED))
+			{
+				if (!callback(&etup->heaptid, callback_state))
+				{
+					stats->num_index_tuples++;
+					continue;
+				}
+				etup->flags |= HNSW_ELEMENT_DELETED;
+				changed = true;
+				stats->tuples_removed++;
+			}
+			if (vs->ndeleted == vs->capacity)
+			{
+				vs->capacity *= 2;
+				vs->deleted = repalloc_huge(vs->deleted,
+											sizeof(HnswElemId) * vs->capacity);
+			}
+			vs->deleted[vs->ndeleted++] = ((uint64) blkno << 16) | off;
+		}
+		if (changed)
+			HnswEditFinish(&edit);
+		else
+			HnswEditAbort(&edit);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * Give element id on layer a list without deleted elements, if it has
+ * any.  Retries if an insert changes the list meanwhile.
+ */
+static void
+repair_list(HnswVacuumState *vs, HnswElemId id, ItemPointer upper,
+			Datum value, int layer)
+{
+	int			max = HnswMaxNeighbors(vs->meta.m, layer);
+	HnswElemId *seen = palloc(sizeof(HnswElemId) * max);
+	HnswElemId *pool = palloc(sizeof(HnswElemId) * max * (max + 1));
+	HnswCandidate *list = palloc(sizeof(HnswCandidate) * max);
+
+	for (int attempt = 0; attempt < 10; attempt++)
+	{
+		int			nseen = vs->graph->neighbors(vs->graph, id, layer, seen);
+		int			npool = 0;
+		bool		any = false;
+		int			nlist;
+
+		for (int i = 0; i < nseen; i++)
+		{
+			if (!is_deleted(vs, seen[i]))
+			{
+				pool[npool++] = seen[i];
+				continue;
+			}
+			/* a deleted neighbour: its neighbours are candidates */
+			any = true;
+			npool += vs->graph->neighbors(vs->graph, seen[i], layer,
+										  pool + npool);
+		}
+		if (!any)
+			break;
+
+		/* drop self and deleted ones before measuring */
+		{
+			int			k = 0;
+
+			for (int i = 0; i < npool; i++)
+				if (pool[i] != id && !is_deleted(vs, pool[i]))
+					pool[k++] = pool[i];
+			npool = k;
+		}
+		nlist = HnswPruneNeighbors(vs->graph, value, pool, npool, NULL, max,
+								   list);
+		if (HnswReplaceNeighbors(vs->index, id, upper, layer, seen, nseen,
+								 list, nlist, true))
+			break;
+	}
+	pfree(seen);
+	pfree(pool);
+	pfree(list);
+}
+
+/*
+ * Pass 2: repair the lists of live elements, and remember the live element
+ * of the highest level as a possible new entry point.
+ */
+static void
+repair_graph(HnswVacuumState *vs)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+
+	for (BlockNumber blkno = HNSW_FIRST_DATA_BLKNO; blkno < nblocks; blkno++)
+	{
+		OffsetNumber maxoff;
+
+		vacuum_delay_point();
+		for (OffsetNumber off = FirstOffsetNumber;; off++)
+		{
+			Buffer		buf = ReadBuffer(vs->index, blkno);
+			HnswElementTuple etup;
+			HnswElemId	id = ((uint64) blkno << 16) | off;
+			ItemPointerData upper;
+			int			level;
+			Datum		value;
+			MemoryContext old_cxt;
+
+			/* share: copy the element out, then work without the lock */
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			if (PageIsNew(BufferGetPage(buf)))
+			{
+				UnlockReleaseBuffer(buf);
+				break;
+			}
+			HnswCheckPage(vs->index, BufferGetPage(buf), blkno);
+			maxoff = PageGetMaxOffsetNumber(BufferGetPage(buf));
+			if (off > maxoff)
+			{
+				UnlockReleaseBuffer(buf);
+				break;
+			}
+			etup = HnswGetElement(vs->index, BufferGetPage(buf), off);
+			if (etup == NULL || (etup->flags & HNSW_ELEMENT_DELETED))
+			{
+				UnlockReleaseBuffer(buf);
+				continue;
+			}
+			old_cxt = MemoryContextSwitchTo(vs->tmp_cxt);
+			level = etup->level;
+			upper = etup->upper;
+			value = PointerGetDatum(PG_DETOAST_DATUM_COPY(PointerGetDatum(HnswElementTupleGetValue(etup))));
+			UnlockReleaseBuffer(buf);
+
+			if (level > vs->highest_level)
+			{
+				vs->highest_level = level;
+				vs->highest = id;
+			}
+			for (int layer = 0; layer <= level; layer++)
+				repair_list(vs, id, &upper, value, layer);
+			MemoryContextSwitchTo(old_cxt);
+			MemoryContextReset(vs->tmp_cxt);
+		}
+	}
+}
+
+/* Move the entry point off a deleted element */
+static void
+update_entry_point(HnswVacuumState *vs)
+{
+	Buffer		buf;
+	HnswPageEdit edit;
+	HnswMetaPage meta;
+
+	if (vs->meta.entry_level < 0 ||
+		!is_deleted(vs, HnswElemIdFromTid(&vs->meta.entry)))
+		return;
+
+	buf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
+	/* exclusive: we move the entry point */
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditStart(&edit, vs->index, true);
+	meta = HnswPageGetMeta(HnswEditPage(&edit, buf, false));
+	/* an insert may have set a new (live) entry point meanwhile */
+	if (ItemPointerEquals(&meta->entry, &vs->meta.entry))
+	{
+		if (vs->highest_level >= 0)
+		{
+			ItemPointerSet(&meta->entry, HnswElemIdGetBlock(vs->highest),
+						   HnswElemIdGetOffset(vs->highest));
+			meta->entry_level = vs->highest_level;
+		}
+		else
+		{
+			ItemPointerSetInvalid(&meta->entry);
+			meta->entry_level = -1;
+		}
+		HnswEditFinish(&edit);
+	}
+	else
+		HnswEditAbort(&edit);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Pass 3: remove the tuples of deleted elements and their upper tuples.
+ */
+static void
+remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+
+	for (BlockNumber blkno = HNSW_FIRST_DATA_BLKNO; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		HnswPageEdit edit;
+		bool		changed = false;
+
+		vacuum_delay_point();
+		buf = ReadBuffer(vs->index, blkno);
+		/* exclusive: we remove tuples */
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (PageIsNew(BufferGetPage(buf)))
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		HnswEditStart(&edit, vs->index, true);
+		page = HnswEditPage(&edit, buf, false);
+		for (OffsetNumber off = FirstOffsetNumber;
+			 off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple etup = HnswGetElement(vs->index, page, off);
+			HnswUpperTuple utup = HnswGetUpper(vs->index, page, off);
+			HnswElemId	id = ((uint64) blkno << 16) | off;
+
+			if ((etup != NULL && is_deleted(vs, id)) ||
+				(utup != NULL && is_deleted(vs, HnswElemIdFromTid(&utup->element))))
+			{
+				PageIndexTupleDeleteNoCompact(page, off);
+				changed = true;
+			}
+		}
+		if (changed)
+			HnswEditFinish(&edit);
+		else
+			HnswEditAbort(&edit);
+		RecordPageWithFreeSpace(vs->index, blkno,
+								PageGetExactFreeSpace(BufferGetPage(buf)));
+		UnlockReleaseBuffer(buf);
+	}
+	stats->num_pages = nblocks;
+}
+
+/*
+ * ambulkdelete
+ */
+IndexBulkDeleteResult *
+hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	HnswVacuumState vs;
+	MemoryContext vac_cxt;
+	MemoryContext old_cxt;
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+
+	vac_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
+									ALLOCSET_DEFAULT_SIZES);
+	old_cxt = MemoryContextSwitchTo(vac_cxt);
+
+	memset(&vs, 0, sizeof(vs));
+	vs.index = info->index;
+	vs.meta = HnswReadMetaPage(info->index);
+	HnswInitDistance(&vs.dist, info->index);
+	HnswInitDiskGraph(&vs.graph, info->index, &vs.dist, &vs.meta);
+	vs.capacity = 1024;
+	vs.deleted = palloc(sizeof(HnswElemId) * vs.capacity);
+	vs.highest_level = -1;
+	vs.tmp_cxt = AllocSetContextCreate(vac_cxt, "hnsw vacuum element",
+									   ALLOCSET_DEFAULT_SIZES);
+
+	stats->num_index_tuples = 0;
+	mark_deleted(&vs, stats, callback, callback_state);
+	if (vs.ndeleted > 0)
+	{
+		/* wait for inserts that may have seen the elements still alive */
+		LockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
+		UnlockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
+
+		repair_graph(&vs);
+		vs.meta = HnswReadMetaPage(info->index);
+		update_entry_point(&vs);
+
+		/* and for inserts that may have read the old entry point */
+		LockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
+		UnlockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
+
+		remove_deleted(&vs, stats);
+		IndexFreeSpaceMapVacuum(info->index);
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+
+	MemoryContextSwitchTo(old_cxt);
+	MemoryContextDelete(vac_cxt);
+	return stats;
+}
+
+/*
+ * amvacuumcleanup: report the size of the index.  Without a preceding
+ * bulk delete, count the live elements.
+ */
+IndexBulkDeleteResult *
+hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	BlockNumber nblocks;
+
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		nblocks = RelationGetNumberOfBlocks(info->index);
+		for (BlockNumber blkno = HNSW_FIRST_DATA_BLKNO; blkno < nblocks; blkno++)
+		{
+			Buffer		buf = ReadBuffer(info->index, blkno);
+			Page		page;
+
+			vacuum_delay_point();
+			/* share: we only count */
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			if (!PageIsNew(page))
+			{
+				HnswCheckPage(info->index, page, blkno);
+				for (OffsetNumber off = FirstOffsetNumber;
+					 off <= PageGetMaxOffsetNumber(page); off++)
+				{
+					HnswElementTuple etup = HnswGetElement(info->index, page, off);
+
+					if (etup != NULL && !(etup->flags & HNSW_ELEMENT_DELETED))
+						stats->num_index_tuples++;
+				}
+			}
+			UnlockReleaseBuffer(buf);
+		}
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}
