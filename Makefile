@@ -27,6 +27,7 @@ REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

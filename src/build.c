@@ -440,6 +440,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 									 sizeof(MemElement) * bs.capacity);
 
 	write_metapage(index, MAIN_FORKNUM, bs.m, bs.ef_construction, false);
+	HnswSeedLevels(HNSW_BUILD_SEED);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 								 (int64) heap->rd_rel->reltuples);

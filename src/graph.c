@@ -127,6 +127,21 @@ HnswCandidateCompare(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
+static pg_prng_state level_state;
+static bool level_state_seeded = false;
+
+/*
+ * Seed the level draws.  A build seeds them with a constant so the same
+ * rows in the same order give the same graph; otherwise the first draw
+ * seeds them at random.
+ */
+void
+HnswSeedLevels(uint64 seed)
+{
+	pg_prng_seed(&level_state, seed);
+	level_state_seeded = true;
+}
+
 /*
  * Draw the level of a new element: floor(-ln(U) * mL) with mL = 1/ln(m),
  * as in the paper, capped so an element is on at most HNSW_MAX_LAYERS.
@@ -134,17 +149,12 @@ HnswCandidateCompare(const void *a, const void *b)
 int
 HnswRandomLevel(int m)
 {
-	static pg_prng_state state;
-	static bool seeded = false;
 	double		u;
 
-	if (!seeded)
-	{
-		pg_prng_seed(&state, pg_prng_uint64(&pg_global_prng_state));
-		seeded = true;
-	}
+	if (!level_state_seeded)
+		HnswSeedLevels(pg_prng_uint64(&pg_global_prng_state));
 	/* pg_prng_double is in [0, 1); 1 - it is in (0, 1] */
-	u = 1.0 - pg_prng_double(&state);
+	u = 1.0 - pg_prng_double(&level_state);
 	return Min((int) floor(-log(u) / log((double) m)), HNSW_MAX_LAYERS - 1);
 }
 

@@ -38,6 +38,9 @@
 #define HNSW_MIN_EF_CONSTRUCTION 4
 #define HNSW_MAX_EF_CONSTRUCTION 1000
 
+/* Seed of the level draws of a build: equal builds give equal graphs */
+#define HNSW_BUILD_SEED			UINT64CONST(0x484E5357)
+
 /* GUC bounds and defaults */
 #define HNSW_DEFAULT_EF_SEARCH	40
 #define HNSW_MIN_EF_SEARCH		1
@@ -166,6 +169,7 @@ extern Datum HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip);
 extern uint32 HnswValueDimensions(HnswDistance *dist, Datum value);
 
 /* graph.c */
+extern void HnswSeedLevels(uint64 seed);
 extern int	HnswRandomLevel(int m);
 extern int	HnswSearchLayer(HnswGraph *graph, Datum query,
 							HnswCandidate *entries, int nentries,

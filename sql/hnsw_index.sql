@@ -1,0 +1,173 @@
+-- The index: options, planning, NULLs, inserts, VACUUM, errors.
+
+SET client_min_messages = warning;
+SELECT setseed(0.25);
+CREATE TABLE items (id int PRIMARY KEY, v real[]);
+INSERT INTO items
+	SELECT i, ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 8))
+	FROM generate_series(1, 1000) i;
+INSERT INTO items VALUES (1001, NULL);
+
+-- operator classes are valid
+SELECT opcname, amvalidate(opc.oid)
+FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod
+WHERE amname = 'hnsw' ORDER BY opcname;
+
+-- reloptions: bounds, unknown names
+CREATE INDEX ON items USING hnsw (v) WITH (m = 1);
+CREATE INDEX ON items USING hnsw (v) WITH (m = 101);
+CREATE INDEX ON items USING hnsw (v) WITH (ef_construction = 3);
+CREATE INDEX ON items USING hnsw (v) WITH (ef_construction = 1001);
+CREATE INDEX ON items USING hnsw (v) WITH (colour = 1);
+CREATE INDEX ON items USING hnsw (v, id);
+CREATE UNIQUE INDEX ON items USING hnsw (v);
+CREATE INDEX ON items USING hnsw (id);
+
+CREATE INDEX items_v_idx ON items USING hnsw (v) WITH (m = 8, ef_construction = 40);
+\d items
+
+-- the index serves ORDER BY ... LIMIT, and only that (on a table this
+-- small a sort is cheaper unless seq scans are off; see hnsw_recall)
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '{0,0,0,0,0,0,0,0}' LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM items WHERE v <-> '{0,0,0,0,0,0,0,0}' < 1;
+EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <=> '{1,0,0,0,0,0,0,0}' LIMIT 5;
+
+-- exact answers for the nearest rows: an element's own vector is at distance 0
+SELECT id, v <-> (SELECT v FROM items WHERE id = 42) AS d
+FROM items ORDER BY v <-> (SELECT v FROM items WHERE id = 42) LIMIT 1;
+
+-- NULLs are not indexed; a NULL query finds nothing through the index
+SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> (SELECT NULL::real[]) LIMIT 5) s;
+SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '{1,1,1,1,1,1,1,1}' LIMIT 2000) s;
+SET hnsw.ef_search = 1000;
+SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '{1,1,1,1,1,1,1,1}' LIMIT 2000) s;
+RESET hnsw.ef_search;
+
+-- the results come in distance order
+SELECT bool_and(d >= prev) AS ordered FROM (
+	SELECT d, lag(d, 1, 0.0) OVER () AS prev FROM (
+		SELECT v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' AS d FROM items
+		ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 40) s) s;
+
+-- query checks: dimension, NaN, empty
+SELECT id FROM items ORDER BY v <-> '{1,2,3}' LIMIT 1;
+SELECT id FROM items ORDER BY v <-> '{1,2,3,4,5,6,7,NaN}' LIMIT 1;
+SELECT id FROM items ORDER BY v <-> '{}' LIMIT 1;
+
+-- inserts after the build are found; bad rows are refused
+INSERT INTO items VALUES (2001, '{9,9,9,9,9,9,9,9}');
+SELECT id FROM items ORDER BY v <-> '{9,9,9,9,9,9,9,9}' LIMIT 1;
+INSERT INTO items VALUES (2002, '{1,2,3}');
+INSERT INTO items VALUES (2003, '{1,2,3,4,5,6,7,Infinity}');
+INSERT INTO items VALUES (2004, '{1,2,3,4,5,6,7,NULL}');
+INSERT INTO items VALUES (2005, '{}');
+
+-- deleted rows are never returned, and VACUUM gives their space back
+DELETE FROM items WHERE id = 2001;
+SELECT id FROM items ORDER BY v <-> '{9,9,9,9,9,9,9,9}' LIMIT 1;
+SELECT pg_relation_size('items_v_idx') AS size_before \gset
+DELETE FROM items WHERE id % 2 = 0;
+VACUUM items;
+SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '{0,0,0,0,0,0,0,0}' LIMIT 1000) s
+WHERE id % 2 = 0;
+INSERT INTO items
+	SELECT i, ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 8))
+	FROM generate_series(3000, 3499) i;
+-- (freed space is reused; only fragments at page ends are left over)
+SELECT pg_relation_size('items_v_idx') <= :size_before * 1.1 AS space_reused;
+SELECT id, v <-> (SELECT v FROM items WHERE id = 3333) AS d
+FROM items ORDER BY v <-> (SELECT v FROM items WHERE id = 3333) LIMIT 1;
+
+-- delete everything: the index is empty but usable
+DELETE FROM items;
+VACUUM items;
+SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '{0,0,0,0,0,0,0,0}' LIMIT 5) s;
+INSERT INTO items VALUES (1, '{1,1,1,1,1,1,1,1}'), (2, '{2,2,2,2,2,2,2,2}');
+SELECT id FROM items ORDER BY v <-> '{0,0,0,0,0,0,0,0}' LIMIT 5;
+
+-- REINDEX, CREATE INDEX CONCURRENTLY
+REINDEX INDEX items_v_idx;
+CREATE INDEX CONCURRENTLY items_v_idx2 ON items USING hnsw (v float4_l1_ops);
+SELECT id FROM items ORDER BY v <+> '{2,2,2,2,2,2,2,1}' LIMIT 1;
+DROP INDEX items_v_idx2;
+
+-- an empty table, then the first insert fixes the dimension
+CREATE TABLE empty_t (v real[]);
+CREATE INDEX ON empty_t USING hnsw (v);
+INSERT INTO empty_t VALUES ('{1,2,3}');
+INSERT INTO empty_t VALUES ('{1,2}');
+SELECT v FROM empty_t ORDER BY v <-> '{1,2,4}' LIMIT 1;
+-- a build stops at the first vector of another dimension
+CREATE TABLE mixed (v real[]);
+INSERT INTO mixed VALUES ('{1,2,3}'), ('{1,2}');
+CREATE INDEX ON mixed USING hnsw (v);
+
+-- values too large for a page
+CREATE TABLE wide (v real[]);
+INSERT INTO wide VALUES (array_fill(1::real, ARRAY[2100]));
+CREATE INDEX ON wide USING hnsw (v);
+
+-- cosine: zero vectors are not indexed
+CREATE TABLE cos_t (id int, v real[]);
+INSERT INTO cos_t VALUES (1, '{0,0}'), (2, '{1,0}'), (3, '{0,1}'), (4, '{1,1}');
+CREATE INDEX ON cos_t USING hnsw (v float4_cosine_ops);
+SELECT id FROM cos_t ORDER BY v <=> '{1,0.1}' LIMIT 10;
+SELECT id FROM cos_t ORDER BY v <=> '{0,0}' LIMIT 10;
+
+-- bit strings and integer arrays
+CREATE TABLE bits (id int, b bit(8), vb varbit, tags int4[]);
+INSERT INTO bits VALUES
+	(1, B'00000000', B'0001', '{1,2,3}'),
+	(2, B'00001111', B'0011', '{3,4,5}'),
+	(3, B'11111111', B'0111', '{5,6,7}');
+CREATE INDEX ON bits USING hnsw (b);
+CREATE INDEX ON bits USING hnsw (b bit_jaccard_ops);
+CREATE INDEX ON bits USING hnsw (vb);
+CREATE INDEX ON bits USING hnsw (tags int4_jaccard_ops);
+CREATE INDEX ON bits USING hnsw (tags int4_hamming_ops);
+SELECT id FROM bits ORDER BY b <~> B'00000111' LIMIT 1;
+SELECT id FROM bits ORDER BY b <%> B'11110000' LIMIT 1;
+SELECT id FROM bits ORDER BY vb <~> B'0110' LIMIT 1;
+SELECT id FROM bits ORDER BY tags <%> '{7,6,6}' LIMIT 1;
+SELECT id FROM bits ORDER BY tags <~> '{3,4,9}' LIMIT 1;
+SELECT id FROM bits ORDER BY b <~> B'0000011' LIMIT 1;
+
+-- unlogged tables
+CREATE UNLOGGED TABLE unlogged_t (id int, v real[]);
+CREATE INDEX ON unlogged_t USING hnsw (v);
+INSERT INTO unlogged_t SELECT i, ARRAY[i, i]::real[] FROM generate_series(1, 100) i;
+SELECT id FROM unlogged_t ORDER BY v <-> '{50.2,50.2}' LIMIT 3;
+
+-- a build larger than maintenance_work_mem goes on on disk
+SET client_min_messages = notice;
+SET maintenance_work_mem = '1MB';
+CREATE TABLE big (id int, v real[]);
+INSERT INTO big SELECT i, ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 64))
+	FROM generate_series(1, 3000) i;
+CREATE INDEX ON big USING hnsw (v);
+RESET maintenance_work_mem;
+SELECT id, v <-> (SELECT v FROM big WHERE id = 2999) AS d
+FROM big ORDER BY v <-> (SELECT v FROM big WHERE id = 2999) LIMIT 1;
+SET client_min_messages = warning;
+
+-- a distance of the user's own, written in SQL, through an operator class
+CREATE FUNCTION my_squared_l2(a real[], b real[]) RETURNS float8
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	AS $$ SELECT sum((x - y) * (x - y))::float8 FROM unnest(a, b) AS u(x, y) $$;
+CREATE OPERATOR <<->> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = my_squared_l2);
+CREATE OPERATOR CLASS my_squared_l2_ops FOR TYPE real[] USING hnsw AS
+	OPERATOR 1 <<->> (real[], real[]) FOR ORDER BY float_ops,
+	FUNCTION 1 my_squared_l2(real[], real[]);
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'my_squared_l2_ops';
+CREATE TABLE custom (id int, v real[]);
+INSERT INTO custom SELECT i, ARRAY[i % 10, i / 10]::real[] FROM generate_series(0, 99) i;
+CREATE INDEX ON custom USING hnsw (v my_squared_l2_ops);
+EXPLAIN (COSTS OFF) SELECT id FROM custom ORDER BY v <<->> '{3.1,4.2}' LIMIT 3;
+SELECT id, v <<->> '{3.1,4.2}' AS d FROM custom ORDER BY v <<->> '{3.1,4.2}' LIMIT 3;
+
+-- an operator class that is not one: amvalidate says why
+CREATE OPERATOR CLASS bad_ops FOR TYPE real[] USING hnsw AS
+	OPERATOR 1 <-> (real[], real[]) FOR ORDER BY float_ops;
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'bad_ops';
+RESET enable_seqscan;

@@ -1,0 +1,91 @@
+-- Recall@10 through the index against an exact scan, for every operator
+-- class, on seeded data.  A result counts as found when its distance is
+-- within the exact 10th distance, so ties (common for Hamming) are fair.
+
+SET client_min_messages = warning;
+SELECT setseed(0.5);
+
+CREATE TABLE rdata (id int, f real[], b bit(64), s int4[], h int4[]);
+INSERT INTO rdata
+	SELECT i,
+		ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16)),
+		(SELECT string_agg(CASE WHEN random() < 0.5 THEN '1' ELSE '0' END, '')
+		 FROM generate_series(1, 64 + 0 * i))::bit(64),
+		ARRAY(SELECT (random() * 100 + 0 * i)::int FROM generate_series(1, 8)),
+		ARRAY(SELECT (random() * 4 + 0 * i)::int FROM generate_series(1, 16))
+	FROM generate_series(1, 3000) i;
+CREATE TABLE rqueries AS
+	SELECT i AS qid,
+		ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16)) AS f,
+		(SELECT string_agg(CASE WHEN random() < 0.5 THEN '1' ELSE '0' END, '')
+		 FROM generate_series(1, 64 + 0 * i))::bit(64) AS b,
+		ARRAY(SELECT (random() * 100 + 0 * i)::int FROM generate_series(1, 8)) AS s,
+		ARRAY(SELECT (random() * 4 + 0 * i)::int FROM generate_series(1, 16)) AS h
+	FROM generate_series(1, 30) i;
+
+-- exact 10th distances first (no index), then what the index finds
+CREATE FUNCTION recall_at_10(col text, op text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+	recall float8;
+BEGIN
+	PERFORM set_config('enable_indexscan', 'off', true);
+	EXECUTE format('CREATE TEMP TABLE exact_kth ON COMMIT DROP AS
+		SELECT q.qid, (SELECT max(d) FROM (SELECT r.%1$I %2$s q.%1$I AS d FROM rdata r
+										ORDER BY 1 LIMIT 10) s) AS kth
+		FROM rqueries q', col, op);
+	PERFORM set_config('enable_indexscan', 'on', true);
+	PERFORM set_config('enable_seqscan', 'off', true);
+	EXECUTE format('SELECT sum(found)::float8 / (10 * count(*)) FROM rqueries q
+		JOIN exact_kth e USING (qid),
+		LATERAL (SELECT count(*) AS found
+				 FROM (SELECT r.%1$I %2$s q.%1$I AS d FROM rdata r
+					   ORDER BY r.%1$I %2$s q.%1$I LIMIT 10) s
+				 WHERE d <= e.kth) f', col, op) INTO recall;
+	PERFORM set_config('enable_seqscan', 'on', true);
+	DROP TABLE exact_kth;
+	RETURN recall;
+END $$;
+
+CREATE INDEX rdata_l2 ON rdata USING hnsw (f float4_l2_ops);
+-- the queries of recall_at_10 use the index (on a table this small the
+-- planner prefers a sort unless seq scans are off)
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT q.qid, f.found FROM rqueries q,
+	LATERAL (SELECT count(*) AS found FROM (SELECT r.f <-> q.f AS d FROM rdata r
+		ORDER BY r.f <-> q.f LIMIT 10) s WHERE d <= 1) f;
+RESET enable_seqscan;
+SELECT recall_at_10('f', '<->') >= 0.95 AS l2_ok;
+DROP INDEX rdata_l2;
+CREATE INDEX rdata_cos ON rdata USING hnsw (f float4_cosine_ops);
+SELECT recall_at_10('f', '<=>') >= 0.95 AS cosine_ok;
+DROP INDEX rdata_cos;
+CREATE INDEX rdata_l1 ON rdata USING hnsw (f float4_l1_ops);
+SELECT recall_at_10('f', '<+>') >= 0.95 AS l1_ok;
+DROP INDEX rdata_l1;
+CREATE INDEX rdata_ip ON rdata USING hnsw (f float4_ip_ops);
+SELECT recall_at_10('f', '<#>') >= 0.95 AS ip_ok;
+DROP INDEX rdata_ip;
+CREATE INDEX rdata_bh ON rdata USING hnsw (b bit_hamming_ops);
+SELECT recall_at_10('b', '<~>') >= 0.95 AS bit_hamming_ok;
+DROP INDEX rdata_bh;
+CREATE INDEX rdata_bj ON rdata USING hnsw (b bit_jaccard_ops);
+SELECT recall_at_10('b', '<%>') >= 0.95 AS bit_jaccard_ok;
+DROP INDEX rdata_bj;
+CREATE INDEX rdata_sj ON rdata USING hnsw (s int4_jaccard_ops);
+SELECT recall_at_10('s', '<%>') >= 0.95 AS int4_jaccard_ok;
+DROP INDEX rdata_sj;
+CREATE INDEX rdata_ih ON rdata USING hnsw (h int4_hamming_ops);
+SELECT recall_at_10('h', '<~>') >= 0.95 AS int4_hamming_ok;
+DROP INDEX rdata_ih;
+
+-- rows inserted after the build are found as well as built ones
+CREATE TABLE rdata_rest AS SELECT * FROM rdata WHERE id > 1500;
+DELETE FROM rdata WHERE id > 1500;
+CREATE INDEX rdata_l2 ON rdata USING hnsw (f float4_l2_ops);
+INSERT INTO rdata SELECT * FROM rdata_rest;
+SELECT recall_at_10('f', '<->') >= 0.95 AS l2_after_inserts_ok;
+
+-- and a lower ef_search costs recall: the test can tell good from bad
+SET hnsw.ef_search = 1;
+SELECT recall_at_10('f', '<->') < 0.95 AS ef_search_1_is_worse;
+RESET hnsw.ef_search;
