@@ -1,0 +1,44 @@
+#!/bin/bash
+# The whole test suite of hnsw, on a fresh Debian 12 machine, as root:
+# installs what it needs, builds and installs the extension, then runs the
+# pg_regress tests in a throwaway cluster (pg_virtualenv) and the TAP tests
+# (PostgreSQL::Test::Cluster), both as the "postgres" user because
+# PostgreSQL refuses to run as root.
+#
+#   sudo bash test/run.sh
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+PG_MAJOR=15
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test/run.sh installs packages and the extension: run it as root (sudo)" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+packages="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common libipc-run-perl"
+missing=$(dpkg-query -W -f='${Status} ${Package}\n' $packages 2>/dev/null | grep -v '^install ok installed' | wc -l || true)
+if ! dpkg-query -W $packages >/dev/null 2>&1 || [ "$missing" -ne 0 ]; then
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $packages >/dev/null
+fi
+
+export PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+make -C "$top" -s clean >/dev/null
+make -C "$top" -s
+make -C "$top" -s install >/dev/null
+
+# The tests write results next to their inputs: give the postgres user a copy
+work=$(mktemp -d /tmp/hnsw-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cp -r "$top/Makefile" "$top/hnsw.control" "$top/sql" "$top/expected" "$top/test" "$top/src" "$work/"
+chown -R postgres:postgres "$work"
+
+status=0
+runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" \
+	pg_virtualenv -v $PG_MAJOR make -C "$work" installcheck || status=$?
+if [ $status -ne 0 ] && [ -f "$work/regression.diffs" ]; then
+	cat "$work/regression.diffs"
+fi
+exit $status
