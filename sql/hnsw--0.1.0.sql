@@ -11,30 +11,32 @@ CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnswhandler;
 COMMENT ON ACCESS METHOD hnsw IS 'hierarchical navigable small world graph for nearest-neighbour search';
 
 -- Distances on real[] ----------------------------------------------------
+-- (COST 100: a distance reads a whole vector, far more than a built-in
+-- operator; the planner weighs a sort over all rows against the index.)
 
 CREATE FUNCTION l2_distance(real[], real[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_float4_l2_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION l2_distance(real[], real[]) IS 'Euclidean distance';
 
 CREATE FUNCTION cosine_distance(real[], real[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_float4_cosine_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION cosine_distance(real[], real[]) IS 'cosine distance, 1 - cosine similarity; NaN for a zero vector';
 
 CREATE FUNCTION l1_distance(real[], real[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_float4_l1_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION l1_distance(real[], real[]) IS 'taxicab (L1) distance';
 
 CREATE FUNCTION inner_product(real[], real[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_float4_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION inner_product(real[], real[]) IS 'inner (dot) product';
 
 CREATE FUNCTION negative_inner_product(real[], real[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_float4_negative_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION negative_inner_product(real[], real[]) IS 'negative inner product, the distance behind <#>';
 
 CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = real[],
@@ -50,19 +52,19 @@ CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = real[],
 
 CREATE FUNCTION hamming_distance(bit, bit) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_bit_hamming_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 CREATE FUNCTION hamming_distance(varbit, varbit) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_bit_hamming_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION hamming_distance(bit, bit) IS 'number of differing bits';
 COMMENT ON FUNCTION hamming_distance(varbit, varbit) IS 'number of differing bits';
 
 CREATE FUNCTION jaccard_distance(bit, bit) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_bit_jaccard_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 CREATE FUNCTION jaccard_distance(varbit, varbit) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_bit_jaccard_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION jaccard_distance(bit, bit) IS 'Jaccard distance of the sets of 1 bits';
 COMMENT ON FUNCTION jaccard_distance(varbit, varbit) IS 'Jaccard distance of the sets of 1 bits';
 
@@ -79,12 +81,12 @@ CREATE OPERATOR <%> (LEFTARG = varbit, RIGHTARG = varbit,
 
 CREATE FUNCTION hamming_distance(int4[], int4[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_int4_hamming_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION hamming_distance(int4[], int4[]) IS 'number of positions whose values differ';
 
 CREATE FUNCTION jaccard_distance(int4[], int4[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'hnsw_int4_jaccard_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION jaccard_distance(int4[], int4[]) IS 'Jaccard distance of the arrays taken as sets';
 
 CREATE OPERATOR <~> (LEFTARG = int4[], RIGHTARG = int4[],

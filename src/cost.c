@@ -5,8 +5,11 @@
  *
  * An ordered scan does all its work before the first row: it visits about
  * ef_search * (2 m) elements on layer 0 plus a few per upper layer, each a
- * page access and a distance.  The index is only useful with an ORDER BY
- * on its distance operator; without one the path is priced out.
+ * buffer access and a distance.  A sequential scan with a sort computes a
+ * distance per row, so the index wins once the table is a few times larger
+ * than the number of elements a search visits.  The index is only useful
+ * with an ORDER BY on its distance operator; without one the path is
+ * priced out.
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -30,12 +33,14 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 				 Selectivity *indexSelectivity, double *indexCorrelation,
 				 double *indexPages)
 {
-	GenericCosts costs;
 	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1.0);
-	int			m = HNSW_DEFAULT_M;
-	double		visited;
+	int			m;
 	double		layers;
+	double		visited;
+	double		distance_cost;
+	Expr	   *orderby;
+	Cost		cost;
 
 	/* not an ordered scan: nothing this index can do */
 	if (path->indexorderbys == NIL)
@@ -56,20 +61,30 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		index_close(irel, NoLock);
 	}
 
+	/*
+	 * Elements visited: about ef_search candidates expanded on layer 0, each
+	 * looking at up to 2m neighbours, plus a greedy hop or two per upper
+	 * layer.  Each visit is a buffer access and a distance computed with
+	 * the operator's own function, priced as a sequential scan prices it.
+	 */
 	layers = Max(1.0, log(tuples) / log((double) m));
 	visited = Min(tuples, hnsw_ef_search * 2.0 * m + layers * m);
+	orderby = (Expr *) linitial(path->indexorderbys);
+	{
+		QualCost	qcost;
 
-	MemSet(&costs, 0, sizeof(costs));
-	costs.numIndexTuples = visited;
-	genericcostestimate(root, path, loop_count, &costs);
+		cost_qual_eval_node(&qcost, (Node *) orderby, root);
+		distance_cost = qcost.per_tuple;
+	}
 
-	/* every element visited costs a distance computation */
-	costs.indexTotalCost += visited * cpu_operator_cost * 10;
+	cost = visited * (cpu_index_tuple_cost + cpu_tuple_cost + distance_cost);
+	/* plus fetching the rows returned */
+	cost += Min(tuples, hnsw_ef_search) * cpu_tuple_cost;
 
 	/* the whole search happens before the first row comes back */
-	*indexStartupCost = costs.indexTotalCost;
-	*indexTotalCost = costs.indexTotalCost;
-	*indexSelectivity = costs.indexSelectivity;
+	*indexStartupCost = cost;
+	*indexTotalCost = cost;
+	*indexSelectivity = Min(1.0, hnsw_ef_search / tuples);
 	*indexCorrelation = 0;
-	*indexPages = costs.numIndexPages;
+	*indexPages = Min(index->pages, visited);
 }
