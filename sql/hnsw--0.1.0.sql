@@ -4,6 +4,23 @@
 
 -- The access method ------------------------------------------------------
 
+-- pgvector names its access method hnsw too: say so instead of failing with
+-- a bare "already exists"
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_am WHERE amname = 'hnsw') THEN
+		RAISE EXCEPTION 'access method "hnsw" already exists in this database'
+			USING ERRCODE = 'duplicate_object',
+				DETAIL = 'It was created by ' || coalesce((
+					SELECT 'extension "' || e.extname || '"'
+					FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+					WHERE d.classid = 'pg_am'::regclass AND d.refclassid = 'pg_extension'::regclass
+					  AND d.objid = (SELECT oid FROM pg_am WHERE amname = 'hnsw')),
+					'CREATE ACCESS METHOD') || '.',
+				HINT = 'pgvector also names its access method hnsw; the hnsw extension and pgvector cannot be installed in the same database.';
+	END IF;
+END $$;
+
 CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler
 	AS 'MODULE_PATHNAME' LANGUAGE C;
 

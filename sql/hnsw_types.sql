@@ -1,5 +1,13 @@
 -- Distance functions and operators, and the checks on their arguments.
 
+-- another access method named hnsw (pgvector's) gets a clear error
+DROP EXTENSION hnsw;
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER bthandler;
+CREATE EXTENSION hnsw;
+DROP ACCESS METHOD hnsw;
+CREATE EXTENSION hnsw;
+\dx hnsw
+
 -- real[]
 SELECT l2_distance('{0,0}', '{3,4}'), '{0,0}'::real[] <-> '{3,4}';
 SELECT round(cosine_distance('{1,0}', '{0,1}')::numeric, 6), '{1,2}'::real[] <=> '{2,4}';
