@@ -244,6 +244,19 @@ HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
 }
 
 /*
+ * Fetch the value of candidate i into values[i] once; false if the element
+ * is gone.
+ */
+static bool
+candidate_value(HnswGraph *graph, HnswCandidate *candidates, Datum *values,
+				int i)
+{
+	if (values[i] == (Datum) 0)
+		values[i] = graph->value(graph, candidates[i].id);
+	return values[i] != (Datum) 0;
+}
+
+/*
  * SELECT-NEIGHBORS-HEURISTIC (Algorithm 4 of the paper), without extending
  * the candidates and keeping pruned connections: candidates (nearest
  * first) are taken in order, and one is kept only if it is nearer to the
@@ -255,9 +268,9 @@ HnswSelectNeighbors(HnswGraph *graph, HnswCandidate *candidates,
 					int ncandidates, int max_neighbors,
 					HnswCandidate *selected)
 {
-	Datum	   *values = palloc0(sizeof(Datum) * ncandidates);
-	int		   *kept = palloc(sizeof(int) * ncandidates);
-	bool	   *taken = palloc0(sizeof(bool) * ncandidates);
+	Datum	   *values;
+	int		   *kept;
+	bool	   *taken;
 	int			nkept = 0;
 
 	if (ncandidates <= max_neighbors)
@@ -265,25 +278,24 @@ HnswSelectNeighbors(HnswGraph *graph, HnswCandidate *candidates,
 		memcpy(selected, candidates, sizeof(HnswCandidate) * ncandidates);
 		return ncandidates;
 	}
+	values = palloc0(sizeof(Datum) * ncandidates);
+	kept = palloc(sizeof(int) * ncandidates);
+	taken = palloc0(sizeof(bool) * ncandidates);
 
 	for (int i = 0; i < ncandidates && nkept < max_neighbors; i++)
 	{
 		bool		good = true;
 
-		for (int j = 0; j < nkept; j++)
+		for (int j = 0; j < nkept && good; j++)
 		{
 			int			r = kept[j];
 
-			if (values[i] == (Datum) 0)
-				values[i] = graph->value(graph, candidates[i].id);
-			if (values[r] == (Datum) 0)
-				values[r] = graph->value(graph, candidates[r].id);
-			if (HnswComputeDistance(graph->distance, values[i], values[r]) <
-				candidates[i].distance)
-			{
+			if (!candidate_value(graph, candidates, values, i) ||
+				!candidate_value(graph, candidates, values, r))
+				good = false;	/* removed by VACUUM meanwhile */
+			else if (HnswComputeDistance(graph->distance, values[i], values[r]) <
+					 candidates[i].distance)
 				good = false;
-				break;
-			}
 		}
 		if (good)
 		{

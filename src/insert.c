@@ -138,7 +138,7 @@ disk_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
 	return n;
 }
 
-/* A palloc'd copy of the value of id; NULL pointer if it is gone */
+/* A palloc'd copy of the value of id; (Datum) 0 if it is gone */
 static Datum
 disk_value(HnswGraph *graph, HnswElemId id)
 {
@@ -148,7 +148,7 @@ disk_value(HnswGraph *graph, HnswElemId id)
 	struct varlena *copy = NULL;
 
 	if (!BufferIsValid(buf))
-		elog(ERROR, "hnsw element vanished while in use");
+		return (Datum) 0;
 	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
 	if (etup != NULL)
 	{
@@ -158,8 +158,6 @@ disk_value(HnswGraph *graph, HnswElemId id)
 		memcpy(copy, v, VARSIZE_ANY(v));
 	}
 	UnlockReleaseBuffer(buf);
-	if (copy == NULL)
-		elog(ERROR, "hnsw element vanished while in use");
 	return PointerGetDatum(copy);
 }
 
@@ -531,6 +529,8 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 		{
 			Datum		base = graph->value(graph, target);
 
+			if (base == (Datum) 0)
+				break;			/* target removed by VACUUM meanwhile */
 			nlist = HnswPruneNeighbors(graph, base, seen, nseen, link, max, list);
 			pfree(DatumGetPointer(base));
 		}

@@ -185,6 +185,10 @@ HnswEditAbort(HnswPageEdit *edit)
 /*
  * Extend the index by one page and return it pinned and exclusively
  * locked.  The caller initialises it inside an edit.
+ *
+ * RBM_ZERO_AND_LOCK takes the content lock before the new buffer becomes
+ * valid, so no other backend (one looking at the last block for room,
+ * say) can lock and initialise the page before we do.
  */
 Buffer
 HnswNewBuffer(Relation index, ForkNumber fork)
@@ -193,8 +197,7 @@ HnswNewBuffer(Relation index, ForkNumber fork)
 
 	/* the extension lock keeps two backends from adding the same block */
 	LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, NULL);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	buf = ReadBufferExtended(index, fork, P_NEW, RBM_ZERO_AND_LOCK, NULL);
 	UnlockRelationForExtension(index, ExclusiveLock);
 	return buf;
 }

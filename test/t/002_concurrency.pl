@@ -1,0 +1,68 @@
+# Copyright (c) 2026, the hnsw developers
+#
+# Concurrent inserts, deletes, updates, ordered scans and VACUUM from
+# several pgbench clients: no error, no deadlock, no lost row; afterwards
+# every row is found by its own vector.
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->append_conf('postgresql.conf', 'autovacuum = off');
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION hnsw;
+	SELECT setseed(0.3);
+	CREATE TABLE cc (id serial PRIMARY KEY, v real[]);
+	INSERT INTO cc (v) SELECT ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 32))
+		FROM generate_series(1, 2000) i;
+	CREATE INDEX cc_idx ON cc USING hnsw (v);
+});
+
+my $random_vector = 'ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 32))';
+$node->pgbench(
+	'--no-vacuum --client=6 --jobs=2 --transactions=300',
+	0,
+	[qr{processed: 1800/1800}, qr{number of failed transactions: 0}],
+	[qr{^$}],
+	'concurrent inserts, deletes, updates, scans and VACUUM',
+	{
+		'001_insert@5' => "INSERT INTO cc (v) SELECT $random_vector FROM generate_series(1, 5) i;",
+		'002_delete@2' => q{
+			\set k random(1, 12000)
+			DELETE FROM cc WHERE id IN (SELECT id FROM cc WHERE id >= :k ORDER BY id LIMIT 3);
+		},
+		'003_update@2' => q{
+			\set k random(1, 12000)
+			UPDATE cc SET v = ARRAY(SELECT random()::real FROM generate_series(1, 32)) WHERE id = :k;
+		},
+		'004_scan@5' => q{
+			SET enable_seqscan = off;
+			SELECT id FROM cc ORDER BY v <-> ARRAY(SELECT random()::real FROM generate_series(1, 32)) LIMIT 10;
+		},
+		'005_vacuum@1' => 'VACUUM cc;',
+	});
+
+# no lost row: the heap and the index agree on what is there
+my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM cc');
+cmp_ok($rows, '>', 2000, 'rows were added');
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off;
+	SET hnsw.ef_search = 100;
+	SELECT count(*) FROM cc i WHERE i.id = (SELECT id FROM cc j ORDER BY j.v <-> i.v LIMIT 1);
+}), $rows, 'every row is found by its own vector');
+
+# and after one more VACUUM that removes the rest of the dead elements
+$node->safe_psql('postgres', 'DELETE FROM cc WHERE id % 2 = 0; VACUUM cc;');
+$rows = $node->safe_psql('postgres', 'SELECT count(*) FROM cc');
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off;
+	SET hnsw.ef_search = 100;
+	SELECT count(*) FROM cc i WHERE i.id = (SELECT id FROM cc j ORDER BY j.v <-> i.v LIMIT 1);
+}), $rows, 'after deleting half and VACUUM: every row is found by its own vector');
+
+done_testing();
