@@ -12,6 +12,7 @@ OBJS = \
 	src/graph.o \
 	src/hnsw.o \
 	src/insert.o \
+	src/inspect.o \
 	src/kernels_avx2.o \
 	src/kernels_avx512.o \
 	src/kernels_scalar.o \
@@ -39,3 +40,11 @@ $(OBJS): src/hnsw.h src/hnsw_page.h src/kernels.h
 ifdef DEBUG
 PG_CPPFLAGS += -DUSE_ASSERT_CHECKING -O0 -g
 endif
+
+# Stand-alone kernel check, run under valgrind by test/run.sh
+KERNEL_SRCS = src/kernels_scalar.c src/kernels_avx2.c src/kernels_avx512.c
+test/kernels_check: test/kernels_check.c $(KERNEL_SRCS) src/kernels.h
+	$(CC) $(CFLAGS) -O1 -g -I$(srcdir)/src -I$(includedir_server) -I$(includedir_internal) \
+		-o $@ test/kernels_check.c $(KERNEL_SRCS) -L$(pkglibdir) -lpgport -lm
+
+EXTRA_CLEAN = test/kernels_check

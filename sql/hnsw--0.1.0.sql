@@ -159,3 +159,12 @@ CREATE FUNCTION hnsw_kernels() RETURNS SETOF text
 	AS 'MODULE_PATHNAME', 'hnsw_kernel_list'
 	LANGUAGE C STRICT;
 COMMENT ON FUNCTION hnsw_kernels() IS 'distance kernel tables this CPU can run, for hnsw.kernel';
+
+-- Verification ------------------------------------------------------------
+
+CREATE FUNCTION hnsw_verify(index regclass,
+	OUT blkno bigint, OUT offnum integer, OUT problem text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'hnsw_verify'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION hnsw_verify(regclass) IS 'check an hnsw index: metapage, pages, tuples, neighbour references, reachability; no rows when healthy';

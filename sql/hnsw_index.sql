@@ -79,12 +79,25 @@ SELECT pg_relation_size('items_v_idx') <= :size_before * 1.1 AS space_reused;
 SELECT id, v <-> (SELECT v FROM items WHERE id = 3333) AS d
 FROM items ORDER BY v <-> (SELECT v FROM items WHERE id = 3333) LIMIT 1;
 
+-- repeated delete / VACUUM / insert cycles reuse the space
+\set cycle 'DELETE FROM items WHERE id IN (SELECT id FROM items ORDER BY random() LIMIT 250); VACUUM items; INSERT INTO items SELECT i, ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 8)) FROM generate_series((SELECT max(id) + 1 FROM items), (SELECT max(id) + 250 FROM items)) i;'
+:cycle
+:cycle
+:cycle
+:cycle
+:cycle
+SELECT pg_relation_size('items_v_idx') <= :size_before * 1.2 AS size_stays_bounded;
+SELECT * FROM hnsw_verify('items_v_idx');
+SELECT * FROM hnsw_verify('items_pkey');
+SELECT * FROM hnsw_verify('items');
+
 -- delete everything: the index is empty but usable
 DELETE FROM items;
 VACUUM items;
 SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '{0,0,0,0,0,0,0,0}' LIMIT 5) s;
 INSERT INTO items VALUES (1, '{1,1,1,1,1,1,1,1}'), (2, '{2,2,2,2,2,2,2,2}');
 SELECT id FROM items ORDER BY v <-> '{0,0,0,0,0,0,0,0}' LIMIT 5;
+SELECT * FROM hnsw_verify('items_v_idx');
 
 -- REINDEX, CREATE INDEX CONCURRENTLY
 REINDEX INDEX items_v_idx;

@@ -85,6 +85,16 @@ CREATE INDEX rdata_l2 ON rdata USING hnsw (f float4_l2_ops);
 INSERT INTO rdata SELECT * FROM rdata_rest;
 SELECT recall_at_10('f', '<->') >= 0.95 AS l2_after_inserts_ok;
 
+-- VACUUM repairs the graph: recall holds after deleting half, then 90%
+DELETE FROM rdata WHERE id % 2 = 0;
+VACUUM rdata;
+SELECT recall_at_10('f', '<->') >= 0.95 AS l2_after_deleting_half_ok;
+SELECT count(*) AS problems FROM hnsw_verify('rdata_l2');
+DELETE FROM rdata WHERE id % 10 <> 1;
+VACUUM rdata;
+SELECT recall_at_10('f', '<->') >= 0.95 AS l2_after_deleting_90_percent_ok;
+SELECT count(*) AS problems FROM hnsw_verify('rdata_l2');
+
 -- and a lower ef_search costs recall: the test can tell good from bad
 SET hnsw.ef_search = 1;
 SELECT recall_at_10('f', '<->') < 0.95 AS ef_search_1_is_worse;

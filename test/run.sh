@@ -17,7 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-packages="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common libipc-run-perl"
+packages="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common libipc-run-perl valgrind"
 missing=$(dpkg-query -W -f='${Status} ${Package}\n' $packages 2>/dev/null | grep -v '^install ok installed' | wc -l || true)
 if ! dpkg-query -W $packages >/dev/null 2>&1 || [ "$missing" -ne 0 ]; then
 	apt-get update -qq
@@ -28,6 +28,12 @@ export PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 make -C "$top" -s clean >/dev/null
 make -C "$top" -s
 make -C "$top" -s install >/dev/null
+
+# The distance kernels on their own: every table against the scalar
+# reference, natively and under valgrind (which has no AVX-512)
+make -C "$top" -s test/kernels_check
+"$top/test/kernels_check"
+HNSW_KERNELS_SKIP=avx512 valgrind -q --error-exitcode=1 "$top/test/kernels_check"
 
 # The tests write results next to their inputs: give the postgres user a copy
 work=$(mktemp -d /tmp/hnsw-test.XXXXXX)

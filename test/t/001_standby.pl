@@ -60,6 +60,9 @@ sub check_same
 		my $on_primary = $primary->safe_psql('postgres', $sql);
 		my $on_standby = $standby->safe_psql('postgres', $sql);
 		isnt($on_primary, '', "$what: the primary answers");
+		is($standby->safe_psql('postgres',
+				"SELECT count(*) FROM hnsw_verify('items_v_idx')"), '0',
+			"$what: the standby's index verifies clean");
 		is($on_standby, $on_primary, "$what: the standby answers as the primary");
 	}
 }

@@ -47,6 +47,9 @@ $node->pgbench(
 		'005_vacuum@1' => 'VACUUM cc;',
 	});
 
+is($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('cc_idx')"), '0',
+	'hnsw_verify finds nothing after the concurrent run');
+
 # no lost row: the heap and the index agree on what is there
 my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM cc');
 cmp_ok($rows, '>', 2000, 'rows were added');

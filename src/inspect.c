@@ -1,0 +1,431 @@
+/*-------------------------------------------------------------------------
+ *
+ * inspect.c
+ *	  hnsw_verify(): an amcheck-style check of an hnsw index.
+ *
+ * Reads every page under a ShareLock on the index (so no insert or VACUUM
+ * changes it meanwhile; on a standby, where that lock cannot be had, the
+ * check runs alongside replay) and reports what is wrong as rows: the metapage
+ * (magic, version, options), page identities, element and upper tuples,
+ * neighbour references that do not lead to an element, layer counts, the
+ * entry point, and live elements that cannot be reached from the entry
+ * point.  A healthy index gives no rows.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+PG_FUNCTION_INFO_V1(hnsw_verify);
+
+/* Reports at most this many unreachable elements one by one */
+#define HNSW_VERIFY_MAX_UNREACHABLE 100
+
+/* What the check remembers of one element */
+typedef struct VerifyElement
+{
+	HnswElemId	id;
+	int			level;
+	bool		deleted;
+	bool		reached;
+	int			counts[HNSW_MAX_LAYERS];
+	HnswElemId *neighbors[HNSW_MAX_LAYERS];
+} VerifyElement;
+
+typedef struct VerifyState
+{
+	ReturnSetInfo *rsinfo;
+	Relation	index;
+	HnswDistance dist;
+	HnswMetaPageData meta;
+	BlockNumber nblocks;
+	VerifyElement *elements;	/* in id order */
+	int			nelements;
+	int			capacity;
+	int64		nproblems;
+} VerifyState;
+
+static void
+report(VerifyState *vs, BlockNumber blkno, int off, const char *fmt,...)
+	pg_attribute_printf(4, 5);
+
+static void
+report(VerifyState *vs, BlockNumber blkno, int off, const char *fmt,...)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	char		buf[512];
+	va_list		args;
+
+	va_start(args, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, args);
+	va_end(args);
+	values[0] = Int64GetDatum((int64) blkno);
+	values[1] = Int32GetDatum(off);
+	nulls[1] = (off <= 0);
+	values[2] = CStringGetTextDatum(buf);
+	tuplestore_putvalues(vs->rsinfo->setResult, vs->rsinfo->setDesc, values, nulls);
+	vs->nproblems++;
+}
+
+static int
+element_cmp(const void *a, const void *b)
+{
+	HnswElemId	x = ((const VerifyElement *) a)->id;
+	HnswElemId	y = ((const VerifyElement *) b)->id;
+
+	return (x > y) - (x < y);
+}
+
+static VerifyElement *
+find_element(VerifyState *vs, HnswElemId id)
+{
+	VerifyElement key;
+
+	key.id = id;
+	return bsearch(&key, vs->elements, vs->nelements, sizeof(VerifyElement),
+				   element_cmp);
+}
+
+/* Check the metapage; false if nothing else can be trusted */
+static bool
+check_metapage(VerifyState *vs)
+{
+	Buffer		buf;
+	Page		page;
+	HnswPageOpaque opaque;
+
+	if (vs->nblocks == 0)
+	{
+		report(vs, 0, 0, "the index has no metapage (no blocks at all)");
+		return false;
+	}
+	buf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)))
+	{
+		report(vs, 0, 0, "the metapage is not an hnsw page");
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	opaque = HnswPageGetOpaque(page);
+	vs->meta = *HnswPageGetMeta(page);
+	UnlockReleaseBuffer(buf);
+
+	if (opaque->hnsw_page_id != HNSW_PAGE_ID || !(opaque->flags & HNSW_PAGE_META))
+		report(vs, 0, 0, "the metapage has page id %04X and flags %04X",
+			   opaque->hnsw_page_id, opaque->flags);
+	if (vs->meta.magic != HNSW_MAGIC)
+	{
+		report(vs, 0, 0, "the metapage has magic number %08X, not %08X",
+			   vs->meta.magic, HNSW_MAGIC);
+		return false;
+	}
+	if (vs->meta.version != HNSW_FORMAT_VERSION)
+	{
+		report(vs, 0, 0, "the index has format version %u; this build reads version %d",
+			   vs->meta.version, HNSW_FORMAT_VERSION);
+		return false;
+	}
+	if (vs->meta.m < HNSW_MIN_M || vs->meta.m > HNSW_MAX_M)
+	{
+		report(vs, 0, 0, "the metapage has m = %u", vs->meta.m);
+		return false;
+	}
+	if (vs->meta.entry_level < -1 || vs->meta.entry_level >= HNSW_MAX_LAYERS)
+	{
+		report(vs, 0, 0, "the entry point has level %d", vs->meta.entry_level);
+		return false;
+	}
+	return true;
+}
+
+/* Copy a neighbour list into memory, checking its length */
+static void
+keep_list(VerifyState *vs, VerifyElement *e, int layer,
+		  ItemPointerData *slots, int count, BlockNumber blkno, int off)
+{
+	int			max = HnswMaxNeighbors(vs->meta.m, layer);
+
+	if (count > max)
+	{
+		report(vs, blkno, off, "layer %d holds %d neighbours, more than %d",
+			   layer, count, max);
+		count = max;
+	}
+	e->counts[layer] = count;
+	e->neighbors[layer] = palloc(sizeof(HnswElemId) * Max(count, 1));
+	for (int i = 0; i < count; i++)
+		e->neighbors[layer][i] = HnswElemIdFromTid(&slots[i]);
+}
+
+/*
+ * Pass over all pages: page identities and tuples.  Upper tuples are read
+ * where their element points, so the lists of all layers are collected.
+ */
+static void
+collect_elements(VerifyState *vs)
+{
+	for (BlockNumber blkno = HNSW_FIRST_DATA_BLKNO; blkno < vs->nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		HnswPageOpaque opaque;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(vs->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page))
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		opaque = HnswPageGetOpaque(page);
+		if (PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)) ||
+			opaque->hnsw_page_id != HNSW_PAGE_ID ||
+			!(opaque->flags & HNSW_PAGE_ELEMENTS))
+		{
+			report(vs, blkno, 0, "not an hnsw element page");
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+
+		for (OffsetNumber off = FirstOffsetNumber;
+			 off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswElementTuple etup;
+			VerifyElement *e;
+			Size		len;
+			uint32		dims;
+
+			if (!ItemIdIsUsed(iid) || !ItemIdHasStorage(iid))
+				continue;
+			etup = (HnswElementTuple) PageGetItem(page, iid);
+			len = ItemIdGetLength(iid);
+			if (etup->type == HNSW_TUPLE_UPPER)
+				continue;		/* checked through its element */
+			if (etup->type != HNSW_TUPLE_ELEMENT)
+			{
+				report(vs, blkno, off, "tuple of unknown type %d", etup->type);
+				continue;
+			}
+			if (len < HNSW_ELEMENT_HEADER_SIZE ||
+				etup->value_offset != HnswElementTupleValueOffset(vs->meta.m) ||
+				etup->value_offset + VARHDRSZ > len ||
+				etup->value_offset + VARSIZE_ANY(HnswElementTupleGetValue(etup)) > len ||
+				etup->level >= HNSW_MAX_LAYERS)
+			{
+				report(vs, blkno, off, "malformed element tuple");
+				continue;
+			}
+			dims = HnswValueDimensions(&vs->dist,
+									   PointerGetDatum(HnswElementTupleGetValue(etup)));
+			if (vs->dist.fixed_dimensions && dims != vs->meta.dimensions)
+				report(vs, blkno, off, "element of %u dimensions in an index of %u",
+					   dims, vs->meta.dimensions);
+
+			if (vs->nelements == vs->capacity)
+			{
+				vs->capacity *= 2;
+				vs->elements = repalloc_huge(vs->elements,
+											 sizeof(VerifyElement) * vs->capacity);
+			}
+			e = &vs->elements[vs->nelements++];
+			memset(e, 0, sizeof(VerifyElement));
+			e->id = ((uint64) blkno << 16) | off;
+			e->level = etup->level;
+			e->deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+			keep_list(vs, e, 0, etup->neighbors, etup->nneighbors, blkno, off);
+
+			if (etup->level > 0)
+			{
+				ItemPointerData upper = etup->upper;
+				BlockNumber ublk = ItemPointerGetBlockNumberNoCheck(&upper);
+				OffsetNumber uoff = ItemPointerGetOffsetNumberNoCheck(&upper);
+				Buffer		ubuf = buf;
+				Page		upage = page;
+				HnswUpperTuple utup = NULL;
+
+				if (ublk == HNSW_METAPAGE_BLKNO || ublk >= vs->nblocks)
+				{
+					report(vs, blkno, off, "upper tuple (%u,%u) is outside the index", ublk, uoff);
+					continue;
+				}
+				if (ublk != blkno)
+				{
+					/* another page: a second share lock, both only read */
+					ubuf = ReadBuffer(vs->index, ublk);
+					LockBuffer(ubuf, BUFFER_LOCK_SHARE);
+					upage = BufferGetPage(ubuf);
+				}
+				if (!PageIsNew(upage) && uoff >= FirstOffsetNumber &&
+					uoff <= PageGetMaxOffsetNumber(upage) &&
+					ItemIdHasStorage(PageGetItemId(upage, uoff)))
+					utup = (HnswUpperTuple) PageGetItem(upage, PageGetItemId(upage, uoff));
+				if (utup == NULL || utup->type != HNSW_TUPLE_UPPER ||
+					HnswElemIdFromTid(&utup->element) != e->id ||
+					utup->level != etup->level || utup->m != vs->meta.m ||
+					ItemIdGetLength(PageGetItemId(upage, uoff)) <
+					HnswUpperTupleSize(utup->m, utup->level))
+					report(vs, blkno, off, "upper tuple (%u,%u) does not belong to this element",
+						   ublk, uoff);
+				else
+					for (int l = 1; l <= etup->level; l++)
+						keep_list(vs, e, l, HnswUpperTupleList(utup, l),
+								  utup->counts[l - 1], blkno, off);
+				if (ubuf != buf)
+					UnlockReleaseBuffer(ubuf);
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * Every neighbour reference leads to an element on that layer; every live
+ * element is reachable from the entry point.
+ */
+static void
+check_graph(VerifyState *vs)
+{
+	HnswElemId *queue;
+	int			head = 0,
+				tail = 0;
+	int			unreachable = 0;
+	int			live = 0;
+	VerifyElement *entry = NULL;
+
+	for (int i = 0; i < vs->nelements; i++)
+	{
+		VerifyElement *e = &vs->elements[i];
+
+		live += !e->deleted;
+		for (int l = 0; l <= e->level; l++)
+			for (int j = 0; j < e->counts[l]; j++)
+			{
+				VerifyElement *n = find_element(vs, e->neighbors[l][j]);
+
+				if (n == NULL)
+					report(vs, HnswElemIdGetBlock(e->id), HnswElemIdGetOffset(e->id),
+						   "neighbour (%u,%u) on layer %d is not an element",
+						   HnswElemIdGetBlock(e->neighbors[l][j]),
+						   HnswElemIdGetOffset(e->neighbors[l][j]), l);
+				else if (n->level < l)
+					report(vs, HnswElemIdGetBlock(e->id), HnswElemIdGetOffset(e->id),
+						   "neighbour (%u,%u) on layer %d has level %d",
+						   HnswElemIdGetBlock(n->id), HnswElemIdGetOffset(n->id),
+						   l, n->level);
+			}
+	}
+
+	if (vs->meta.entry_level < 0)
+	{
+		if (live > 0)
+			report(vs, 0, 0, "the index has no entry point but %d live elements", live);
+		return;
+	}
+	entry = find_element(vs, HnswElemIdFromTid(&vs->meta.entry));
+	if (entry == NULL)
+	{
+		report(vs, 0, 0, "the entry point (%u,%u) is not an element",
+			   ItemPointerGetBlockNumberNoCheck(&vs->meta.entry),
+			   ItemPointerGetOffsetNumberNoCheck(&vs->meta.entry));
+		return;
+	}
+	if (entry->level != vs->meta.entry_level)
+		report(vs, 0, 0, "the entry point has level %d, the metapage says %d",
+			   entry->level, vs->meta.entry_level);
+	if (entry->deleted)
+		report(vs, 0, 0, "the entry point is the element of a dead row");
+
+	/* breadth-first over the edges of all layers */
+	queue = palloc(sizeof(HnswElemId) * Max(vs->nelements, 1));
+	entry->reached = true;
+	queue[tail++] = entry->id;
+	while (head < tail)
+	{
+		VerifyElement *e = find_element(vs, queue[head++]);
+
+		for (int l = 0; l <= e->level; l++)
+			for (int j = 0; j < e->counts[l]; j++)
+			{
+				VerifyElement *n = find_element(vs, e->neighbors[l][j]);
+
+				if (n != NULL && !n->reached)
+				{
+					n->reached = true;
+					queue[tail++] = n->id;
+				}
+			}
+	}
+	for (int i = 0; i < vs->nelements; i++)
+	{
+		VerifyElement *e = &vs->elements[i];
+
+		if (e->reached || e->deleted)
+			continue;
+		if (++unreachable <= HNSW_VERIFY_MAX_UNREACHABLE)
+			report(vs, HnswElemIdGetBlock(e->id), HnswElemIdGetOffset(e->id),
+				   "live element cannot be reached from the entry point");
+	}
+	if (unreachable > HNSW_VERIFY_MAX_UNREACHABLE)
+		report(vs, 0, 0, "%d live elements in all cannot be reached from the entry point",
+			   unreachable);
+}
+
+/*
+ * hnsw_verify(index regclass) returns table (blkno, offnum, problem)
+ */
+Datum
+hnsw_verify(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	VerifyState vs;
+	LOCKMODE	lockmode;
+
+	memset(&vs, 0, sizeof(vs));
+	InitMaterializedSRF(fcinfo, 0);
+	vs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	/*
+	 * ShareLock: no insert or VACUUM changes the index while we read it.  A
+	 * standby allows no more than RowExclusiveLock; there replay may change
+	 * pages under us, so a report there can be transient.
+	 */
+	lockmode = RecoveryInProgress() ? AccessShareLock : ShareLock;
+	vs.index = relation_open(indexoid, lockmode);
+	if (vs.index->rd_rel->relkind != RELKIND_INDEX ||
+		vs.index->rd_indam == NULL || vs.index->rd_indam->ambuild != hnswbuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw index",
+						RelationGetRelationName(vs.index))));
+	HnswInitDistance(&vs.dist, vs.index);
+	vs.nblocks = RelationGetNumberOfBlocks(vs.index);
+	vs.capacity = 1024;
+	vs.elements = palloc(sizeof(VerifyElement) * vs.capacity);
+
+	if (check_metapage(&vs))
+	{
+		collect_elements(&vs);
+		check_graph(&vs);
+	}
+	relation_close(vs.index, lockmode);
+	return (Datum) 0;
+}

@@ -1,0 +1,112 @@
+# Copyright (c) 2026, the hnsw developers
+#
+# A damaged index file is an error with ERRCODE_INDEX_CORRUPTED (or the
+# buffer manager's data-corruption error), or a report of hnsw_verify;
+# never a crash: the server stays up.
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION hnsw;
+	SELECT setseed(0.7);
+	CREATE TABLE items (id int, v real[]);
+	INSERT INTO items SELECT i, ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16))
+		FROM generate_series(1, 2000) i;
+	CREATE INDEX items_v_idx ON items USING hnsw (v);
+});
+my $file = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('items_v_idx')");
+my $blcksz = 8192;
+my $query = q{\set VERBOSITY verbose
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> ARRAY(SELECT 0.5::real FROM generate_series(1, 16)) LIMIT 10) s;
+};
+
+is($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('items_v_idx')"), '0',
+	'the fresh index verifies clean');
+
+# the file as the server leaves it on a clean shutdown
+$node->stop;
+open my $fh, '<:raw', $file or die "open $file: $!";
+my $pristine = do { local $/; <$fh> };
+close $fh;
+$node->start;
+my $nblocks = length($pristine) / $blcksz;
+
+# overwrite $len bytes at $offset of the file (server stopped), restart
+sub damage
+{
+	my ($offset, $bytes) = @_;
+	$node->stop;
+	my $copy = $pristine;
+	substr($copy, $offset, length($bytes)) = $bytes;
+	open my $out, '>:raw', $file or die;
+	print $out $copy;
+	close $out;
+	$node->start;
+}
+
+sub restore
+{
+	$node->stop;
+	open my $out, '>:raw', $file or die;
+	print $out $pristine;
+	close $out;
+	$node->start;
+}
+
+# the metapage's magic number
+damage(24, "\xde\xad\xbe\xef");
+my ($ret, $stdout, $stderr) = $node->psql('postgres', $query);
+like($stderr, qr/XX002: index "items_v_idx" is corrupted/, 'bad magic number: index corrupted error');
+like($stderr, qr/REINDEX/, 'bad magic number: the hint says REINDEX');
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
+like($node->safe_psql('postgres', "SELECT string_agg(problem, ';') FROM hnsw_verify('items_v_idx')"),
+	qr/magic number/, 'hnsw_verify reports the magic number');
+restore();
+
+# the format version
+damage(28, "\x63\x00\x00\x00");
+($ret, $stdout, $stderr) = $node->psql('postgres', $query);
+like($stderr, qr/XX002: index "items_v_idx" has format version 99/, 'other format version: clear error');
+restore();
+
+# the special space (page id) of element pages here and there
+my $special_hits = 0;
+my @blocks = (1, 2, int($nblocks / 2), $nblocks - 1);
+for my $blk (@blocks)
+{
+	damage($blk * $blcksz + $blcksz - 2, "\x00\x00");
+	($ret, $stdout, $stderr) = $node->psql('postgres', $query);
+	my $verify = $node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('items_v_idx')");
+	$special_hits++ if ($stderr =~ /XX002/ || $verify > 0);
+	restore();
+}
+is($special_hits, scalar(@blocks), 'a bad page id on an element page is noticed');
+
+# random bytes in the tuple area of element pages: errors or verifier
+# reports, or harmless; never a crash
+srand(42);
+for my $round (1 .. 20)
+{
+	my $blk = 1 + int(rand($nblocks - 1));
+	my $offset = $blk * $blcksz + 24 + int(rand($blcksz - 48));
+	my $bytes = join('', map { chr(int(rand(256))) } 1 .. 16);
+	damage($offset, $bytes);
+	($ret, $stdout, $stderr) = $node->psql('postgres', $query);
+	ok($ret == 0 || $stderr =~ /XX00[12]|ERROR/, "random damage $round: a result or an error");
+	$node->psql('postgres', "SELECT count(*) FROM hnsw_verify('items_v_idx')");
+	is($node->safe_psql('postgres', 'SELECT 1'), '1', "random damage $round: the server is still up");
+	restore();
+}
+
+my $log = slurp_file($node->logfile);
+unlike($log, qr/was terminated by signal/, 'no backend crashed');
+
+done_testing();
