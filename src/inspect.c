@@ -8,8 +8,8 @@
  * check runs alongside replay) and reports what is wrong as rows: the metapage
  * (magic, version, options), page identities, element and upper tuples,
  * neighbour references that do not lead to an element, layer counts, the
- * entry point, and live elements that cannot be reached from the entry
- * point.  A healthy index gives no rows.
+ * entry point, and elements of visible rows that cannot be reached from the
+ * entry point.  A healthy index gives no rows.
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -18,6 +18,11 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "executor/tuptable.h"
+#include "utils/snapmgr.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -37,6 +42,7 @@ PG_FUNCTION_INFO_V1(hnsw_verify);
 typedef struct VerifyElement
 {
 	HnswElemId	id;
+	ItemPointerData heaptid;
 	int			level;
 	bool		deleted;
 	bool		reached;
@@ -249,6 +255,7 @@ collect_elements(VerifyState *vs)
 			e = &vs->elements[vs->nelements++];
 			memset(e, 0, sizeof(VerifyElement));
 			e->id = ((uint64) blkno << 16) | off;
+			e->heaptid = etup->heaptid;
 			e->level = etup->level;
 			e->deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
 			keep_list(vs, e, 0, etup->neighbors, etup->nneighbors, blkno, off);
@@ -310,6 +317,8 @@ check_graph(VerifyState *vs)
 	int			unreachable = 0;
 	int			live = 0;
 	VerifyElement *entry = NULL;
+	Relation	heap;
+	TupleTableSlot *slot;
 
 	for (int i = 0; i < vs->nelements; i++)
 	{
@@ -374,18 +383,32 @@ check_graph(VerifyState *vs)
 				}
 			}
 	}
+	/*
+	 * An element nobody links to is a problem only if its row is visible: a
+	 * crash between writing an element and linking it can leave one behind,
+	 * but then its transaction never committed and VACUUM removes it.
+	 */
+	heap = table_open(IndexGetRelation(RelationGetRelid(vs->index), false),
+					  AccessShareLock);
+	slot = table_slot_create(heap, NULL);
 	for (int i = 0; i < vs->nelements; i++)
 	{
 		VerifyElement *e = &vs->elements[i];
 
 		if (e->reached || e->deleted)
 			continue;
+		if (!table_tuple_fetch_row_version(heap, &e->heaptid, GetActiveSnapshot(), slot))
+			continue;
 		if (++unreachable <= HNSW_VERIFY_MAX_UNREACHABLE)
 			report(vs, HnswElemIdGetBlock(e->id), HnswElemIdGetOffset(e->id),
-				   "live element cannot be reached from the entry point");
+				   "the element of visible row (%u,%u) cannot be reached from the entry point",
+				   ItemPointerGetBlockNumber(&e->heaptid),
+				   ItemPointerGetOffsetNumber(&e->heaptid));
 	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(heap, AccessShareLock);
 	if (unreachable > HNSW_VERIFY_MAX_UNREACHABLE)
-		report(vs, 0, 0, "%d live elements in all cannot be reached from the entry point",
+		report(vs, 0, 0, "%d elements of visible rows in all cannot be reached from the entry point",
 			   unreachable);
 }
 

@@ -1,0 +1,49 @@
+#!/bin/bash
+# Run the pg_regress tests against a server running under valgrind, and
+# fail if valgrind reports a memory error in a stack that passes through
+# hnsw.so (errors elsewhere in the server, such as the uninitialised
+# padding PostgreSQL writes to WAL, are not ours and are not counted).
+#
+# Run as the postgres user from a writable copy of the tree, after
+# "make install":   bash test/valgrind.sh
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+bindir=$("${PG_CONFIG:-pg_config}" --bindir)
+work=$(mktemp -d /tmp/hnsw-valgrind.XXXXXX)
+port=54329
+
+"$bindir/initdb" -D "$work/data" -A trust -N >/dev/null
+valgrind --quiet --trace-children=yes --error-limit=no --num-callers=30 \
+	--log-file="$work/valgrind.%p.log" \
+	"$bindir/postgres" -D "$work/data" -p $port -k "$work" \
+	-c shared_buffers=32MB -c autovacuum=off -c max_parallel_workers_per_gather=0 \
+	-c jit=off >"$work/server.log" 2>&1 &
+server=$!
+for i in $(seq 1 120); do
+	"$bindir/pg_isready" -q -h "$work" -p $port && break
+	sleep 1
+done
+
+status=0
+make -C "$top" -s installcheck PROVE_TESTS= REGRESS="hnsw_types hnsw_index hnsw_kernels" \
+	PGHOST="$work" PGPORT=$port || status=$?
+"$bindir/pg_ctl" -D "$work/data" -m fast -w -t 300 stop >/dev/null || true
+wait $server || true
+
+# one valgrind error report is a block of lines; keep those naming hnsw.so
+ours=$(cat "$work"/valgrind.*.log | awk '
+	/^==[0-9]+== [A-Z]/ && !inblock { inblock = 1; block = ""; }
+	inblock { block = block $0 "\n"; }
+	/^==[0-9]+== $/ && inblock { if (block ~ /hnsw\.so/) { printf "%s", block; n++ } inblock = 0; }
+	END { if (inblock && block ~ /hnsw\.so/) { printf "%s", block; n++ } }')
+if [ -n "$ours" ]; then
+	echo "valgrind found memory errors in hnsw:"
+	echo "$ours" | head -200
+	status=1
+else
+	echo "valgrind: no memory errors in hnsw.so ($(cat "$work"/valgrind.*.log | grep -c 'ERROR SUMMARY' || true) processes checked)"
+fi
+[ $status -ne 0 ] && [ -f "$top/regression.diffs" ] && cat "$top/regression.diffs"
+rm -rf "$work"
+exit $status
