@@ -1,7 +1,8 @@
 # Copyright (c) 2026, the hnsw developers
 #
-# Ten immediate shutdowns in the middle of concurrent inserts, deletes and
-# VACUUM, each followed by restart and recovery: the index verifies clean,
+# Ten crashes (kill -9 of the postmaster, or an immediate shutdown) in the
+# middle of concurrent inserts, deletes and VACUUM, each followed by
+# restart and recovery: the index verifies clean,
 # and every sampled row is found by its own vector.
 
 use strict;
@@ -52,11 +53,32 @@ for my $round (1 .. 10)
 			'-f', "$dir/vacuum.sql\@1", '-h', $node->host, '-p', $node->port, 'postgres'
 		],
 		'>', \$out, '2>', \$err);
-	# let the writers get going, then stop the server without a checkpoint
+	# let the writers get going, then take the server down without a
+	# checkpoint: SIGKILL of the postmaster in odd rounds, an immediate
+	# shutdown in even ones
 	sleep(1 + $round % 3);
-	$node->stop('immediate');
-	$pgbench->finish;
-	$node->start;
+	if ($round % 2)
+	{
+		$node->kill9;
+		$pgbench->finish;
+		# the orphaned backends exit when they notice the postmaster is
+		# gone; until then their shared memory keeps a new one from starting
+		my $started = 0;
+		for (1 .. 60)
+		{
+			last if ($started = $node->start(fail_ok => 1));
+			# a failed start remembers the pid file's pid; forget it to retry
+			$node->{_pid} = undef;
+			sleep(1);
+		}
+		ok($started, "round $round: restarted after kill -9 of the postmaster");
+	}
+	else
+	{
+		$node->stop('immediate');
+		$pgbench->finish;
+		$node->start;
+	}
 
 	my @problems = split /\n/, $node->safe_psql('postgres',
 		"SELECT format('(%s,%s) %s', blkno, offnum, problem) FROM hnsw_verify('items_v_idx')");
