@@ -1,9 +1,11 @@
 #!/bin/bash
 # The whole test suite of hnsw, on a fresh Debian 12 machine, as root:
-# installs what it needs, builds and installs the extension, then runs the
-# pg_regress tests in a throwaway cluster (pg_virtualenv) and the TAP tests
-# (PostgreSQL::Test::Cluster), both as the "postgres" user because
-# PostgreSQL refuses to run as root.
+# installs what it needs, builds and installs the extension, checks the
+# distance kernels (natively and under valgrind), then runs the pg_regress
+# tests in a throwaway cluster (pg_virtualenv) and the TAP tests
+# (PostgreSQL::Test::Cluster), and finally the pg_regress tests against a
+# server under valgrind; all as the "postgres" user because PostgreSQL
+# refuses to run as root.
 #
 #   sudo bash test/run.sh
 set -euo pipefail
@@ -46,5 +48,12 @@ runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" \
 	pg_virtualenv -v $PG_MAJOR make -C "$work" installcheck || status=$?
 if [ $status -ne 0 ] && [ -f "$work/regression.diffs" ]; then
 	cat "$work/regression.diffs"
+fi
+
+# The regression tests once more, against a server running under valgrind:
+# any memory error in a stack through hnsw.so fails the run (a few minutes)
+if [ $status -eq 0 ]; then
+	rm -f "$work/regression.diffs"
+	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" bash "$work/test/valgrind.sh" || status=$?
 fi
 exit $status

@@ -26,23 +26,27 @@ for i in $(seq 1 120); do
 done
 
 status=0
-make -C "$top" -s installcheck PROVE_TESTS= REGRESS="hnsw_types hnsw_index hnsw_kernels" \
+make -C "$top" -s installcheck TAP_TESTS= REGRESS="hnsw_types hnsw_index hnsw_kernels" \
 	PGHOST="$work" PGPORT=$port || status=$?
 "$bindir/pg_ctl" -D "$work/data" -m fast -w -t 300 stop >/dev/null || true
 wait $server || true
 
-# one valgrind error report is a block of lines; keep those naming hnsw.so
+# One valgrind error report is a block of lines; keep those naming hnsw.so.
+# PostgreSQL writes the unused tail of WAL pages to disk uninitialised
+# (valgrind-clean only in builds with USE_VALGRIND); a WAL write reported
+# inside our call stack (log_newpage_range, say) is that, not ours.
 ours=$(cat "$work"/valgrind.*.log | awk '
+	function keep() { return block ~ /hnsw\.so/ && !(block ~ /Syscall param p?write(64)?\(buf\)/ && block ~ /XLog/); }
 	/^==[0-9]+== [A-Z]/ && !inblock { inblock = 1; block = ""; }
 	inblock { block = block $0 "\n"; }
-	/^==[0-9]+== $/ && inblock { if (block ~ /hnsw\.so/) { printf "%s", block; n++ } inblock = 0; }
-	END { if (inblock && block ~ /hnsw\.so/) { printf "%s", block; n++ } }')
+	/^==[0-9]+== $/ && inblock { if (keep()) printf "%s", block; inblock = 0; }
+	END { if (inblock && keep()) printf "%s", block; }')
 if [ -n "$ours" ]; then
 	echo "valgrind found memory errors in hnsw:"
 	echo "$ours" | head -200
 	status=1
 else
-	echo "valgrind: no memory errors in hnsw.so ($(cat "$work"/valgrind.*.log | grep -c 'ERROR SUMMARY' || true) processes checked)"
+	echo "valgrind: no memory errors in hnsw.so ($(ls "$work"/valgrind.*.log | wc -l) server processes watched)"
 fi
 [ $status -ne 0 ] && [ -f "$top/regression.diffs" ] && cat "$top/regression.diffs"
 rm -rf "$work"
