@@ -65,6 +65,28 @@ is_deleted(HnswVacuumState *vs, HnswElemId id)
 }
 
 /*
+ * Read a data page for VACUUM to change, exclusively locked; InvalidBuffer
+ * for a page never initialised (left by a crash while the index grew).
+ */
+static Buffer
+lock_data_page(Relation index, BlockNumber blkno)
+{
+	Buffer		buf;
+
+	vacuum_delay_point();
+	buf = ReadBuffer(index, blkno);
+	/* exclusive: VACUUM sets flags on, or removes tuples from, this page */
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (PageIsNew(BufferGetPage(buf)))
+	{
+		UnlockReleaseBuffer(buf);
+		return InvalidBuffer;
+	}
+	HnswCheckPage(index, BufferGetPage(buf), blkno);
+	return buf;
+}
+
+/*
  * Pass 1: mark the elements of dead rows.  Collects every deleted element
  * (also those a previous, interrupted VACUUM marked) in block order, so
  * the array comes out sorted.
@@ -82,16 +104,9 @@ mark_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats,
 		HnswPageEdit edit;
 		bool		changed = false;
 
-		vacuum_delay_point();
-		buf = ReadBuffer(vs->index, blkno);
-		/* exclusive: we may set flags on this page */
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		if (PageIsNew(BufferGetPage(buf)))
-		{
-			UnlockReleaseBuffer(buf);
+		buf = lock_data_page(vs->index, blkno);
+		if (!BufferIsValid(buf))
 			continue;
-		}
-		HnswCheckPage(vs->index, BufferGetPage(buf), blkno);
 		HnswEditStart(&edit, vs->index, true);
 		page = HnswEditPage(&edit, buf, false);
 		for (OffsetNumber off = FirstOffsetNumber;
@@ -299,15 +314,9 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 		HnswPageEdit edit;
 		bool		changed = false;
 
-		vacuum_delay_point();
-		buf = ReadBuffer(vs->index, blkno);
-		/* exclusive: we remove tuples */
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		if (PageIsNew(BufferGetPage(buf)))
-		{
-			UnlockReleaseBuffer(buf);
+		buf = lock_data_page(vs->index, blkno);
+		if (!BufferIsValid(buf))
 			continue;
-		}
 		HnswEditStart(&edit, vs->index, true);
 		page = HnswEditPage(&edit, buf, false);
 		for (OffsetNumber off = FirstOffsetNumber;

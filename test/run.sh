@@ -31,11 +31,28 @@ make -C "$top" -s clean >/dev/null
 make -C "$top" -s
 make -C "$top" -s install >/dev/null
 
+passed=0
+failed=0
+# run one stage of the suite, counting it; the suite goes on after a failure
+stage()
+{
+	local name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "=== $name FAILED"
+	fi
+}
+
 # The distance kernels on their own: every table against the scalar
 # reference, natively and under valgrind (which has no AVX-512)
 make -C "$top" -s test/kernels_check
-"$top/test/kernels_check"
-HNSW_KERNELS_SKIP=avx512 valgrind -q --error-exitcode=1 "$top/test/kernels_check"
+stage "kernels" "$top/test/kernels_check"
+stage "kernels under valgrind" env HNSW_KERNELS_SKIP=avx512 \
+	valgrind -q --error-exitcode=1 "$top/test/kernels_check"
 
 # The tests write results next to their inputs: give the postgres user a copy
 work=$(mktemp -d /tmp/hnsw-test.XXXXXX)
@@ -43,17 +60,24 @@ trap 'rm -rf "$work"' EXIT
 cp -r "$top/Makefile" "$top/hnsw.control" "$top/sql" "$top/expected" "$top/test" "$top/src" "$work/"
 chown -R postgres:postgres "$work"
 
-status=0
-runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" \
-	pg_virtualenv -v $PG_MAJOR make -C "$work" installcheck || status=$?
-if [ $status -ne 0 ] && [ -f "$work/regression.diffs" ]; then
-	cat "$work/regression.diffs"
-fi
+regress_and_tap()
+{
+	local status=0
+
+	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" \
+		pg_virtualenv -v $PG_MAJOR make -C "$work" installcheck || status=$?
+	if [ $status -ne 0 ] && [ -f "$work/regression.diffs" ]; then
+		cat "$work/regression.diffs"
+	fi
+	rm -f "$work/regression.diffs"
+	return $status
+}
+stage "pg_regress and TAP" regress_and_tap
 
 # The regression tests once more, against a server running under valgrind:
 # any memory error in a stack through hnsw.so fails the run (a few minutes)
-if [ $status -eq 0 ]; then
-	rm -f "$work/regression.diffs"
-	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" bash "$work/test/valgrind.sh" || status=$?
-fi
-exit $status
+stage "pg_regress under valgrind" \
+	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" bash "$work/test/valgrind.sh"
+
+echo "test/run.sh: $passed passed, $failed failed"
+[ $failed -eq 0 ]
