@@ -191,8 +191,7 @@ write_graph(HnswBuildState *bs)
 											 MCXT_ALLOC_HUGE);
 	const Size	empty = BLCKSZ - SizeOfPageHeaderData -
 		MAXALIGN(sizeof(HnswPageOpaqueData));
-	BlockNumber first = RelationGetNumberOfBlocks(bs->index);
-	BlockNumber blkno = first;
+	BlockNumber blkno = RelationGetNumberOfBlocks(bs->index);
 	OffsetNumber off = 0;
 	Size		room = empty;
 	Buffer		buf = InvalidBuffer;
@@ -317,7 +316,6 @@ write_graph(HnswBuildState *bs)
 
 	pfree(etids);
 	pfree(utids);
-	(void) first;
 }
 
 /*

@@ -351,8 +351,6 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 
 	if (utup)
 	{
-		bool		ufresh = false;
-
 		ItemPointerSet(&utup->element, blkno, off);
 		if (PageGetExactFreeSpace(page) >= usize + sizeof(ItemIdData))
 			upage = page;
@@ -360,7 +358,6 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 		{
 			/* a page nobody else knows yet, so locking it cannot deadlock */
 			ubuf = HnswNewBuffer(index, MAIN_FORKNUM);
-			ufresh = true;
 			upage = HnswEditPage(&edit, ubuf, true);
 			HnswInitPage(upage, HNSW_PAGE_ELEMENTS);
 		}
@@ -368,7 +365,6 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 		ItemPointerSet(&((HnswElementTuple) PageGetItem(page, PageGetItemId(page, off)))->upper,
 					   BufferIsValid(ubuf) ? BufferGetBlockNumber(ubuf) : blkno,
 					   uoff);
-		(void) ufresh;
 	}
 
 	if (new_entry)
