@@ -10,25 +10,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 PG_MAJOR=15
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "bench/demo.sh installs packages and the extension: run it as root (sudo)" >&2
-	exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
 packages="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common
 	dataset-fashion-mnist python3 python3-numpy python3-psycopg2 python3-h5py"
-if ! dpkg-query -W -f='${Status}\n' $packages 2>/dev/null | grep -qv '^install ok installed' &&
-	[ "$(dpkg-query -W -f='${Status}\n' $packages 2>/dev/null | wc -l)" -eq "$(echo $packages | wc -w)" ]; then
-	:
-else
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $packages >/dev/null
-fi
-
-export PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
-make -C "$top" -s
-make -C "$top" -s install >/dev/null
+. "$top/test/setup.sh"
 
 cache=${HNSW_CACHE:-/var/tmp/hnsw-cache}
 mkdir -p "$cache"

@@ -13,23 +13,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 PG_MAJOR=15
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "test/run.sh installs packages and the extension: run it as root (sudo)" >&2
-	exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-packages="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common libipc-run-perl valgrind"
-missing=$(dpkg-query -W -f='${Status} ${Package}\n' $packages 2>/dev/null | grep -v '^install ok installed' | wc -l || true)
-if ! dpkg-query -W $packages >/dev/null 2>&1 || [ "$missing" -ne 0 ]; then
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $packages >/dev/null
-fi
-
-export PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
-make -C "$top" -s clean >/dev/null
-make -C "$top" -s
-make -C "$top" -s install >/dev/null
+packages="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common
+	libipc-run-perl valgrind"
+make -C "$top" -s clean >/dev/null 2>&1 || true
+. "$top/test/setup.sh"
 
 passed=0
 failed=0
