@@ -24,7 +24,7 @@ OBJS = \
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
-REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 TAP_TESTS = 1

@@ -237,7 +237,11 @@ extern bool HnswReplaceNeighbors(Relation index, HnswElemId target,
 								 ItemPointer upper, int layer,
 								 const HnswElemId *seen, int nseen,
 								 HnswCandidate *list, int nlist, bool wal);
-extern void HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target,
+extern void HnswDropNeighbors(Relation index, HnswElemId target,
+							  ItemPointer upper, int layer,
+							  bool (*drop) (void *arg, HnswElemId id),
+							  void *arg);
+extern bool HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target,
 						int layer, HnswCandidate *link, bool wal);
 
 /* scan.c */

@@ -394,28 +394,31 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 }
 
 /*
- * Replace the neighbour list of target on layer with list, provided it
- * still holds exactly seen[] (what list was computed from) and target has
- * not been removed.  Returns false if the caller must recompute.
- *
- * upper is target's upper tuple (needed for layers above 0).  Takes the
- * exclusive lock on the one page that holds the list, and nothing else.
+ * A neighbour list locked for rewriting: the page that holds it, open in a
+ * page edit, and where its slots are.
  */
-bool
-HnswReplaceNeighbors(Relation index, HnswElemId target, ItemPointer upper,
-					 int layer, const HnswElemId *seen, int nseen,
-					 HnswCandidate *list, int nlist, bool wal)
+typedef struct LockedList
+{
+	Buffer		buf;
+	HnswPageEdit edit;
+	HnswElementTuple etup;		/* for layer 0 */
+	HnswUpperTuple utup;		/* for the layers above */
+	ItemPointerData *slots;
+	int			count;			/* -1 if target has been removed */
+} LockedList;
+
+/*
+ * Lock the page holding target's list on layer exclusively and open it for
+ * editing.  upper is target's upper tuple (needed for layers above 0).
+ * Returns false, with nothing locked, if the page no longer exists.
+ */
+static bool
+lock_list(Relation index, HnswElemId target, ItemPointer upper, int layer,
+		  bool wal, LockedList *ll)
 {
 	BlockNumber blkno;
 	OffsetNumber off;
-	Buffer		buf;
 	Page		page;
-	HnswPageEdit edit;
-	HnswElementTuple etup = NULL;
-	HnswUpperTuple utup = NULL;
-	ItemPointerData *slots = NULL;
-	int			count = -1;
-	bool		same;
 
 	if (layer == 0)
 	{
@@ -428,64 +431,125 @@ HnswReplaceNeighbors(Relation index, HnswElemId target, ItemPointer upper,
 		off = ItemPointerGetOffsetNumber(upper);
 	}
 	if (blkno == HNSW_METAPAGE_BLKNO || blkno >= RelationGetNumberOfBlocks(index))
-		return true;			/* gone: nothing to replace */
+		return false;
 
-	buf = ReadBuffer(index, blkno);
-	/* exclusive: we rewrite the list in place */
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	HnswCheckPage(index, BufferGetPage(buf), blkno);
-	HnswEditStart(&edit, index, wal);
-	page = HnswEditPage(&edit, buf, false);
+	memset(ll, 0, sizeof(LockedList));
+	ll->count = -1;
+	ll->buf = ReadBuffer(index, blkno);
+	/* exclusive: the list is rewritten in place */
+	LockBuffer(ll->buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswCheckPage(index, BufferGetPage(ll->buf), blkno);
+	HnswEditStart(&ll->edit, index, wal);
+	page = HnswEditPage(&ll->edit, ll->buf, false);
 	if (layer == 0)
 	{
-		etup = HnswGetElement(index, page, off);
-		if (etup != NULL)
+		ll->etup = HnswGetElement(index, page, off);
+		if (ll->etup != NULL)
 		{
-			slots = etup->neighbors;
-			count = etup->nneighbors;
+			ll->slots = ll->etup->neighbors;
+			ll->count = ll->etup->nneighbors;
 		}
 	}
 	else
 	{
-		utup = HnswGetUpper(index, page, off);
-		if (utup != NULL && HnswElemIdFromTid(&utup->element) == target &&
-			utup->level >= layer)
+		ll->utup = HnswGetUpper(index, page, off);
+		if (ll->utup != NULL && HnswElemIdFromTid(&ll->utup->element) == target &&
+			ll->utup->level >= layer)
 		{
-			slots = HnswUpperTupleList(utup, layer);
-			count = utup->counts[layer - 1];
+			ll->slots = HnswUpperTupleList(ll->utup, layer);
+			ll->count = ll->utup->counts[layer - 1];
 		}
 	}
+	return true;
+}
 
-	same = (count == nseen);
+/* Write (or, if !changed, forget) the edit of a locked list and unlock it */
+static void
+unlock_list(LockedList *ll, bool changed)
+{
+	if (changed)
+		HnswEditFinish(&ll->edit);
+	else
+		HnswEditAbort(&ll->edit);
+	UnlockReleaseBuffer(ll->buf);
+}
+
+/*
+ * Replace the neighbour list of target on layer with list, provided it
+ * still holds exactly seen[] (what list was computed from) and target has
+ * not been removed.  Returns false if the caller must recompute.
+ *
+ * upper is target's upper tuple (needed for layers above 0).  Takes the
+ * exclusive lock on the one page that holds the list, and nothing else.
+ */
+bool
+HnswReplaceNeighbors(Relation index, HnswElemId target, ItemPointer upper,
+					 int layer, const HnswElemId *seen, int nseen,
+					 HnswCandidate *list, int nlist, bool wal)
+{
+	LockedList	ll;
+	bool		same;
+
+	if (!lock_list(index, target, upper, layer, wal, &ll))
+		return true;			/* gone: nothing to replace */
+
+	same = (ll.count == nseen);
 	for (int i = 0; same && i < nseen; i++)
-		if (HnswElemIdFromTid(&slots[i]) != seen[i])
+		if (HnswElemIdFromTid(&ll.slots[i]) != seen[i])
 			same = false;
-
 	if (same)
+		HnswSetNeighbors(ll.etup, ll.utup, layer, list, nlist);
+	unlock_list(&ll, same);
+	/* a removed target needs no new list */
+	return same || ll.count < 0;
+}
+
+/*
+ * Remove from target's list on layer every id for which drop() is true, in
+ * place and whatever else the list holds: the fallback of a VACUUM repair
+ * that keeps losing the race to rewrite a busy list, so that the list never
+ * names an element about to be removed.
+ */
+void
+HnswDropNeighbors(Relation index, HnswElemId target, ItemPointer upper,
+				  int layer, bool (*drop) (void *arg, HnswElemId id),
+				  void *arg)
+{
+	LockedList	ll;
+	int			kept = 0;
+
+	if (!lock_list(index, target, upper, layer, true, &ll))
+		return;
+	for (int i = 0; i < ll.count; i++)
+		if (!drop(arg, HnswElemIdFromTid(&ll.slots[i])))
+			ll.slots[kept++] = ll.slots[i];
+	if (ll.count >= 0 && kept < ll.count)
 	{
-		HnswSetNeighbors(etup, utup, layer, list, nlist);
-		HnswEditFinish(&edit);
+		if (layer == 0)
+			ll.etup->nneighbors = kept;
+		else
+			ll.utup->counts[layer - 1] = kept;
+		unlock_list(&ll, true);
 	}
 	else
-		HnswEditAbort(&edit);
-	UnlockReleaseBuffer(buf);
-	/* a removed target needs no new list */
-	return same || count < 0;
+		unlock_list(&ll, false);
 }
 
 /*
  * Add link to the neighbour list of target on layer (lines 11-16 of
  * Algorithm 1): appended if the list has room, else the list is pruned by
  * the heuristic with link among the candidates.  Elements of dead rows get
- * no new links.
+ * no new links.  Returns true if the target's list holds link afterwards
+ * (the heuristic may prune it away).
  */
-void
+bool
 HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 			HnswCandidate *link, bool wal)
 {
 	int			max = HnswMaxNeighbors(graph->m, layer);
 	HnswElemId *seen = palloc(sizeof(HnswElemId) * max);
 	HnswCandidate *list = palloc(sizeof(HnswCandidate) * (max + 1));
+	bool		linked = false;
 
 	for (int attempt = 0; attempt < HNSW_LINK_RETRIES; attempt++)
 	{
@@ -512,7 +576,10 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 		nseen = graph->neighbors(graph, target, layer, seen);
 		for (int i = 0; i < nseen; i++)
 			if (seen[i] == link->id)
+			{
+				linked = true;
 				goto out;
+			}
 
 		if (nseen < max)
 		{
@@ -535,11 +602,17 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 		done = HnswReplaceNeighbors(index, target, &upper, layer, seen, nseen,
 									list, nlist, wal);
 		if (done)
+		{
+			for (int i = 0; i < nlist; i++)
+				if (list[i].id == link->id)
+					linked = true;
 			break;
+		}
 	}
 out:
 	pfree(seen);
 	pfree(list);
+	return linked;
 }
 
 /*

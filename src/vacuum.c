@@ -14,8 +14,16 @@
  *	   live neighbours and the deleted neighbours' neighbours: a local
  *	   repair, not a search of the whole graph per element.  If the entry
  *	   point was deleted, the highest live element becomes the entry point.
+ *	   A list too busy with concurrent inserts to be rewritten after a few
+ *	   tries has its deleted elements struck out in place instead.
  *	3. Remove the deleted elements' tuples, keeping line pointer numbers
  *	   (so other ids stay valid), and give their space to the free space map.
+ *	4. Link back the live elements nothing leads to: a breadth-first walk
+ *	   over layer 0 from the entry point, which reads each list once, finds
+ *	   them; each is then searched for like a new element and linked from its
+ *	   nearest neighbours.  (Pruning a full list, by an insert or by the
+ *	   repair, can take away an element's last in-link.)  VACUUM runs this
+ *	   pass also when it has nothing to delete.
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -45,8 +53,15 @@ typedef struct HnswVacuumState
 	int			capacity;
 	HnswElemId	highest;		/* live element of the highest level */
 	int			highest_level;
+	HnswElemId *live;			/* ids of live elements, ascending */
+	int			nlive;
+	int			live_capacity;
+	int			message_level;	/* for VACUUM VERBOSE */
 	MemoryContext tmp_cxt;
 } HnswVacuumState;
+
+/* How often a repair is recomputed after losing the race for a list */
+#define HNSW_REPAIR_RETRIES		10
 
 static int
 elemid_cmp(const void *a, const void *b)
@@ -62,6 +77,35 @@ is_deleted(HnswVacuumState *vs, HnswElemId id)
 {
 	return bsearch(&id, vs->deleted, vs->ndeleted, sizeof(HnswElemId),
 				   elemid_cmp) != NULL;
+}
+
+/* is_deleted() in the shape HnswDropNeighbors wants */
+static bool
+drop_deleted(void *arg, HnswElemId id)
+{
+	return is_deleted((HnswVacuumState *) arg, id);
+}
+
+/* Position of id among the live elements, or -1 */
+static int
+live_index(HnswVacuumState *vs, HnswElemId id)
+{
+	HnswElemId *found = bsearch(&id, vs->live, vs->nlive, sizeof(HnswElemId),
+								elemid_cmp);
+
+	return found ? (int) (found - vs->live) : -1;
+}
+
+/* Remember a live element; called in id order */
+static void
+append_live(HnswVacuumState *vs, HnswElemId id)
+{
+	if (vs->nlive == vs->live_capacity)
+	{
+		vs->live_capacity *= 2;
+		vs->live = repalloc_huge(vs->live, sizeof(HnswElemId) * vs->live_capacity);
+	}
+	vs->live[vs->nlive++] = id;
 }
 
 /*
@@ -145,7 +189,8 @@ mark_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats,
 
 /*
  * Give element id on layer a list without deleted elements, if it has
- * any.  Retries if an insert changes the list meanwhile.
+ * any.  Retries if an insert changes the list meanwhile; a list that keeps
+ * changing has its deleted elements struck out in place.
  */
 static void
 repair_list(HnswVacuumState *vs, HnswElemId id, ItemPointer upper,
@@ -155,8 +200,9 @@ repair_list(HnswVacuumState *vs, HnswElemId id, ItemPointer upper,
 	HnswElemId *seen = palloc(sizeof(HnswElemId) * max);
 	HnswElemId *pool = palloc(sizeof(HnswElemId) * max * (max + 1));
 	HnswCandidate *list = palloc(sizeof(HnswCandidate) * max);
+	bool		done = false;
 
-	for (int attempt = 0; attempt < 10; attempt++)
+	for (int attempt = 0; attempt < HNSW_REPAIR_RETRIES && !done; attempt++)
 	{
 		int			nseen = vs->graph->neighbors(vs->graph, id, layer, seen);
 		int			npool = 0;
@@ -176,7 +222,10 @@ repair_list(HnswVacuumState *vs, HnswElemId id, ItemPointer upper,
 										  pool + npool);
 		}
 		if (!any)
+		{
+			done = true;
 			break;
+		}
 
 		/* drop self and deleted ones before measuring */
 		{
@@ -189,10 +238,11 @@ repair_list(HnswVacuumState *vs, HnswElemId id, ItemPointer upper,
 		}
 		nlist = HnswPruneNeighbors(vs->graph, value, pool, npool, NULL, max,
 								   list);
-		if (HnswReplaceNeighbors(vs->index, id, upper, layer, seen, nseen,
-								 list, nlist, true))
-			break;
+		done = HnswReplaceNeighbors(vs->index, id, upper, layer, seen, nseen,
+									list, nlist, true);
 	}
+	if (!done)
+		HnswDropNeighbors(vs->index, id, upper, layer, drop_deleted, vs);
 	pfree(seen);
 	pfree(pool);
 	pfree(list);
@@ -247,6 +297,7 @@ repair_graph(HnswVacuumState *vs)
 			upper = etup->upper;
 			value = PointerGetDatum(PG_DETOAST_DATUM_COPY(PointerGetDatum(HnswElementTupleGetValue(etup))));
 			UnlockReleaseBuffer(buf);
+			append_live(vs, id);
 
 			if (level > vs->highest_level)
 			{
@@ -345,6 +396,281 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 }
 
 /*
+ * A breadth-first walk over layer 0, with what it learns about the live
+ * elements (indexed by their position in HnswVacuumState.live).
+ */
+typedef struct HnswWalk
+{
+	bool	   *reached;
+	uint16	   *indegree;		/* links to it from reached elements */
+	int		   *queue;
+	int			head;
+	int			tail;
+	HnswElemId *neighbors;		/* scratch for one list */
+} HnswWalk;
+
+/* Follow the layer-0 links of id: count them, queue what is new */
+static void
+walk_from(HnswVacuumState *vs, HnswWalk *walk, HnswElemId id)
+{
+	int			n = vs->graph->neighbors(vs->graph, id, 0, walk->neighbors);
+
+	for (int i = 0; i < n; i++)
+	{
+		int			k = live_index(vs, walk->neighbors[i]);
+
+		if (k < 0)
+			continue;
+		if (walk->indegree[k] < PG_UINT16_MAX)
+			walk->indegree[k]++;
+		if (!walk->reached[k])
+		{
+			walk->reached[k] = true;
+			walk->queue[walk->tail++] = k;
+		}
+	}
+}
+
+/* Walk on from everything queued */
+static void
+walk_on(HnswVacuumState *vs, HnswWalk *walk)
+{
+	while (walk->head < walk->tail)
+	{
+		if (walk->head % 1024 == 0)
+			vacuum_delay_point();
+		walk_from(vs, walk, vs->live[walk->queue[walk->head++]]);
+	}
+}
+
+/*
+ * Link the unreachable element live[k] from a reached neighbour: search for
+ * it like for a new element, and put it into the list of the nearest
+ * neighbour found that has room, or else in place of the link that list
+ * can best spare, one to an element that other links also reach, so that
+ * no element loses its last in-link.  An element whose own list has
+ * emptied gets the neighbours found.  Returns true if it is linked.
+ */
+static bool
+relink(HnswVacuumState *vs, HnswMetaPageData *meta, HnswWalk *walk, int k)
+{
+	HnswElemId	id = vs->live[k];
+	int			max = HnswMaxNeighbors(vs->meta.m, 0);
+	HnswCandidate *lists[HNSW_MAX_LAYERS];
+	int			counts[HNSW_MAX_LAYERS];
+	HnswElemId *seen = palloc(sizeof(HnswElemId) * max);
+	HnswCandidate *list = palloc(sizeof(HnswCandidate) * max);
+	Datum		value = vs->graph->value(vs->graph, id);
+	int			n = 0;
+
+	if (value == (Datum) 0 ||
+		!HnswFindNeighbors(vs->graph, value, 0, HnswElemIdFromTid(&meta->entry),
+						   meta->entry_level, lists, counts))
+		return false;
+	/* the search may find the element itself, through a new element */
+	for (int i = 0; i < counts[0]; i++)
+		if (lists[0][i].id != id)
+			lists[0][n++] = lists[0][i];
+
+	if (n > 0 && vs->graph->neighbors(vs->graph, id, 0, seen) == 0)
+		HnswReplaceNeighbors(vs->index, id, NULL, 0, NULL, 0, lists[0], n, true);
+
+	for (int i = 0; i < n; i++)
+	{
+		HnswElemId	target = lists[0][i].id;
+		int			t = live_index(vs, target);
+		int			nseen;
+		int			slot;
+		int			victim = -1;
+
+		/* only a reached element leads anywhere */
+		if (t < 0 || !walk->reached[t])
+			continue;
+		nseen = vs->graph->neighbors(vs->graph, target, 0, seen);
+		for (int j = 0; j < nseen; j++)
+			if (seen[j] == id)
+				return true;
+		if (nseen < max)
+			slot = nseen;
+		else
+		{
+			/* the link to the element with the most other in-links */
+			for (int j = 0; j < nseen; j++)
+			{
+				int			v = live_index(vs, seen[j]);
+
+				if (v >= 0 && walk->indegree[v] >= 2 &&
+					(victim < 0 || walk->indegree[v] > walk->indegree[victim]))
+				{
+					victim = v;
+					slot = j;
+				}
+			}
+			if (victim < 0)
+				continue;
+		}
+		for (int j = 0; j < nseen; j++)
+			list[j].id = seen[j];
+		list[slot].id = id;
+		if (HnswReplaceNeighbors(vs->index, target, NULL, 0, seen, nseen,
+								 list, Max(nseen, slot + 1), true))
+		{
+			if (victim >= 0)
+				walk->indegree[victim]--;
+			walk->indegree[k]++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Pass 4: link back the live elements a breadth-first walk over layer 0
+ * from the entry point does not reach, and walk on from each.  Elements
+ * inserted while VACUUM runs are not in the live array and the walk does
+ * not follow them, so an element reached only through one of them gets an
+ * extra link, which does no harm.
+ */
+static void
+reconnect_unreachable(HnswVacuumState *vs)
+{
+	HnswMetaPageData meta = HnswReadMetaPage(vs->index);
+	HnswElemId	entry = HnswElemIdFromTid(&meta.entry);
+	HnswWalk	walk;
+	int			entry_index;
+	int			unreached = 0,
+				relinked = 0;
+
+	if (meta.entry_level < 0 || vs->nlive == 0)
+		return;
+	/* search wider than an insert: the candidates must include reached ones */
+	vs->graph->ef_construction = Max(vs->meta.ef_construction,
+									 2 * HnswMaxNeighbors(vs->meta.m, 0));
+	walk.reached = MemoryContextAllocHuge(CurrentMemoryContext, vs->nlive);
+	memset(walk.reached, 0, vs->nlive);
+	walk.indegree = MemoryContextAllocHuge(CurrentMemoryContext,
+										   sizeof(uint16) * vs->nlive);
+	memset(walk.indegree, 0, sizeof(uint16) * vs->nlive);
+	walk.queue = MemoryContextAllocHuge(CurrentMemoryContext,
+										sizeof(int) * vs->nlive);
+	walk.head = walk.tail = 0;
+	walk.neighbors = palloc(sizeof(HnswElemId) * HnswMaxNeighbors(vs->meta.m, 0));
+
+	/* an entry point inserted meanwhile is not in the array: start past it */
+	entry_index = live_index(vs, entry);
+	if (entry_index >= 0)
+	{
+		walk.reached[entry_index] = true;
+		walk.queue[walk.tail++] = entry_index;
+	}
+	else
+		walk_from(vs, &walk, entry);
+	walk_on(vs, &walk);
+
+	/*
+	 * Link back what the walk missed.  An element whose nearest neighbours
+	 * are unreachable too can be linked only once they are: go round again
+	 * while that makes progress.
+	 */
+	for (int round = 0; round < 3; round++)
+	{
+		int			linked_now = 0;
+
+		for (int i = 0; i < vs->nlive; i++)
+		{
+			MemoryContext old_cxt;
+			bool		linked;
+
+			if (walk.reached[i])
+				continue;
+			vacuum_delay_point();
+			unreached += (round == 0);
+			old_cxt = MemoryContextSwitchTo(vs->tmp_cxt);
+			linked = relink(vs, &meta, &walk, i);
+			MemoryContextSwitchTo(old_cxt);
+			MemoryContextReset(vs->tmp_cxt);
+			if (linked)
+			{
+				linked_now++;
+				walk.reached[i] = true;
+				walk.queue[walk.tail++] = i;
+				walk_on(vs, &walk);
+			}
+		}
+		relinked += linked_now;
+		if (linked_now == 0)
+			break;
+	}
+	if (unreached > 0)
+	{
+		int			remaining = 0;
+
+		for (int i = 0; i < vs->nlive; i++)
+			remaining += !walk.reached[i];
+		ereport(vs->message_level,
+				(errmsg("index \"%s\": %d elements could not be reached from the entry point, %d still cannot after %d were linked back",
+						RelationGetRelationName(vs->index), unreached,
+						remaining, relinked)));
+	}
+	pfree(walk.reached);
+	pfree(walk.indegree);
+	pfree(walk.queue);
+	pfree(walk.neighbors);
+}
+
+/*
+ * Pass 2 without deletions: just collect the live elements and count them.
+ */
+static void
+collect_live(HnswVacuumState *vs)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+
+	for (BlockNumber blkno = HNSW_FIRST_DATA_BLKNO; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = ReadBuffer(vs->index, blkno);
+		Page		page;
+
+		vacuum_delay_point();
+		/* share: we only read */
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page))
+		{
+			HnswCheckPage(vs->index, page, blkno);
+			for (OffsetNumber off = FirstOffsetNumber;
+				 off <= PageGetMaxOffsetNumber(page); off++)
+			{
+				HnswElementTuple etup = HnswGetElement(vs->index, page, off);
+
+				if (etup != NULL && !(etup->flags & HNSW_ELEMENT_DELETED))
+					append_live(vs, ((uint64) blkno << 16) | off);
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* Set up the state of one VACUUM pass over the index, in the current context */
+static void
+init_vacuum_state(HnswVacuumState *vs, IndexVacuumInfo *info)
+{
+	memset(vs, 0, sizeof(HnswVacuumState));
+	vs->index = info->index;
+	vs->meta = HnswReadMetaPage(info->index);
+	HnswInitDistance(&vs->dist, info->index);
+	HnswInitDiskGraph(&vs->graph, info->index, &vs->dist, &vs->meta);
+	vs->capacity = 1024;
+	vs->deleted = palloc(sizeof(HnswElemId) * vs->capacity);
+	vs->live_capacity = 1024;
+	vs->live = palloc(sizeof(HnswElemId) * vs->live_capacity);
+	vs->highest_level = -1;
+	vs->message_level = info->message_level;
+	vs->tmp_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum element",
+										ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
  * ambulkdelete
  */
 IndexBulkDeleteResult *
@@ -361,17 +687,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	vac_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
 									ALLOCSET_DEFAULT_SIZES);
 	old_cxt = MemoryContextSwitchTo(vac_cxt);
-
-	memset(&vs, 0, sizeof(vs));
-	vs.index = info->index;
-	vs.meta = HnswReadMetaPage(info->index);
-	HnswInitDistance(&vs.dist, info->index);
-	HnswInitDiskGraph(&vs.graph, info->index, &vs.dist, &vs.meta);
-	vs.capacity = 1024;
-	vs.deleted = palloc(sizeof(HnswElemId) * vs.capacity);
-	vs.highest_level = -1;
-	vs.tmp_cxt = AllocSetContextCreate(vac_cxt, "hnsw vacuum element",
-									   ALLOCSET_DEFAULT_SIZES);
+	init_vacuum_state(&vs, info);
 
 	stats->num_index_tuples = 0;
 	mark_deleted(&vs, stats, callback, callback_state);
@@ -392,6 +708,9 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		remove_deleted(&vs, stats);
 		IndexFreeSpaceMapVacuum(info->index);
 	}
+	else
+		collect_live(&vs);
+	reconnect_unreachable(&vs);
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 
 	MemoryContextSwitchTo(old_cxt);
@@ -401,42 +720,29 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 /*
  * amvacuumcleanup: report the size of the index.  Without a preceding
- * bulk delete, count the live elements.
+ * bulk delete, count the live elements and link back unreachable ones.
  */
 IndexBulkDeleteResult *
 hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
-	BlockNumber nblocks;
-
 	if (info->analyze_only)
 		return stats;
 	if (stats == NULL)
 	{
+		HnswVacuumState vs;
+		MemoryContext vac_cxt;
+		MemoryContext old_cxt;
+
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
-		nblocks = RelationGetNumberOfBlocks(info->index);
-		for (BlockNumber blkno = HNSW_FIRST_DATA_BLKNO; blkno < nblocks; blkno++)
-		{
-			Buffer		buf = ReadBuffer(info->index, blkno);
-			Page		page;
-
-			vacuum_delay_point();
-			/* share: we only count */
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			page = BufferGetPage(buf);
-			if (!PageIsNew(page))
-			{
-				HnswCheckPage(info->index, page, blkno);
-				for (OffsetNumber off = FirstOffsetNumber;
-					 off <= PageGetMaxOffsetNumber(page); off++)
-				{
-					HnswElementTuple etup = HnswGetElement(info->index, page, off);
-
-					if (etup != NULL && !(etup->flags & HNSW_ELEMENT_DELETED))
-						stats->num_index_tuples++;
-				}
-			}
-			UnlockReleaseBuffer(buf);
-		}
+		vac_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
+										ALLOCSET_DEFAULT_SIZES);
+		old_cxt = MemoryContextSwitchTo(vac_cxt);
+		init_vacuum_state(&vs, info);
+		collect_live(&vs);
+		stats->num_index_tuples = vs.nlive;
+		reconnect_unreachable(&vs);
+		MemoryContextSwitchTo(old_cxt);
+		MemoryContextDelete(vac_cxt);
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
