@@ -362,6 +362,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 					 errdetail("Building will take significantly longer."),
 					 errhint("Increase maintenance_work_mem to speed up builds.")));
 			write_graph(bs);
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE,
+										 HNSW_PHASE_INSERT);
 			MemoryContextReset(bs->graph_cxt);
 			bs->elements = NULL;
 			bs->on_disk = true;
@@ -397,6 +399,28 @@ write_metapage(Relation index, ForkNumber fork, int m, int ef_construction,
 		log_newpage_buffer(buf, true);
 	END_CRIT_SECTION();
 	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * ambuildphasename: names of the phases in pg_stat_progress_create_index
+ */
+char *
+hnswbuildphasename(int64 phase)
+{
+	switch (phase)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case HNSW_PHASE_LOAD:
+			return "building graph in memory";
+		case HNSW_PHASE_INSERT:
+			return "inserting into graph on disk";
+		case HNSW_PHASE_WRITE:
+			return "writing graph to pages";
+		case HNSW_PHASE_LOG:
+			return "WAL-logging pages";
+	}
+	return NULL;
 }
 
 /*
@@ -440,18 +464,27 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	write_metapage(index, MAIN_FORKNUM, bs.m, bs.ef_construction, false);
 	HnswSeedLevels(HNSW_BUILD_SEED);
 
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 								 (int64) heap->rd_rel->reltuples);
 	table_index_build_scan(heap, index, indexInfo, true, true,
 						   build_callback, &bs, NULL);
 
 	if (!bs.on_disk)
+	{
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE,
+									 HNSW_PHASE_WRITE);
 		write_graph(&bs);
+	}
 
 	/* the pages were written without WAL: log them all now */
 	if (RelationNeedsWAL(index))
+	{
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE,
+									 HNSW_PHASE_LOG);
 		log_newpage_range(index, MAIN_FORKNUM, 0,
 						  RelationGetNumberOfBlocks(index), true);
+	}
 
 	MemoryContextDelete(bs.graph_cxt);
 	MemoryContextDelete(bs.tuple_cxt);

@@ -119,7 +119,7 @@ hnswhandler(PG_FUNCTION_ARGS)
 	amroutine->amcostestimate = hnswcostestimate;
 	amroutine->amoptions = hnswoptions;
 	amroutine->amproperty = NULL;
-	amroutine->ambuildphasename = NULL;
+	amroutine->ambuildphasename = hnswbuildphasename;
 	amroutine->amvalidate = hnswvalidate;
 	amroutine->amadjustmembers = NULL;
 	amroutine->ambeginscan = hnswbeginscan;

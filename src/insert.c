@@ -40,27 +40,58 @@
 /* How often a neighbour list update is recomputed after a lost race */
 #define HNSW_LINK_RETRIES		10
 
+/*
+ * Buffers of recently read blocks, by block number modulo this: a hop
+ * often returns to a page read moments ago, and ReadRecentBuffer() then
+ * pins it without a lookup in the shared buffer table.
+ */
+#define HNSW_RECENT_BUFFERS		256
+
+typedef struct HnswRecentBuffer
+{
+	BlockNumber blkno;
+	Buffer		buffer;
+} HnswRecentBuffer;
+
 typedef struct HnswDiskGraph
 {
 	HnswGraph	graph;
 	Relation	index;
+	BlockNumber nblocks;		/* size of the index when last asked */
+	HnswRecentBuffer recent[HNSW_RECENT_BUFFERS];
 } HnswDiskGraph;
 
 /*
  * Pin and share-lock the page of an element id.  Returns InvalidBuffer if
- * the id points past the end of the index (a stale id).
+ * the id points past the end of the index (a stale id).  Asking the
+ * storage manager for the size costs a system call, so the size is asked
+ * again only for a block past the end of what we knew.
  */
 static Buffer
-read_share(Relation index, BlockNumber blkno)
+read_share(HnswDiskGraph *g, BlockNumber blkno)
 {
+	HnswRecentBuffer *recent = &g->recent[blkno % HNSW_RECENT_BUFFERS];
 	Buffer		buf;
 
-	if (blkno == HNSW_METAPAGE_BLKNO ||
-		blkno >= RelationGetNumberOfBlocks(index))
+	if (blkno == HNSW_METAPAGE_BLKNO)
 		return InvalidBuffer;
-	buf = ReadBuffer(index, blkno);
+	if (blkno >= g->nblocks)
+	{
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+		if (blkno >= g->nblocks)
+			return InvalidBuffer;
+	}
+	if (recent->blkno == blkno &&
+		ReadRecentBuffer(g->index->rd_node, MAIN_FORKNUM, blkno, recent->buffer))
+		buf = recent->buffer;
+	else
+	{
+		buf = ReadBuffer(g->index, blkno);
+		recent->blkno = blkno;
+		recent->buffer = buf;
+	}
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	HnswCheckPage(index, BufferGetPage(buf), blkno);
+	HnswCheckPage(g->index, BufferGetPage(buf), blkno);
 	return buf;
 }
 
@@ -69,7 +100,7 @@ disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
 				 double *distance, bool *deleted)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	Buffer		buf = read_share(g->index, HnswElemIdGetBlock(id));
+	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
 	HnswElementTuple etup;
 
 	if (!BufferIsValid(buf))
@@ -93,7 +124,7 @@ static int
 disk_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	Buffer		buf = read_share(g->index, HnswElemIdGetBlock(id));
+	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
 	HnswElementTuple etup;
 	ItemPointerData upper;
 	HnswUpperTuple utup;
@@ -121,7 +152,7 @@ disk_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
 	if (ItemPointerGetBlockNumberNoCheck(&upper) != HnswElemIdGetBlock(id))
 	{
 		UnlockReleaseBuffer(buf);
-		buf = read_share(g->index, ItemPointerGetBlockNumberNoCheck(&upper));
+		buf = read_share(g, ItemPointerGetBlockNumberNoCheck(&upper));
 		if (!BufferIsValid(buf))
 			return 0;
 	}
@@ -143,7 +174,7 @@ static Datum
 disk_value(HnswGraph *graph, HnswElemId id)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	Buffer		buf = read_share(g->index, HnswElemIdGetBlock(id));
+	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
 	HnswElementTuple etup;
 	struct varlena *copy = NULL;
 
@@ -175,6 +206,9 @@ HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
 	g->graph.neighbors = disk_neighbors;
 	g->graph.value = disk_value;
 	g->index = index;
+	g->nblocks = 0;
+	for (int i = 0; i < HNSW_RECENT_BUFFERS; i++)
+		g->recent[i].blkno = InvalidBlockNumber;
 	*graph = &g->graph;
 }
 
@@ -553,7 +587,7 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 
 	for (int attempt = 0; attempt < HNSW_LINK_RETRIES; attempt++)
 	{
-		Buffer		buf = read_share(index, HnswElemIdGetBlock(target));
+		Buffer		buf = read_share((HnswDiskGraph *) graph, HnswElemIdGetBlock(target));
 		HnswElementTuple etup;
 		ItemPointerData upper;
 		int			nseen;
