@@ -319,6 +319,7 @@ def main():
     for i, v in enumerate(test):
         buf.write(f"{i}\t{vector_literal(v)}\n")
     buf.seek(0)
+    cur.execute("ALTER TABLE queries ALTER COLUMN v SET STORAGE EXTERNAL")
     cur.copy_expert("COPY queries (qid, v) FROM STDIN", buf)
     cur.execute("VACUUM ANALYZE queries")
     cur.execute("PREPARE knn(int) AS SELECT id FROM items ORDER BY v <-> "

@@ -205,14 +205,35 @@ HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
 			break;
 
 		n = graph->neighbors(graph, c.id, layer, neighbors);
+
+		/* keep the ones not seen yet, and have their pages on the way */
+		{
+			int			k = 0;
+
+			for (int i = 0; i < n; i++)
+			{
+				bool		present;
+
+				visited_insert(visited, neighbors[i], &present);
+				if (!present)
+					neighbors[k++] = neighbors[i];
+			}
+			n = k;
+		}
+		if (graph->prefetch)
+		{
+			for (int i = 0; i < n; i++)
+				graph->prefetch(graph, neighbors[i], false);
+			for (int i = 0; i < Min(n, 2); i++)
+				graph->prefetch(graph, neighbors[i], true);
+		}
+
 		for (int i = 0; i < n; i++)
 		{
 			HnswCandidate e;
-			bool		present;
 
-			visited_insert(visited, neighbors[i], &present);
-			if (present)
-				continue;
+			if (graph->prefetch && i + 2 < n)
+				graph->prefetch(graph, neighbors[i + 2], true);
 			e.id = neighbors[i];
 			if (!graph->distance_to(graph, query, e.id, &e.distance, &e.deleted))
 				continue;		/* removed by VACUUM meanwhile */

@@ -133,6 +133,13 @@ struct HnswGraph
 							  HnswElemId *out);
 	/* The value of id, valid until the graph's memory context is reset */
 	Datum		(*value) (HnswGraph *graph, HnswElemId id);
+
+	/*
+	 * Optional: start loading into the CPU cache what distance_to(id) will
+	 * read: the page header and line pointers, or with deep, the element
+	 * itself (whose place needs the line pointer).  A hint; never blocks.
+	 */
+	void		(*prefetch) (HnswGraph *graph, HnswElemId id, bool deep);
 };
 
 /* Largest neighbour list on a layer */

@@ -41,54 +41,83 @@
 #define HNSW_LINK_RETRIES		10
 
 /*
- * Buffers of recently read blocks, by block number modulo this: a hop
- * often returns to a page read moments ago, and ReadRecentBuffer() then
- * pins it without a lookup in the shared buffer table.
+ * Buffers of recently read blocks, by block number modulo this.  A query
+ * visits a few hundred pages, mostly the same ones as the queries before
+ * it (upper layers, the neighbourhood of the entry point, and on a small
+ * index everything), and ReadRecentBuffer() pins a remembered buffer
+ * without a lookup in the shared buffer table.  The cache lives in the
+ * index's relcache entry (rd_amcache), so it lasts across queries and goes
+ * when the index's storage changes (256 kB per index and backend).  A
+ * remembered buffer since given to another page is noticed by
+ * ReadRecentBuffer().
  */
-#define HNSW_RECENT_BUFFERS		256
+#define HNSW_RECENT_BUFFERS		32768
 
-typedef struct HnswRecentBuffer
+typedef struct HnswBufferCache
 {
-	BlockNumber blkno;
-	Buffer		buffer;
-} HnswRecentBuffer;
+	BlockNumber nblocks;		/* size of the index when last asked */
+	struct
+	{
+		BlockNumber blkno;
+		Buffer		buffer;
+	}			recent[HNSW_RECENT_BUFFERS];
+} HnswBufferCache;
 
 typedef struct HnswDiskGraph
 {
 	HnswGraph	graph;
 	Relation	index;
-	BlockNumber nblocks;		/* size of the index when last asked */
-	HnswRecentBuffer recent[HNSW_RECENT_BUFFERS];
+	HnswBufferCache *cache;
 } HnswDiskGraph;
+
+/* The buffer cache of index, made on first use */
+static HnswBufferCache *
+buffer_cache(Relation index)
+{
+	if (index->rd_amcache == NULL)
+	{
+		HnswBufferCache *cache = MemoryContextAlloc(index->rd_indexcxt,
+													sizeof(HnswBufferCache));
+
+		cache->nblocks = 0;
+		for (int i = 0; i < HNSW_RECENT_BUFFERS; i++)
+			cache->recent[i].blkno = InvalidBlockNumber;
+		index->rd_amcache = cache;
+	}
+	return (HnswBufferCache *) index->rd_amcache;
+}
 
 /*
  * Pin and share-lock the page of an element id.  Returns InvalidBuffer if
  * the id points past the end of the index (a stale id).  Asking the
  * storage manager for the size costs a system call, so the size is asked
- * again only for a block past the end of what we knew.
+ * again only for a block past the end of what we knew (an hnsw index never
+ * shrinks).
  */
 static Buffer
 read_share(HnswDiskGraph *g, BlockNumber blkno)
 {
-	HnswRecentBuffer *recent = &g->recent[blkno % HNSW_RECENT_BUFFERS];
+	HnswBufferCache *cache = g->cache;
+	int			slot = blkno % HNSW_RECENT_BUFFERS;
 	Buffer		buf;
 
 	if (blkno == HNSW_METAPAGE_BLKNO)
 		return InvalidBuffer;
-	if (blkno >= g->nblocks)
+	if (blkno >= cache->nblocks)
 	{
-		g->nblocks = RelationGetNumberOfBlocks(g->index);
-		if (blkno >= g->nblocks)
+		cache->nblocks = RelationGetNumberOfBlocks(g->index);
+		if (blkno >= cache->nblocks)
 			return InvalidBuffer;
 	}
-	if (recent->blkno == blkno &&
-		ReadRecentBuffer(g->index->rd_node, MAIN_FORKNUM, blkno, recent->buffer))
-		buf = recent->buffer;
+	if (cache->recent[slot].blkno == blkno &&
+		ReadRecentBuffer(g->index->rd_node, MAIN_FORKNUM, blkno,
+						 cache->recent[slot].buffer))
+		buf = cache->recent[slot].buffer;
 	else
 	{
 		buf = ReadBuffer(g->index, blkno);
-		recent->blkno = blkno;
-		recent->buffer = buf;
+		cache->recent[slot].blkno = blkno;
+		cache->recent[slot].buffer = buf;
 	}
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	HnswCheckPage(g->index, BufferGetPage(buf), blkno);
@@ -114,6 +143,43 @@ disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
 	}
 	UnlockReleaseBuffer(buf);
 	return etup != NULL;
+}
+
+/*
+ * Prefetch for a hop (see HnswGraph): only pages whose buffer we remember,
+ * since finding the others would cost the lookup the prefetch is meant to
+ * hide.  Reading a buffer's memory without a pin or lock is harmless here:
+ * nothing is read into variables, the CPU is only asked to load the lines.
+ */
+static void
+disk_prefetch(HnswGraph *graph, HnswElemId id, bool deep)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	BlockNumber blkno = HnswElemIdGetBlock(id);
+	int			slot = blkno % HNSW_RECENT_BUFFERS;
+	Page		page;
+
+	if (g->cache->recent[slot].blkno != blkno ||
+		BufferIsLocal(g->cache->recent[slot].buffer))
+		return;
+	page = BufferGetPage(g->cache->recent[slot].buffer);
+	if (!deep)
+	{
+		__builtin_prefetch(page);
+		__builtin_prefetch(page + PG_CACHE_LINE_SIZE);
+	}
+	else
+	{
+		ItemId		itemid = PageGetItemId(page, HnswElemIdGetOffset(id));
+		unsigned	off = ItemIdGetOffset(itemid);
+		unsigned	len = ItemIdGetLength(itemid);
+
+		/* an unlocked read may see garbage: stay inside the page */
+		if (off >= BLCKSZ || len > BLCKSZ - off)
+			return;
+		for (unsigned i = 0; i < len; i += PG_CACHE_LINE_SIZE)
+			__builtin_prefetch(page + off + i);
+	}
 }
 
 /*
@@ -205,10 +271,9 @@ HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
 	g->graph.distance_to = disk_distance_to;
 	g->graph.neighbors = disk_neighbors;
 	g->graph.value = disk_value;
+	g->graph.prefetch = disk_prefetch;
 	g->index = index;
-	g->nblocks = 0;
-	for (int i = 0; i < HNSW_RECENT_BUFFERS; i++)
-		g->recent[i].blkno = InvalidBlockNumber;
+	g->cache = buffer_cache(index);
 	*graph = &g->graph;
 }
 
