@@ -7,6 +7,7 @@ PGFILEDESC = "hnsw - HNSW index access method"
 
 OBJS = \
 	src/build.o \
+	src/buildgraph.o \
 	src/cost.o \
 	src/distance.o \
 	src/graph.o \

@@ -164,6 +164,33 @@ SELECT id, v <-> (SELECT v FROM big WHERE id = 2999) AS d
 FROM big ORDER BY v <-> (SELECT v FROM big WHERE id = 2999) LIMIT 1;
 SET client_min_messages = warning;
 
+-- a parallel build: the leader and two workers insert into one shared
+-- graph (parallel_workers makes the planner give workers to a small table)
+ALTER TABLE big SET (parallel_workers = 2);
+SET max_parallel_maintenance_workers = 2;
+CREATE INDEX big_parallel_idx ON big USING hnsw (v);
+SELECT count(*) AS structural_problems FROM hnsw_verify('big_parallel_idx')
+WHERE problem NOT LIKE '%cannot be reached%';
+SET enable_seqscan = off;
+SET hnsw.ef_search = 100;
+SELECT count(*) FILTER (WHERE b.id = (SELECT id FROM big c ORDER BY c.v <-> b.v LIMIT 1)) >= 2990
+	AS found_by_own_vector
+FROM big b;
+-- and one that outgrows its shared memory on the way (NOTICE from any
+-- participant, with a count that depends on timing)
+SET maintenance_work_mem = '1MB';
+DROP INDEX big_parallel_idx;
+CREATE INDEX big_parallel_idx ON big USING hnsw (v);
+RESET maintenance_work_mem;
+SELECT count(*) AS structural_problems FROM hnsw_verify('big_parallel_idx')
+WHERE problem NOT LIKE '%cannot be reached%';
+SELECT count(*) FILTER (WHERE b.id = (SELECT id FROM big c ORDER BY c.v <-> b.v LIMIT 1)) >= 2990
+	AS found_by_own_vector
+FROM big b;
+RESET enable_seqscan;
+RESET hnsw.ef_search;
+RESET max_parallel_maintenance_workers;
+
 -- a distance of the user's own, written in SQL, through an operator class
 CREATE FUNCTION my_squared_l2(a real[], b real[]) RETURNS float8
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE

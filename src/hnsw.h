@@ -17,6 +17,8 @@
 #include "access/generic_xlog.h"
 #include "fmgr.h"
 #include "nodes/pathnodes.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
 #include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/relcache.h"
@@ -226,8 +228,54 @@ extern HnswUpperTuple HnswGetUpper(Relation index, Page page,
 extern void HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup,
 							 int layer, HnswCandidate *list, int count);
 
+/*
+ * The in-memory graph of a build (buildgraph.c), in local memory or, for a
+ * parallel build, in dynamic shared memory; the locking rules are at the
+ * top of buildgraph.c.
+ */
+typedef struct HnswBuildArea
+{
+	Size		size;			/* bytes, this header included */
+	int			m;
+	int			ef_construction;
+	bool		shared;			/* used by several processes: lock */
+	int			lwlock_tranche;
+
+	slock_t		mutex;			/* guards the fields up to entry_lock */
+	Size		front;			/* first free byte for elements */
+	uint32		nelements;		/* directory entries, at the back */
+	uint32		dimensions;		/* fixed by the first value */
+	double		reltuples;		/* rows scanned, by finished participants */
+	double		indtuples;		/* elements made, by finished participants */
+
+	LWLock		entry_lock;		/* guards entry and entry_level */
+	uint32		entry;
+	int			entry_level;
+
+	LWLock		flush_lock;		/* in-memory inserts share it */
+	bool		flushed;		/* written to pages: insert there now */
+
+	/* for parallel workers */
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+} HnswBuildArea;
+
+/* buildgraph.c */
+extern HnswBuildArea *HnswAreaInit(void *mem, Size size, int m,
+								   int ef_construction, bool shared);
+extern HnswGraph *HnswAreaGraph(HnswBuildArea *area, HnswDistance *dist);
+extern void HnswAreaCheckDimensions(HnswBuildArea *area, uint32 dims);
+extern bool HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
+						   ItemPointer heaptid);
+extern void HnswAreaWrite(HnswBuildArea *area, Relation index);
+
 /* build.c */
 extern char *hnswbuildphasename(int64 phase);
+struct dsm_segment;
+struct shm_toc;
+extern PGDLLEXPORT void HnswParallelBuildMain(struct dsm_segment *seg,
+											  struct shm_toc *toc);
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index,
 								   struct IndexInfo *indexInfo);
 extern void hnswbuildempty(Relation index);

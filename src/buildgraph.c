@@ -1,0 +1,512 @@
+/*-------------------------------------------------------------------------
+ *
+ * buildgraph.c
+ *	  The in-memory graph of CREATE INDEX: an area of memory that one
+ *	  backend, or a leader and its parallel workers, insert into.
+ *
+ * The area is one block of memory, local or in dynamic shared memory, so
+ * everything in it is addressed by offsets.  Elements are carved from its
+ * front; a directory of their offsets, indexed by element number, grows
+ * from its back.  When the two meet the area is full and the build goes on
+ * on disk (see build.c).
+ *
+ * Locking, when the area is shared (a parallel build):
+ *	- mutex (a spinlock) guards the allocation counters and the dimension.
+ *	- Every in-memory insert holds flush_lock in shared mode; writing the
+ *	  graph out to pages takes it exclusively, so that happens with no
+ *	  insert half done.
+ *	- entry_lock guards the entry point.  An insert reads it in shared mode;
+ *	  one whose element will be the new entry point holds it exclusively
+ *	  from before its search until the entry point is set, like the
+ *	  ExclusiveLock of an on-disk insert.
+ *	- Each element's lock guards its counts and neighbour lists.  Readers
+ *	  copy a list under the shared lock; a writer appends or prunes under
+ *	  the exclusive lock, and while holding it takes no other lock (the
+ *	  distances it needs read values, which never change once written).
+ *	  Locks are always taken in the order flush_lock, entry_lock, one
+ *	  element lock, so they cannot deadlock.
+ *	- An element is complete before its number is written into any list,
+ *	  and lists are written under locks, whose release orders the writes.
+ * A build without workers uses the same code with the locking left out.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+
+#include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+/* One element of the in-memory graph */
+typedef struct HnswBuildElement
+{
+	ItemPointerData heaptid;
+	uint8		level;
+	uint16		counts[HNSW_MAX_LAYERS];
+	uint32		value_offset;	/* from the start of this struct */
+	LWLock		lock;			/* counts and lists, in a shared area */
+	/* layer 0: 2m slots, then m per layer up to level */
+	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];
+} HnswBuildElement;
+
+/* The graph callbacks over an area, private to one process */
+typedef struct AreaGraph
+{
+	HnswGraph	graph;
+	HnswBuildArea *area;
+} AreaGraph;
+
+#define AREA_DIRECTORY(area) \
+	((Size *) ((char *) (area) + (area)->size))
+
+static inline HnswBuildElement *
+area_element(HnswBuildArea *area, HnswElemId id)
+{
+	return (HnswBuildElement *) ((char *) area + AREA_DIRECTORY(area)[-(int64) id - 1]);
+}
+
+static inline uint32 *
+element_list(HnswBuildArea *area, HnswBuildElement *e, int layer)
+{
+	return e->neighbors + (layer == 0 ? 0 : 2 * area->m + (layer - 1) * area->m);
+}
+
+static inline Datum
+element_value(HnswBuildElement *e)
+{
+	return PointerGetDatum((char *) e + e->value_offset);
+}
+
+static inline void
+lock_element(HnswBuildArea *area, HnswBuildElement *e, LWLockMode mode)
+{
+	if (area->shared)
+		LWLockAcquire(&e->lock, mode);
+}
+
+static inline void
+unlock_element(HnswBuildArea *area, HnswBuildElement *e)
+{
+	if (area->shared)
+		LWLockRelease(&e->lock);
+}
+
+/*
+ * Set up an area of size bytes at mem.  shared says other processes will
+ * use it too, so it needs its locks.
+ */
+HnswBuildArea *
+HnswAreaInit(void *mem, Size size, int m, int ef_construction, bool shared)
+{
+	HnswBuildArea *area = (HnswBuildArea *) mem;
+
+	memset(area, 0, sizeof(HnswBuildArea));
+	area->size = size;
+	area->m = m;
+	area->ef_construction = ef_construction;
+	area->shared = shared;
+	area->front = MAXALIGN(sizeof(HnswBuildArea));
+	area->entry_level = -1;
+	SpinLockInit(&area->mutex);
+	if (shared)
+	{
+		area->lwlock_tranche = LWLockNewTrancheId();
+		LWLockRegisterTranche(area->lwlock_tranche, "hnsw_build");
+		LWLockInitialize(&area->entry_lock, area->lwlock_tranche);
+		LWLockInitialize(&area->flush_lock, area->lwlock_tranche);
+	}
+	return area;
+}
+
+static bool
+area_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
+				 double *distance, bool *deleted)
+{
+	HnswBuildElement *e = area_element(((AreaGraph *) graph)->area, id);
+
+	*distance = HnswComputeDistance(graph->distance, value, element_value(e));
+	*deleted = false;
+	return true;
+}
+
+static int
+area_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
+{
+	HnswBuildArea *area = ((AreaGraph *) graph)->area;
+	HnswBuildElement *e = area_element(area, id);
+	uint32	   *list;
+	int			n;
+
+	if (layer > e->level)
+		return 0;
+	list = element_list(area, e, layer);
+	lock_element(area, e, LW_SHARED);
+	n = e->counts[layer];
+	for (int i = 0; i < n; i++)
+		out[i] = list[i];
+	unlock_element(area, e);
+	return n;
+}
+
+static Datum
+area_value(HnswGraph *graph, HnswElemId id)
+{
+	return element_value(area_element(((AreaGraph *) graph)->area, id));
+}
+
+/* The graph callbacks over area, for this process */
+HnswGraph *
+HnswAreaGraph(HnswBuildArea *area, HnswDistance *dist)
+{
+	AreaGraph  *g = palloc0(sizeof(AreaGraph));
+
+	if (area->shared)
+		LWLockRegisterTranche(area->lwlock_tranche, "hnsw_build");
+	g->graph.distance = dist;
+	g->graph.m = area->m;
+	g->graph.ef_construction = area->ef_construction;
+	g->graph.distance_to = area_distance_to;
+	g->graph.neighbors = area_neighbors;
+	g->graph.value = area_value;
+	g->area = area;
+	return &g->graph;
+}
+
+/*
+ * Check a value's dimension against the first one's (which fixes it).
+ */
+void
+HnswAreaCheckDimensions(HnswBuildArea *area, uint32 dims)
+{
+	uint32		fixed;
+
+	SpinLockAcquire(&area->mutex);
+	if (area->dimensions == 0)
+		area->dimensions = dims;
+	fixed = area->dimensions;
+	SpinLockRelease(&area->mutex);
+	if (dims != fixed)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %u dimensions, not %u", fixed, dims),
+				 errdetail("All values in an hnsw index must have the same dimension; the first one indexed has %u.",
+						   fixed)));
+}
+
+/*
+ * Carve an element of size bytes from the area and give it a number;
+ * NULL if the area is full.
+ */
+static HnswBuildElement *
+area_alloc(HnswBuildArea *area, Size size, HnswElemId *id)
+{
+	HnswBuildElement *e = NULL;
+
+	size = MAXALIGN(size);
+	SpinLockAcquire(&area->mutex);
+	if (area->front + size + (area->nelements + 1) * sizeof(Size) <= area->size)
+	{
+		e = (HnswBuildElement *) ((char *) area + area->front);
+		*id = area->nelements;
+		AREA_DIRECTORY(area)[-(int64) area->nelements - 1] = area->front;
+		area->front += size;
+		area->nelements++;
+	}
+	SpinLockRelease(&area->mutex);
+	return e;
+}
+
+/*
+ * Add link to the list of element n on layer: appended if there is room,
+ * else the list is pruned by the heuristic with link among the candidates.
+ */
+static void
+add_link(HnswBuildArea *area, HnswGraph *graph, HnswElemId target, int layer,
+		 HnswCandidate *link)
+{
+	HnswBuildElement *n = area_element(area, target);
+	uint32	   *list = element_list(area, n, layer);
+	int			max = HnswMaxNeighbors(area->m, layer);
+
+	lock_element(area, n, LW_EXCLUSIVE);
+	if (n->counts[layer] < max)
+		list[n->counts[layer]++] = (uint32) link->id;
+	else
+	{
+		HnswElemId	ids[2 * HNSW_MAX_M];
+		HnswCandidate pruned[2 * HNSW_MAX_M + 1];
+		int			k;
+
+		for (int i = 0; i < n->counts[layer]; i++)
+			ids[i] = list[i];
+		k = HnswPruneNeighbors(graph, element_value(n), ids, n->counts[layer],
+							   link, max, pruned);
+		for (int i = 0; i < k; i++)
+			list[i] = (uint32) pruned[i].id;
+		n->counts[layer] = k;
+	}
+	unlock_element(area, n);
+}
+
+/*
+ * Insert a prepared value as a new element (Algorithm 1 of the paper).
+ * Returns false, having done nothing, if the area is full or has been
+ * written out: the caller then goes on disk.
+ */
+bool
+HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
+			   ItemPointer heaptid)
+{
+	int			m = area->m;
+	int			level = HnswRandomLevel(m);
+	Size		vsize = VARSIZE_ANY(DatumGetPointer(value));
+	Size		lists_size = sizeof(uint32) * (2 * m + level * m);
+	Size		size = MAXALIGN(offsetof(HnswBuildElement, neighbors) + lists_size) + vsize;
+	HnswCandidate *lists[HNSW_MAX_LAYERS];
+	int			counts[HNSW_MAX_LAYERS];
+	HnswBuildElement *e;
+	HnswElemId	id;
+	HnswElemId	entry;
+	int			entry_level;
+	bool		new_entry = false;
+
+	if (area->shared)
+	{
+		/* see the locking notes at the top of this file */
+		LWLockAcquire(&area->flush_lock, LW_SHARED);
+		if (area->flushed)
+		{
+			LWLockRelease(&area->flush_lock);
+			return false;
+		}
+	}
+	e = area_alloc(area, size, &id);
+	if (e == NULL)
+	{
+		if (area->shared)
+			LWLockRelease(&area->flush_lock);
+		return false;
+	}
+
+	if (area->shared)
+		LWLockAcquire(&area->entry_lock, LW_SHARED);
+	if (level > area->entry_level)
+	{
+		/* this element becomes the entry point: be the only one */
+		if (area->shared)
+		{
+			LWLockRelease(&area->entry_lock);
+			LWLockAcquire(&area->entry_lock, LW_EXCLUSIVE);
+		}
+		new_entry = level > area->entry_level;
+	}
+	entry = area->entry;
+	entry_level = area->entry_level;
+	if (area->shared && !new_entry)
+		LWLockRelease(&area->entry_lock);
+
+	/* the element, complete before anyone can know its number */
+	e->heaptid = *heaptid;
+	e->level = level;
+	e->value_offset = MAXALIGN(offsetof(HnswBuildElement, neighbors) + lists_size);
+	memcpy(DatumGetPointer(element_value(e)), DatumGetPointer(value), vsize);
+	memset(e->counts, 0, sizeof(e->counts));
+	if (area->shared)
+		LWLockInitialize(&e->lock, area->lwlock_tranche);
+
+	for (int l = 0; l <= level; l++)
+		counts[l] = 0;
+	if (entry_level >= 0)
+		HnswFindNeighbors(graph, value, level, entry, entry_level, lists, counts);
+
+	lock_element(area, e, LW_EXCLUSIVE);
+	for (int l = 0; l <= level; l++)
+	{
+		uint32	   *list = element_list(area, e, l);
+
+		for (int i = 0; i < counts[l]; i++)
+			list[i] = (uint32) lists[l][i].id;
+		e->counts[l] = counts[l];
+	}
+	unlock_element(area, e);
+
+	/* the reverse links */
+	for (int l = Min(level, entry_level); l >= 0; l--)
+		for (int i = 0; i < counts[l]; i++)
+		{
+			HnswCandidate link;
+
+			link.id = id;
+			link.distance = lists[l][i].distance;
+			link.deleted = false;
+			add_link(area, graph, lists[l][i].id, l, &link);
+		}
+
+	if (new_entry)
+	{
+		area->entry = id;
+		area->entry_level = level;
+		if (area->shared)
+			LWLockRelease(&area->entry_lock);
+	}
+	if (area->shared)
+		LWLockRelease(&area->flush_lock);
+	return true;
+}
+
+/*
+ * Write the graph to pages, after the metapage, without WAL, and set the
+ * metapage's entry point and dimension.  Element tuples are laid out in
+ * element order; an element's upper tuple follows it on the same page when
+ * both fit.  Their places are computed first so lists can name them.
+ *
+ * No insert may be under way (flush_lock held exclusively, or the build
+ * over).
+ */
+void
+HnswAreaWrite(HnswBuildArea *area, Relation index)
+{
+	int			n = area->nelements;
+	int			m = area->m;
+	ItemPointerData *etids = palloc_extended(sizeof(ItemPointerData) * Max(n, 1),
+											 MCXT_ALLOC_HUGE);
+	ItemPointerData *utids = palloc_extended(sizeof(ItemPointerData) * Max(n, 1),
+											 MCXT_ALLOC_HUGE);
+	const Size	empty = BLCKSZ - SizeOfPageHeaderData -
+		MAXALIGN(sizeof(HnswPageOpaqueData));
+	BlockNumber blkno = RelationGetNumberOfBlocks(index);
+	OffsetNumber off = 0;
+	Size		room = empty;
+	Buffer		buf = InvalidBuffer;
+	Page		page = NULL;
+	HnswPageEdit edit;
+
+	/* pass 1: where every tuple goes */
+	for (int i = 0; i < n; i++)
+	{
+		HnswBuildElement *e = area_element(area, i);
+		Size		esize = HnswElementTupleSize(m, VARSIZE_ANY(DatumGetPointer(element_value(e))));
+		Size		usize = e->level > 0 ? HnswUpperTupleSize(m, e->level) : 0;
+		Size		need = esize + sizeof(ItemIdData) +
+			(usize > 0 && esize + usize + 2 * sizeof(ItemIdData) <= empty ?
+			 usize + sizeof(ItemIdData) : 0);
+
+		if (need > room)
+		{
+			blkno++;
+			off = 0;
+			room = empty;
+		}
+		ItemPointerSet(&etids[i], blkno, ++off);
+		room -= esize + sizeof(ItemIdData);
+		if (usize > 0)
+		{
+			if (usize + sizeof(ItemIdData) > room)
+			{
+				blkno++;
+				off = 0;
+				room = empty;
+			}
+			ItemPointerSet(&utids[i], blkno, ++off);
+			room -= usize + sizeof(ItemIdData);
+		}
+	}
+
+	/* pass 2: write them, page by page, in the same order */
+	HnswEditStart(&edit, index, false);
+	for (int i = 0; i < n; i++)
+	{
+		HnswBuildElement *e = area_element(area, i);
+		HnswCandidate list[2 * HNSW_MAX_M];
+		HnswElementTuple etup;
+		HnswUpperTuple utup = NULL;
+		uint32	   *ids = element_list(area, e, 0);
+		Size		esize,
+					usize;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < e->counts[0]; j++)
+			list[j].id = HnswElemIdFromTid(&etids[ids[j]]);
+		etup = HnswFormElement(m, element_value(e), e->level, &e->heaptid,
+							   list, e->counts[0], &esize);
+		if (e->level > 0)
+		{
+			etup->upper = utids[i];
+			utup = HnswFormUpper(m, e->level, &usize);
+			utup->element = etids[i];
+			for (int l = 1; l <= e->level; l++)
+			{
+				ids = element_list(area, e, l);
+				for (int j = 0; j < e->counts[l]; j++)
+					list[j].id = HnswElemIdFromTid(&etids[ids[j]]);
+				HnswSetNeighbors(NULL, utup, l, list, e->counts[l]);
+			}
+		}
+
+		for (int t = 0; t < (utup ? 2 : 1); t++)
+		{
+			ItemPointer want = t == 0 ? &etids[i] : &utids[i];
+
+			if (!BufferIsValid(buf) ||
+				BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(want))
+			{
+				if (BufferIsValid(buf))
+				{
+					HnswEditFinish(&edit);
+					RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
+											PageGetExactFreeSpace(page));
+					UnlockReleaseBuffer(buf);
+				}
+				buf = HnswNewBuffer(index, MAIN_FORKNUM);
+				if (BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(want))
+					elog(ERROR, "unexpected block %u in hnsw build",
+						 BufferGetBlockNumber(buf));
+				HnswEditStart(&edit, index, false);
+				page = HnswEditPage(&edit, buf, true);
+				HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+			}
+			if (PageAddItem(page, t == 0 ? (Item) etup : (Item) utup,
+							t == 0 ? esize : usize, InvalidOffsetNumber,
+							false, false) != ItemPointerGetOffsetNumber(want))
+				elog(ERROR, "unexpected item position in hnsw build");
+		}
+		pfree(etup);
+		if (utup)
+			pfree(utup);
+	}
+	if (BufferIsValid(buf))
+	{
+		HnswEditFinish(&edit);
+		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
+								PageGetExactFreeSpace(page));
+		UnlockReleaseBuffer(buf);
+	}
+
+	/* the metapage: entry point and dimension */
+	buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	/* exclusive: we set the entry point */
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditStart(&edit, index, false);
+	{
+		HnswMetaPage meta = HnswPageGetMeta(HnswEditPage(&edit, buf, false));
+
+		meta->dimensions = area->dimensions;
+		if (n > 0)
+		{
+			meta->entry = etids[area->entry];
+			meta->entry_level = area->entry_level;
+		}
+	}
+	HnswEditFinish(&edit);
+	UnlockReleaseBuffer(buf);
+
+	pfree(etids);
+	pfree(utids);
+}
