@@ -19,6 +19,7 @@ OBJS = \
 	src/kernels_scalar.o \
 	src/operators.o \
 	src/page.o \
+	src/reconnect.o \
 	src/scan.o \
 	src/vacuum.o \
 	src/validate.o

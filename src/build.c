@@ -32,6 +32,7 @@
 #include "commands/progress.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/paths.h"
 #include "storage/bufmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_progress.h"
@@ -195,6 +196,47 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 }
 
 /*
+ * How many workers to ask for.  The planner sizes a CREATE INDEX by the
+ * table's main fork, but vectors are mostly stored out of line in its
+ * TOAST table, so a table of many vectors can look small to it; for a
+ * plain column index (nothing for the workers to evaluate but the column)
+ * count the TOAST table's pages too, on the planner's scale (one worker at
+ * min_parallel_table_scan_size, one more for every tripling).  The table's
+ * parallel_workers option, when set, decides alone, as for any index.
+ */
+static int
+build_workers(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	int			nworkers = plan_create_index_workers(RelationGetRelid(heap),
+													 RelationGetRelid(index));
+	BlockNumber pages;
+	BlockNumber threshold = (BlockNumber) Max(min_parallel_table_scan_size, 1);
+
+	if (nworkers > 0 || max_parallel_maintenance_workers == 0 ||
+		RelationGetParallelWorkers(heap, -1) != -1 ||
+		indexInfo->ii_Expressions != NIL || indexInfo->ii_Predicate != NIL ||
+		!OidIsValid(heap->rd_rel->reltoastrelid))
+		return nworkers;
+
+	pages = RelationGetNumberOfBlocks(heap);
+	{
+		Relation	toast = table_open(heap->rd_rel->reltoastrelid, AccessShareLock);
+
+		pages += RelationGetNumberOfBlocks(toast);
+		table_close(toast, AccessShareLock);
+	}
+	if (pages < threshold)
+		return 0;
+	nworkers = 1;
+	while (pages >= threshold * 3 && threshold < MaxBlockNumber / 3)
+	{
+		nworkers++;
+		threshold *= 3;
+	}
+	return Min(nworkers, max_parallel_maintenance_workers);
+}
+
+/*
  * Build the graph with workers, if the planner gives any and dynamic shared
  * memory is there; returns NULL (having done nothing) otherwise.  The area
  * is as large as maintenance_work_mem, allocated up front.
@@ -214,8 +256,7 @@ build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	if (!IsUnderPostmaster || IsParallelWorker() ||
 		RelationUsesLocalBuffers(heap))
 		return NULL;
-	nworkers = plan_create_index_workers(RelationGetRelid(heap),
-										 RelationGetRelid(index));
+	nworkers = build_workers(heap, index, indexInfo);
 	if (nworkers <= 0)
 		return NULL;
 
@@ -340,6 +381,11 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (!area->flushed)
 	{
+		HnswDistance dist;
+
+		/* pruning may have left elements that nothing leads to */
+		HnswInitDistance(&dist, index);
+		HnswAreaLinkUnreachable(area, HnswAreaGraph(area, &dist));
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE,
 									 HNSW_PHASE_WRITE);
 		HnswAreaWrite(area, index);

@@ -161,6 +161,29 @@ area_value(HnswGraph *graph, HnswElemId id)
 	return element_value(area_element(((AreaGraph *) graph)->area, id));
 }
 
+static bool
+area_replace(HnswGraph *graph, HnswElemId target, const HnswElemId *seen,
+			 int nseen, HnswCandidate *list, int nlist)
+{
+	HnswBuildArea *area = ((AreaGraph *) graph)->area;
+	HnswBuildElement *e = area_element(area, target);
+	uint32	   *slots = element_list(area, e, 0);
+	bool		same;
+
+	lock_element(area, e, LW_EXCLUSIVE);
+	same = (e->counts[0] == nseen);
+	for (int i = 0; same && i < nseen; i++)
+		same = (slots[i] == seen[i]);
+	if (same)
+	{
+		for (int i = 0; i < nlist; i++)
+			slots[i] = (uint32) list[i].id;
+		e->counts[0] = nlist;
+	}
+	unlock_element(area, e);
+	return same;
+}
+
 /* The graph callbacks over area, for this process */
 HnswGraph *
 HnswAreaGraph(HnswBuildArea *area, HnswDistance *dist)
@@ -175,6 +198,7 @@ HnswAreaGraph(HnswBuildArea *area, HnswDistance *dist)
 	g->graph.distance_to = area_distance_to;
 	g->graph.neighbors = area_neighbors;
 	g->graph.value = area_value;
+	g->graph.replace = area_replace;
 	g->area = area;
 	return &g->graph;
 }
@@ -359,6 +383,26 @@ HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
 	if (area->shared)
 		LWLockRelease(&area->flush_lock);
 	return true;
+}
+
+/*
+ * Link back the elements that cannot be reached (see reconnect.c), once
+ * all are in.  Returns how many there were.
+ */
+int
+HnswAreaLinkUnreachable(HnswBuildArea *area, HnswGraph *graph)
+{
+	HnswElemId *ids = MemoryContextAllocHuge(CurrentMemoryContext,
+											 sizeof(HnswElemId) * Max(area->nelements, 1));
+	int			unreached;
+	int			remaining;
+
+	for (uint32 i = 0; i < area->nelements; i++)
+		ids[i] = i;
+	HnswLinkUnreachable(graph, ids, area->nelements, area->entry,
+						area->entry_level, &unreached, &remaining);
+	pfree(ids);
+	return unreached;
 }
 
 /*

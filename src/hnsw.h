@@ -142,6 +142,14 @@ struct HnswGraph
 	 * itself (whose place needs the line pointer).  A hint; never blocks.
 	 */
 	void		(*prefetch) (HnswGraph *graph, HnswElemId id, bool deep);
+
+	/*
+	 * Replace the layer-0 list of target with list, provided it still holds
+	 * exactly seen[]; false if it does not (reconnect.c).
+	 */
+	bool		(*replace) (HnswGraph *graph, HnswElemId target,
+							const HnswElemId *seen, int nseen,
+							HnswCandidate *list, int nlist);
 };
 
 /* Largest neighbour list on a layer */
@@ -261,6 +269,11 @@ typedef struct HnswBuildArea
 	bool		isconcurrent;
 } HnswBuildArea;
 
+/* reconnect.c */
+extern int	HnswLinkUnreachable(HnswGraph *graph, const HnswElemId *ids,
+								int nids, HnswElemId entry, int entry_level,
+								int *unreached, int *remaining);
+
 /* buildgraph.c */
 extern HnswBuildArea *HnswAreaInit(void *mem, Size size, int m,
 								   int ef_construction, bool shared);
@@ -269,6 +282,7 @@ extern void HnswAreaCheckDimensions(HnswBuildArea *area, uint32 dims);
 extern bool HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
 						   ItemPointer heaptid);
 extern void HnswAreaWrite(HnswBuildArea *area, Relation index);
+extern int	HnswAreaLinkUnreachable(HnswBuildArea *area, HnswGraph *graph);
 
 /* build.c */
 extern char *hnswbuildphasename(int64 phase);

@@ -258,6 +258,15 @@ disk_value(HnswGraph *graph, HnswElemId id)
 	return PointerGetDatum(copy);
 }
 
+/* replace callback: layer-0 lists, by VACUUM (so always WAL-logged) */
+static bool
+disk_replace(HnswGraph *graph, HnswElemId target, const HnswElemId *seen,
+			 int nseen, HnswCandidate *list, int nlist)
+{
+	return HnswReplaceNeighbors(((HnswDiskGraph *) graph)->index, target, NULL,
+								0, seen, nseen, list, nlist, true);
+}
+
 /* Set up *graph to reach the elements on the pages of index */
 void
 HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
@@ -272,6 +281,7 @@ HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
 	g->graph.neighbors = disk_neighbors;
 	g->graph.value = disk_value;
 	g->graph.prefetch = disk_prefetch;
+	g->graph.replace = disk_replace;
 	g->index = index;
 	g->cache = buffer_cache(index);
 	*graph = &g->graph;

@@ -86,16 +86,6 @@ drop_deleted(void *arg, HnswElemId id)
 	return is_deleted((HnswVacuumState *) arg, id);
 }
 
-/* Position of id among the live elements, or -1 */
-static int
-live_index(HnswVacuumState *vs, HnswElemId id)
-{
-	HnswElemId *found = bsearch(&id, vs->live, vs->nlive, sizeof(HnswElemId),
-								elemid_cmp);
-
-	return found ? (int) (found - vs->live) : -1;
-}
-
 /* Remember a live element; called in id order */
 static void
 append_live(HnswVacuumState *vs, HnswElemId id)
@@ -396,226 +386,25 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 }
 
 /*
- * A breadth-first walk over layer 0, with what it learns about the live
- * elements (indexed by their position in HnswVacuumState.live).
- */
-typedef struct HnswWalk
-{
-	bool	   *reached;
-	uint16	   *indegree;		/* links to it from reached elements */
-	int		   *queue;
-	int			head;
-	int			tail;
-	HnswElemId *neighbors;		/* scratch for one list */
-} HnswWalk;
-
-/* Follow the layer-0 links of id: count them, queue what is new */
-static void
-walk_from(HnswVacuumState *vs, HnswWalk *walk, HnswElemId id)
-{
-	int			n = vs->graph->neighbors(vs->graph, id, 0, walk->neighbors);
-
-	for (int i = 0; i < n; i++)
-	{
-		int			k = live_index(vs, walk->neighbors[i]);
-
-		if (k < 0)
-			continue;
-		if (walk->indegree[k] < PG_UINT16_MAX)
-			walk->indegree[k]++;
-		if (!walk->reached[k])
-		{
-			walk->reached[k] = true;
-			walk->queue[walk->tail++] = k;
-		}
-	}
-}
-
-/* Walk on from everything queued */
-static void
-walk_on(HnswVacuumState *vs, HnswWalk *walk)
-{
-	while (walk->head < walk->tail)
-	{
-		if (walk->head % 1024 == 0)
-			vacuum_delay_point();
-		walk_from(vs, walk, vs->live[walk->queue[walk->head++]]);
-	}
-}
-
-/*
- * Link the unreachable element live[k] from a reached neighbour: search for
- * it like for a new element, and put it into the list of the nearest
- * neighbour found that has room, or else in place of the link that list
- * can best spare, one to an element that other links also reach, so that
- * no element loses its last in-link.  An element whose own list has
- * emptied gets the neighbours found.  Returns true if it is linked.
- */
-static bool
-relink(HnswVacuumState *vs, HnswMetaPageData *meta, HnswWalk *walk, int k)
-{
-	HnswElemId	id = vs->live[k];
-	int			max = HnswMaxNeighbors(vs->meta.m, 0);
-	HnswCandidate *lists[HNSW_MAX_LAYERS];
-	int			counts[HNSW_MAX_LAYERS];
-	HnswElemId *seen = palloc(sizeof(HnswElemId) * max);
-	HnswCandidate *list = palloc(sizeof(HnswCandidate) * max);
-	Datum		value = vs->graph->value(vs->graph, id);
-	int			n = 0;
-
-	if (value == (Datum) 0 ||
-		!HnswFindNeighbors(vs->graph, value, 0, HnswElemIdFromTid(&meta->entry),
-						   meta->entry_level, lists, counts))
-		return false;
-	/* the search may find the element itself, through a new element */
-	for (int i = 0; i < counts[0]; i++)
-		if (lists[0][i].id != id)
-			lists[0][n++] = lists[0][i];
-
-	if (n > 0 && vs->graph->neighbors(vs->graph, id, 0, seen) == 0)
-		HnswReplaceNeighbors(vs->index, id, NULL, 0, NULL, 0, lists[0], n, true);
-
-	for (int i = 0; i < n; i++)
-	{
-		HnswElemId	target = lists[0][i].id;
-		int			t = live_index(vs, target);
-		int			nseen;
-		int			slot;
-		int			victim = -1;
-
-		/* only a reached element leads anywhere */
-		if (t < 0 || !walk->reached[t])
-			continue;
-		nseen = vs->graph->neighbors(vs->graph, target, 0, seen);
-		for (int j = 0; j < nseen; j++)
-			if (seen[j] == id)
-				return true;
-		if (nseen < max)
-			slot = nseen;
-		else
-		{
-			/* the link to the element with the most other in-links */
-			for (int j = 0; j < nseen; j++)
-			{
-				int			v = live_index(vs, seen[j]);
-
-				if (v >= 0 && walk->indegree[v] >= 2 &&
-					(victim < 0 || walk->indegree[v] > walk->indegree[victim]))
-				{
-					victim = v;
-					slot = j;
-				}
-			}
-			if (victim < 0)
-				continue;
-		}
-		for (int j = 0; j < nseen; j++)
-			list[j].id = seen[j];
-		list[slot].id = id;
-		if (HnswReplaceNeighbors(vs->index, target, NULL, 0, seen, nseen,
-								 list, Max(nseen, slot + 1), true))
-		{
-			if (victim >= 0)
-				walk->indegree[victim]--;
-			walk->indegree[k]++;
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Pass 4: link back the live elements a breadth-first walk over layer 0
- * from the entry point does not reach, and walk on from each.  Elements
- * inserted while VACUUM runs are not in the live array and the walk does
- * not follow them, so an element reached only through one of them gets an
- * extra link, which does no harm.
+ * Pass 4: link back the live elements that cannot be reached from the
+ * entry point (see reconnect.c).
  */
 static void
 reconnect_unreachable(HnswVacuumState *vs)
 {
 	HnswMetaPageData meta = HnswReadMetaPage(vs->index);
-	HnswElemId	entry = HnswElemIdFromTid(&meta.entry);
-	HnswWalk	walk;
-	int			entry_index;
-	int			unreached = 0,
-				relinked = 0;
+	int			unreached;
+	int			remaining;
+	int			relinked;
 
-	if (meta.entry_level < 0 || vs->nlive == 0)
-		return;
-	/* search wider than an insert: the candidates must include reached ones */
-	vs->graph->ef_construction = Max(vs->meta.ef_construction,
-									 2 * HnswMaxNeighbors(vs->meta.m, 0));
-	walk.reached = MemoryContextAllocHuge(CurrentMemoryContext, vs->nlive);
-	memset(walk.reached, 0, vs->nlive);
-	walk.indegree = MemoryContextAllocHuge(CurrentMemoryContext,
-										   sizeof(uint16) * vs->nlive);
-	memset(walk.indegree, 0, sizeof(uint16) * vs->nlive);
-	walk.queue = MemoryContextAllocHuge(CurrentMemoryContext,
-										sizeof(int) * vs->nlive);
-	walk.head = walk.tail = 0;
-	walk.neighbors = palloc(sizeof(HnswElemId) * HnswMaxNeighbors(vs->meta.m, 0));
-
-	/* an entry point inserted meanwhile is not in the array: start past it */
-	entry_index = live_index(vs, entry);
-	if (entry_index >= 0)
-	{
-		walk.reached[entry_index] = true;
-		walk.queue[walk.tail++] = entry_index;
-	}
-	else
-		walk_from(vs, &walk, entry);
-	walk_on(vs, &walk);
-
-	/*
-	 * Link back what the walk missed.  An element whose nearest neighbours
-	 * are unreachable too can be linked only once they are: go round again
-	 * while that makes progress.
-	 */
-	for (int round = 0; round < 3; round++)
-	{
-		int			linked_now = 0;
-
-		for (int i = 0; i < vs->nlive; i++)
-		{
-			MemoryContext old_cxt;
-			bool		linked;
-
-			if (walk.reached[i])
-				continue;
-			vacuum_delay_point();
-			unreached += (round == 0);
-			old_cxt = MemoryContextSwitchTo(vs->tmp_cxt);
-			linked = relink(vs, &meta, &walk, i);
-			MemoryContextSwitchTo(old_cxt);
-			MemoryContextReset(vs->tmp_cxt);
-			if (linked)
-			{
-				linked_now++;
-				walk.reached[i] = true;
-				walk.queue[walk.tail++] = i;
-				walk_on(vs, &walk);
-			}
-		}
-		relinked += linked_now;
-		if (linked_now == 0)
-			break;
-	}
+	relinked = HnswLinkUnreachable(vs->graph, vs->live, vs->nlive,
+								   HnswElemIdFromTid(&meta.entry),
+								   meta.entry_level, &unreached, &remaining);
 	if (unreached > 0)
-	{
-		int			remaining = 0;
-
-		for (int i = 0; i < vs->nlive; i++)
-			remaining += !walk.reached[i];
 		ereport(vs->message_level,
 				(errmsg("index \"%s\": %d elements could not be reached from the entry point, %d still cannot after %d were linked back",
 						RelationGetRelationName(vs->index), unreached,
 						remaining, relinked)));
-	}
-	pfree(walk.reached);
-	pfree(walk.indegree);
-	pfree(walk.queue);
-	pfree(walk.neighbors);
 }
 
 /*
