@@ -390,9 +390,9 @@ HnswFindNeighbors(HnswGraph *graph, Datum value, int level,
 			nfound = HnswSearchLayer(graph, value, entries, nentries,
 									 graph->ef_construction, layer, true,
 									 &found);
+			/* M on every layer; lists may grow to 2M on layer 0 by links */
 			counts[layer] = HnswSelectNeighbors(graph, found, nfound,
-												HnswMaxNeighbors(graph->m, layer),
-												lists[layer]);
+												graph->m, lists[layer]);
 		}
 
 		/* the next layer starts from what this one found */
