@@ -236,7 +236,8 @@ def draw(report, path):
     ax.set_xlabel(f"recall@{report['k']}")
     ax.set_ylabel("queries per second (one client)")
     ax.set_yscale("log")
-    ax.set_title(f"{report['dataset']}, {report['train']} vectors, {report['index_options']}")
+    ax.set_title(f"{report['dataset']}, {report['train']} vectors\n"
+                 f"{report['index_options']}, k = {report['k']}", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -40,13 +40,13 @@
 #define HNSW_MIN_EF_CONSTRUCTION 4
 #define HNSW_MAX_EF_CONSTRUCTION 1000
 
-/* Seed of the level draws of a build: equal builds give equal graphs */
 /* Phases of CREATE INDEX, shown in pg_stat_progress_create_index */
 #define HNSW_PHASE_LOAD			2	/* table scan into the in-memory graph */
 #define HNSW_PHASE_INSERT		3	/* table scan into the on-disk graph */
 #define HNSW_PHASE_WRITE		4	/* writing the graph to pages */
 #define HNSW_PHASE_LOG			5	/* WAL-logging the pages */
 
+/* Seed of the level draws of a build: equal builds give equal graphs */
 #define HNSW_BUILD_SEED			UINT64CONST(0x484E5357)
 
 /* GUC bounds and defaults */

@@ -3,9 +3,9 @@
 # installs what it needs, builds and installs the extension, checks the
 # distance kernels (natively and under valgrind), then runs the pg_regress
 # tests in a throwaway cluster (pg_virtualenv) and the TAP tests
-# (PostgreSQL::Test::Cluster), and finally the pg_regress tests against a
-# server under valgrind; all as the "postgres" user because PostgreSQL
-# refuses to run as root.
+# (PostgreSQL::Test::Cluster), the pg_regress tests against a server under
+# valgrind, and the benchmark in its small mode; all as the "postgres" user
+# because PostgreSQL refuses to run as root.
 #
 #   sudo bash test/run.sh
 set -euo pipefail
@@ -65,6 +65,25 @@ stage "pg_regress and TAP" regress_and_tap
 # any memory error in a stack through hnsw.so fails the run (a few minutes)
 stage "pg_regress under valgrind" \
 	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" bash "$work/test/valgrind.sh"
+
+# The benchmark in its small mode (10,000 Fashion-MNIST images, a couple of
+# minutes): it must run through, and its figures must be sane (speed is
+# reported there, not judged here)
+small_benchmark()
+{
+	local out
+	out=$(mktemp -d /tmp/hnsw-bench.XXXXXX)
+	HNSW_OUT="$out" bash "$top/bench/demo.sh" --small &&
+		/usr/bin/python3 - "$out/results.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+best = max(p["recall"] for p in r["sweep"])
+assert best >= 0.95, f"recall {best} at the largest ef_search"
+assert r["hnswlib"]["sweep"] and r["ratios"]["build"] > 0
+print(f"small benchmark: recall up to {best:.4f}; figures in {sys.argv[1]}")
+PY
+}
+stage "benchmark (small)" small_benchmark
 
 echo "test/run.sh: $passed passed, $failed failed"
 [ $failed -eq 0 ]
