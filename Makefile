@@ -2,7 +2,7 @@
 
 MODULE_big = hnsw
 EXTENSION = hnsw
-DATA = sql/hnsw--0.1.0.sql
+DATA = sql/hnsw--0.1.0.sql sql/hnsw--0.2.0.sql sql/hnsw--0.1.0--0.2.0.sql
 PGFILEDESC = "hnsw - HNSW index access method"
 
 OBJS = \
@@ -26,7 +26,7 @@ OBJS = \
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
-REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_options
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 TAP_TESTS = 1

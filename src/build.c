@@ -243,7 +243,7 @@ build_workers(Relation heap, Relation index, IndexInfo *indexInfo)
  */
 static HnswBuildArea *
 build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
-			   int m, int ef_construction, ParallelContext **pcxt_out)
+			   HnswOptions *opts, ParallelContext **pcxt_out)
 {
 	int			nworkers;
 	ParallelContext *pcxt;
@@ -279,7 +279,7 @@ build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	}
 
 	area = HnswAreaInit(shm_toc_allocate(pcxt->toc, area_size), area_size,
-						m, ef_construction, true);
+						opts, true);
 	area->heaprelid = RelationGetRelid(heap);
 	area->indexrelid = RelationGetRelid(index);
 	area->isconcurrent = indexInfo->ii_Concurrent;
@@ -306,7 +306,7 @@ build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 
 /* Write the metapage of an empty index to block 0 of fork */
 static void
-write_metapage(Relation index, ForkNumber fork, int m, int ef_construction,
+write_metapage(Relation index, ForkNumber fork, HnswOptions *opts,
 			   bool wal)
 {
 	Buffer		buf = HnswNewBuffer(index, fork);
@@ -316,7 +316,7 @@ write_metapage(Relation index, ForkNumber fork, int m, int ef_construction,
 		elog(ERROR, "hnsw metapage is not the first block of index \"%s\"",
 			 RelationGetRelationName(index));
 	START_CRIT_SECTION();
-	HnswInitMetaPage(page, m, ef_construction, 0);
+	HnswInitMetaPage(page, opts, 0);
 	MarkBufferDirty(buf);
 	if (wal)
 		log_newpage_buffer(buf, true);
@@ -362,20 +362,19 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
 
-	write_metapage(index, MAIN_FORKNUM, opts->m, opts->ef_construction, false);
+	write_metapage(index, MAIN_FORKNUM, opts, false);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 								 (int64) heap->rd_rel->reltuples);
 
-	area = build_parallel(heap, index, indexInfo, opts->m,
-						  opts->ef_construction, &pcxt);
+	area = build_parallel(heap, index, indexInfo, opts, &pcxt);
 	if (area == NULL)
 	{
 		/* serial: pages of the area are touched only as it fills */
 		Size		size = (Size) maintenance_work_mem * 1024;
 
 		local = MemoryContextAllocHuge(CurrentMemoryContext, size);
-		area = HnswAreaInit(local, size, opts->m, opts->ef_construction, false);
+		area = HnswAreaInit(local, size, opts, false);
 		participate(area, heap, index, indexInfo, NULL, true);
 	}
 
@@ -422,5 +421,5 @@ hnswbuildempty(Relation index)
 {
 	HnswOptions *opts = HnswGetOptions(index);
 
-	write_metapage(index, INIT_FORKNUM, opts->m, opts->ef_construction, true);
+	write_metapage(index, INIT_FORKNUM, opts, true);
 }

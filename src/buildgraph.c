@@ -103,14 +103,14 @@ unlock_element(HnswBuildArea *area, HnswBuildElement *e)
  * use it too, so it needs its locks.
  */
 HnswBuildArea *
-HnswAreaInit(void *mem, Size size, int m, int ef_construction, bool shared)
+HnswAreaInit(void *mem, Size size, HnswOptions *opts, bool shared)
 {
 	HnswBuildArea *area = (HnswBuildArea *) mem;
 
 	memset(area, 0, sizeof(HnswBuildArea));
 	area->size = size;
-	area->m = m;
-	area->ef_construction = ef_construction;
+	area->opts = *opts;
+	area->m = opts->m;
 	area->shared = shared;
 	area->front = MAXALIGN(sizeof(HnswBuildArea));
 	area->entry_level = -1;
@@ -193,8 +193,9 @@ HnswAreaGraph(HnswBuildArea *area, HnswDistance *dist)
 	if (area->shared)
 		LWLockRegisterTranche(area->lwlock_tranche, "hnsw_build");
 	g->graph.distance = dist;
-	g->graph.m = area->m;
-	g->graph.ef_construction = area->ef_construction;
+	HnswGraphSetOptions(&g->graph, area->m, area->opts.ef_construction,
+						area->opts.max_layers, area->opts.level_scale,
+						area->opts.extend_candidates, area->opts.keep_pruned);
 	g->graph.distance_to = area_distance_to;
 	g->graph.neighbors = area_neighbors;
 	g->graph.value = area_value;
@@ -289,7 +290,7 @@ HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
 			   ItemPointer heaptid)
 {
 	int			m = area->m;
-	int			level = HnswRandomLevel(m);
+	int			level = HnswRandomLevel(graph);
 	Size		vsize = VARSIZE_ANY(DatumGetPointer(value));
 	Size		lists_size = sizeof(uint32) * (2 * m + level * m);
 	Size		size = MAXALIGN(offsetof(HnswBuildElement, neighbors) + lists_size) + vsize;

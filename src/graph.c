@@ -143,19 +143,80 @@ HnswSeedLevels(uint64 seed)
 }
 
 /*
- * Draw the level of a new element: floor(-ln(U) * mL) with mL = 1/ln(m),
- * as in the paper, capped so an element is on at most HNSW_MAX_LAYERS.
+ * Draw the level of a new element: floor(-ln(U) * mL) with the paper's
+ * mL = 1/ln(m) times the index's level_scale, capped so an element is on at
+ * most max_layers layers.
  */
 int
-HnswRandomLevel(int m)
+HnswRandomLevel(HnswGraph *graph)
 {
 	double		u;
+	double		level;
 
 	if (!level_state_seeded)
 		HnswSeedLevels(pg_prng_uint64(&pg_global_prng_state));
 	/* pg_prng_double is in [0, 1); 1 - it is in (0, 1] */
 	u = 1.0 - pg_prng_double(&level_state);
-	return Min((int) floor(-log(u) / log((double) m)), HNSW_MAX_LAYERS - 1);
+	level = floor(-log(u) * graph->level_scale / log((double) graph->m));
+	return (int) Min(level, (double) (graph->max_layers - 1));
+}
+
+/* Set the options of the index on graph */
+void
+HnswGraphSetOptions(HnswGraph *graph, int m, int ef_construction,
+					int max_layers, double level_scale,
+					bool extend_candidates, bool keep_pruned)
+{
+	graph->m = m;
+	graph->ef_construction = ef_construction;
+	graph->max_layers = max_layers;
+	graph->level_scale = level_scale;
+	graph->extend_candidates = extend_candidates;
+	graph->keep_pruned = keep_pruned;
+}
+
+/*
+ * extendCandidates (lines 3-8 of Algorithm 4): add to the candidates the
+ * neighbours on layer of each of them, measured from base.  Returns the
+ * new array (nearest first) and sets *n.
+ */
+static HnswCandidate *
+extend_candidates(HnswGraph *graph, Datum base, int layer,
+				  HnswCandidate *candidates, int *n)
+{
+	int			max = HnswMaxNeighbors(graph->m, layer);
+	int			count = *n;
+	int			capacity = count * (max + 1) + 1;
+	HnswCandidate *all = palloc(sizeof(HnswCandidate) * capacity);
+	HnswElemId *neighbors = palloc(sizeof(HnswElemId) * max);
+	visited_hash *seen = visited_create(CurrentMemoryContext, capacity, NULL);
+	bool		present;
+
+	memcpy(all, candidates, sizeof(HnswCandidate) * count);
+	for (int i = 0; i < count; i++)
+		visited_insert(seen, all[i].id, &present);
+	for (int i = 0; i < *n; i++)
+	{
+		int			k = graph->neighbors(graph, candidates[i].id, layer, neighbors);
+
+		for (int j = 0; j < k; j++)
+		{
+			HnswCandidate *c = &all[count];
+
+			visited_insert(seen, neighbors[j], &present);
+			if (present)
+				continue;
+			c->id = neighbors[j];
+			if (graph->distance_to(graph, base, c->id, &c->distance, &c->deleted) &&
+				!c->deleted)
+				count++;
+		}
+	}
+	qsort(all, count, sizeof(HnswCandidate), HnswCandidateCompare);
+	visited_destroy(seen);
+	pfree(neighbors);
+	*n = count;
+	return all;
 }
 
 /*
@@ -278,22 +339,26 @@ candidate_value(HnswGraph *graph, HnswCandidate *candidates, Datum *values,
 }
 
 /*
- * SELECT-NEIGHBORS-HEURISTIC (Algorithm 4 of the paper), without extending
- * the candidates and keeping pruned connections: candidates (nearest
- * first) are taken in order, and one is kept only if it is nearer to the
- * base than to every neighbour kept so far; the list is then topped up with
- * the nearest of the pruned ones.  Returns the number put in selected.
+ * SELECT-NEIGHBORS-HEURISTIC (Algorithm 4 of the paper) for base on layer:
+ * with extend (the index's extend_candidates, for a new element's own
+ * neighbours), the candidates' own neighbours join them first; then candidates (nearest first) are taken in order, and one
+ * is kept only if it is nearer to the base than to every neighbour kept so
+ * far; with keep_pruned the list is then topped up with the nearest of the
+ * pruned ones.  Returns the number put in selected.
  */
 int
-HnswSelectNeighbors(HnswGraph *graph, HnswCandidate *candidates,
-					int ncandidates, int max_neighbors,
-					HnswCandidate *selected)
+HnswSelectNeighbors(HnswGraph *graph, Datum base, int layer, bool extend,
+					HnswCandidate *candidates, int ncandidates,
+					int max_neighbors, HnswCandidate *selected)
 {
 	Datum	   *values;
 	int		   *kept;
 	bool	   *taken;
 	int			nkept = 0;
 
+	if (extend && ncandidates > 0)
+		candidates = extend_candidates(graph, base, layer, candidates,
+									   &ncandidates);
 	if (ncandidates <= max_neighbors)
 	{
 		memcpy(selected, candidates, sizeof(HnswCandidate) * ncandidates);
@@ -326,7 +391,7 @@ HnswSelectNeighbors(HnswGraph *graph, HnswCandidate *candidates,
 	}
 
 	/* keepPrunedConnections: fill up with the nearest pruned candidates */
-	for (int i = 0; i < ncandidates && nkept < max_neighbors; i++)
+	for (int i = 0; graph->keep_pruned && i < ncandidates && nkept < max_neighbors; i++)
 		if (!taken[i])
 		{
 			kept[nkept++] = i;
@@ -390,9 +455,11 @@ HnswFindNeighbors(HnswGraph *graph, Datum value, int level,
 			nfound = HnswSearchLayer(graph, value, entries, nentries,
 									 graph->ef_construction, layer, true,
 									 &found);
-			/* M on every layer; lists may grow to 2M on layer 0 by links */
-			counts[layer] = HnswSelectNeighbors(graph, found, nfound,
-												graph->m, lists[layer]);
+			counts[layer] = HnswSelectNeighbors(graph, value, layer,
+												graph->extend_candidates,
+												found, nfound,
+												HnswMaxNeighbors(graph->m, layer),
+												lists[layer]);
 		}
 
 		/* the next layer starts from what this one found */
@@ -447,7 +514,9 @@ HnswPruneNeighbors(HnswGraph *graph, Datum base, const HnswElemId *ids,
 				candidates[k++] = candidates[i];
 		n = k;
 	}
-	result = HnswSelectNeighbors(graph, candidates, n, max_neighbors, out);
+	/* not extended: a full list's candidates are its own neighbourhood */
+	result = HnswSelectNeighbors(graph, base, 0, false, candidates, n,
+								 max_neighbors, out);
 	pfree(candidates);
 	return result;
 }

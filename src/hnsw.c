@@ -39,6 +39,19 @@ _PG_init(void)
 					  "Size of the dynamic candidate list while building the graph",
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+	add_int_reloption(hnsw_relopt_kind, "max_layers",
+					  "Number of layers the level of an element may use",
+					  HNSW_MAX_LAYERS, 1, HNSW_MAX_LAYERS, AccessExclusiveLock);
+	add_real_reloption(hnsw_relopt_kind, "level_scale",
+					   "Multiplier on the level scale 1/ln(m) of the level draw",
+					   HNSW_DEFAULT_LEVEL_SCALE, HNSW_MIN_LEVEL_SCALE,
+					   HNSW_MAX_LEVEL_SCALE, AccessExclusiveLock);
+	add_bool_reloption(hnsw_relopt_kind, "extend_candidates",
+					   "Add the candidates' neighbours to the candidates of a new element's neighbours",
+					   false, AccessExclusiveLock);
+	add_bool_reloption(hnsw_relopt_kind, "keep_pruned",
+					   "Fill neighbour lists with candidates the heuristic pruned",
+					   true, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the dynamic candidate list of an index scan.",
@@ -62,7 +75,8 @@ _PG_init(void)
 HnswOptions *
 HnswGetOptions(Relation index)
 {
-	static HnswOptions defaults = {0, HNSW_DEFAULT_M, HNSW_DEFAULT_EF_CONSTRUCTION};
+	static HnswOptions defaults = {0, HNSW_DEFAULT_M, HNSW_DEFAULT_EF_CONSTRUCTION,
+	HNSW_MAX_LAYERS, HNSW_DEFAULT_LEVEL_SCALE, false, true};
 
 	if (index->rd_options)
 		return (HnswOptions *) index->rd_options;
@@ -75,6 +89,10 @@ hnswoptions(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+		{"max_layers", RELOPT_TYPE_INT, offsetof(HnswOptions, max_layers)},
+		{"level_scale", RELOPT_TYPE_REAL, offsetof(HnswOptions, level_scale)},
+		{"extend_candidates", RELOPT_TYPE_BOOL, offsetof(HnswOptions, extend_candidates)},
+		{"keep_pruned", RELOPT_TYPE_BOOL, offsetof(HnswOptions, keep_pruned)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, hnsw_relopt_kind,

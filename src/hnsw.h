@@ -39,6 +39,9 @@
 #define HNSW_DEFAULT_EF_CONSTRUCTION 64
 #define HNSW_MIN_EF_CONSTRUCTION 4
 #define HNSW_MAX_EF_CONSTRUCTION 1000
+#define HNSW_DEFAULT_LEVEL_SCALE 1.0
+#define HNSW_MIN_LEVEL_SCALE	0.05
+#define HNSW_MAX_LEVEL_SCALE	10.0
 
 /* Phases of CREATE INDEX, shown in pg_stat_progress_create_index */
 #define HNSW_PHASE_LOAD			2	/* table scan into the in-memory graph */
@@ -62,6 +65,10 @@ typedef struct HnswOptions
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
 	int			m;
 	int			ef_construction;
+	int			max_layers;
+	double		level_scale;
+	bool		extend_candidates;
+	bool		keep_pruned;
 } HnswOptions;
 
 /*
@@ -122,6 +129,10 @@ struct HnswGraph
 	HnswDistance *distance;
 	int			m;				/* max neighbours on layers > 0 */
 	int			ef_construction;
+	int			max_layers;		/* levels are 0 .. max_layers - 1 */
+	double		level_scale;	/* multiplier on 1/ln(m) */
+	bool		extend_candidates;	/* Algorithm 4's extendCandidates */
+	bool		keep_pruned;	/* Algorithm 4's keepPrunedConnections */
 
 	/*
 	 * Distance from value to element id.  Returns false if the id no longer
@@ -193,12 +204,16 @@ extern uint32 HnswValueDimensions(HnswDistance *dist, Datum value);
 
 /* graph.c */
 extern void HnswSeedLevels(uint64 seed);
-extern int	HnswRandomLevel(int m);
+extern int	HnswRandomLevel(HnswGraph *graph);
 extern int	HnswSearchLayer(HnswGraph *graph, Datum query,
 							HnswCandidate *entries, int nentries,
 							int ef, int layer, bool skip_deleted,
 							HnswCandidate **result);
-extern int	HnswSelectNeighbors(HnswGraph *graph, HnswCandidate *candidates,
+extern void HnswGraphSetOptions(HnswGraph *graph, int m, int ef_construction,
+								int max_layers, double level_scale,
+								bool extend_candidates, bool keep_pruned);
+extern int	HnswSelectNeighbors(HnswGraph *graph, Datum base, int layer,
+								bool extend, HnswCandidate *candidates,
 								int ncandidates, int max_neighbors,
 								HnswCandidate *selected);
 extern bool HnswFindNeighbors(HnswGraph *graph, Datum value, int level,
@@ -220,8 +235,8 @@ typedef struct HnswPageEdit
 } HnswPageEdit;
 
 extern void HnswInitPage(Page page, uint16 flags);
-extern void HnswInitMetaPage(Page page, int m, int ef_construction,
-							 uint32 dimensions);
+extern void HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions);
+extern HnswMetaPageData HnswMetaPageContents(Page page);
 extern HnswMetaPageData HnswReadMetaPage(Relation index);
 extern void HnswCheckPage(Relation index, Page page, BlockNumber blkno);
 extern void HnswEditStart(HnswPageEdit *edit, Relation index, bool wal);
@@ -244,8 +259,8 @@ extern void HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup,
 typedef struct HnswBuildArea
 {
 	Size		size;			/* bytes, this header included */
-	int			m;
-	int			ef_construction;
+	HnswOptions opts;			/* the index's options */
+	int			m;				/* opts.m, used everywhere */
 	bool		shared;			/* used by several processes: lock */
 	int			lwlock_tranche;
 
@@ -275,8 +290,8 @@ extern int	HnswLinkUnreachable(HnswGraph *graph, const HnswElemId *ids,
 								int *unreached, int *remaining);
 
 /* buildgraph.c */
-extern HnswBuildArea *HnswAreaInit(void *mem, Size size, int m,
-								   int ef_construction, bool shared);
+extern HnswBuildArea *HnswAreaInit(void *mem, Size size, HnswOptions *opts,
+								   bool shared);
 extern HnswGraph *HnswAreaGraph(HnswBuildArea *area, HnswDistance *dist);
 extern void HnswAreaCheckDimensions(HnswBuildArea *area, uint32 dims);
 extern bool HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,

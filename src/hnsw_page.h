@@ -39,7 +39,8 @@
 
 /* Identity of the index format, checked whenever the metapage is read */
 #define HNSW_MAGIC				0x484E5357	/* "HNSW" */
-#define HNSW_FORMAT_VERSION		1
+#define HNSW_FORMAT_VERSION		2
+#define HNSW_OLDEST_FORMAT_VERSION	1	/* still read: see HnswMetaPageData */
 
 /* The level of an element is at most HNSW_MAX_LAYERS - 1 */
 #define HNSW_MAX_LAYERS			16
@@ -72,9 +73,13 @@ typedef HnswPageOpaqueData *HnswPageOpaque;
 	((HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS) != 0)
 
 /*
- * The metapage.  The build options are frozen here: an index keeps the m
- * and ef_construction it was built with even if ALTER INDEX changes the
- * reloptions (they take effect at the next REINDEX).
+ * The metapage.  The build options are frozen here: an index keeps the
+ * options it was built with even if ALTER INDEX changes the reloptions
+ * (they take effect at the next REINDEX).
+ *
+ * Format version 2 added the fields after entry; a version 1 metapage has
+ * zeros there, and is read with those options' defaults (which is how
+ * version 1 built its graphs), so version 1 indexes keep working.
  */
 typedef struct HnswMetaPageData
 {
@@ -87,7 +92,15 @@ typedef struct HnswMetaPageData
 	int16		entry_level;	/* level of the entry point; -1 = empty */
 	uint16		unused;
 	ItemPointerData entry;		/* element tuple of the entry point */
+	/* version 2 */
+	uint8		max_layers;		/* levels are 0 .. max_layers - 1 */
+	uint8		flags;			/* HNSW_META_* */
+	uint16		unused2;
+	float4		level_scale;	/* multiplier on the level scale 1/ln(m) */
 } HnswMetaPageData;
+
+#define HNSW_META_EXTEND_CANDIDATES	(1 << 0)
+#define HNSW_META_KEEP_PRUNED		(1 << 1)
 
 typedef HnswMetaPageData *HnswMetaPage;
 

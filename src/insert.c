@@ -275,8 +275,10 @@ HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
 	HnswDiskGraph *g = palloc0(sizeof(HnswDiskGraph));
 
 	g->graph.distance = dist;
-	g->graph.m = meta->m;
-	g->graph.ef_construction = meta->ef_construction;
+	HnswGraphSetOptions(&g->graph, meta->m, meta->ef_construction,
+						meta->max_layers, meta->level_scale,
+						(meta->flags & HNSW_META_EXTEND_CANDIDATES) != 0,
+						(meta->flags & HNSW_META_KEEP_PRUNED) != 0);
 	g->graph.distance_to = disk_distance_to;
 	g->graph.neighbors = disk_neighbors;
 	g->graph.value = disk_value;
@@ -747,7 +749,8 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	/* see the locking notes at the top of this file */
 	LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
 	meta = HnswReadMetaPage(index);
-	level = HnswRandomLevel(meta.m);
+	HnswInitDiskGraph(&graph, index, dist, &meta);
+	level = HnswRandomLevel(graph);
 	if (level > meta.entry_level ||
 		(dist->fixed_dimensions && meta.dimensions == 0))
 	{
@@ -759,7 +762,6 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	}
 	check_dimensions(index, dist, &meta, value);
 	HnswCheckElementSize(index, meta.m, value);
-	HnswInitDiskGraph(&graph, index, dist, &meta);
 
 	if (dist->fixed_dimensions && meta.dimensions == 0)
 	{

@@ -1,15 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * inspect.c
- *	  hnsw_verify(): an amcheck-style check of an hnsw index.
+ *	  Reading an hnsw index whole for SQL: hnsw_verify(), an amcheck-style
+ *	  check, and the introspection functions hnsw_index_info(),
+ *	  hnsw_graph() and hnsw_page_items().
  *
- * Reads every page under a ShareLock on the index (so no insert or VACUUM
+ * hnsw_verify() reads every page under a ShareLock on the index (so no insert or VACUUM
  * changes it meanwhile; on a standby, where that lock cannot be had, the
  * check runs alongside replay) and reports what is wrong as rows: the metapage
  * (magic, version, options), page identities, element and upper tuples,
  * neighbour references that do not lead to an element, layer counts, the
  * entry point, and elements of visible rows that cannot be reached from the
- * entry point.  A healthy index gives no rows.
+ * entry point.  A healthy index gives no rows.  The introspection
+ * functions read under AccessShareLock (inserts go on) and error out on
+ * anything hnsw_verify() would report.
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -17,6 +21,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -34,6 +39,9 @@
 #include "hnsw.h"
 
 PG_FUNCTION_INFO_V1(hnsw_verify);
+PG_FUNCTION_INFO_V1(hnsw_index_info);
+PG_FUNCTION_INFO_V1(hnsw_graph);
+PG_FUNCTION_INFO_V1(hnsw_page_items);
 
 /* Reports at most this many unreachable elements one by one */
 #define HNSW_VERIFY_MAX_UNREACHABLE 100
@@ -78,6 +86,13 @@ report(VerifyState *vs, BlockNumber blkno, int off, const char *fmt,...)
 	va_start(args, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, args);
 	va_end(args);
+	/* the introspection functions want a sound index, not a list */
+	if (vs->rsinfo == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupted", RelationGetRelationName(vs->index)),
+				 errdetail("Block %u, item %d: %s.", blkno, off, buf),
+				 errhint("hnsw_verify() lists the problems; REINDEX rebuilds the index.")));
 	values[0] = Int64GetDatum((int64) blkno);
 	values[1] = Int32GetDatum(off);
 	nulls[1] = (off <= 0);
@@ -129,7 +144,7 @@ check_metapage(VerifyState *vs)
 		return false;
 	}
 	opaque = HnswPageGetOpaque(page);
-	vs->meta = *HnswPageGetMeta(page);
+	vs->meta = HnswMetaPageContents(page);
 	UnlockReleaseBuffer(buf);
 
 	if (opaque->hnsw_page_id != HNSW_PAGE_ID || !(opaque->flags & HNSW_PAGE_META))
@@ -141,10 +156,19 @@ check_metapage(VerifyState *vs)
 			   vs->meta.magic, HNSW_MAGIC);
 		return false;
 	}
-	if (vs->meta.version != HNSW_FORMAT_VERSION)
+	if (vs->meta.version < HNSW_OLDEST_FORMAT_VERSION ||
+		vs->meta.version > HNSW_FORMAT_VERSION)
 	{
-		report(vs, 0, 0, "the index has format version %u; this build reads version %d",
-			   vs->meta.version, HNSW_FORMAT_VERSION);
+		report(vs, 0, 0, "the index has format version %u; this build reads versions %d to %d",
+			   vs->meta.version, HNSW_OLDEST_FORMAT_VERSION, HNSW_FORMAT_VERSION);
+		return false;
+	}
+	if (vs->meta.max_layers < 1 || vs->meta.max_layers > HNSW_MAX_LAYERS ||
+		!(vs->meta.level_scale >= HNSW_MIN_LEVEL_SCALE &&
+		  vs->meta.level_scale <= HNSW_MAX_LEVEL_SCALE))
+	{
+		report(vs, 0, 0, "the metapage has max_layers = %u and level_scale = %g",
+			   vs->meta.max_layers, vs->meta.level_scale);
 		return false;
 	}
 	if (vs->meta.m < HNSW_MIN_M || vs->meta.m > HNSW_MAX_M)
@@ -152,7 +176,7 @@ check_metapage(VerifyState *vs)
 		report(vs, 0, 0, "the metapage has m = %u", vs->meta.m);
 		return false;
 	}
-	if (vs->meta.entry_level < -1 || vs->meta.entry_level >= HNSW_MAX_LAYERS)
+	if (vs->meta.entry_level < -1 || vs->meta.entry_level >= vs->meta.max_layers)
 	{
 		report(vs, 0, 0, "the entry point has level %d", vs->meta.entry_level);
 		return false;
@@ -235,7 +259,7 @@ collect_elements(VerifyState *vs)
 				etup->value_offset != HnswElementTupleValueOffset(vs->meta.m) ||
 				etup->value_offset + VARHDRSZ > len ||
 				etup->value_offset + VARSIZE_ANY(HnswElementTupleGetValue(etup)) > len ||
-				etup->level >= HNSW_MAX_LAYERS)
+				etup->level >= vs->meta.max_layers)
 			{
 				report(vs, blkno, off, "malformed element tuple");
 				continue;
@@ -412,6 +436,264 @@ check_graph(VerifyState *vs)
 			   unreachable);
 }
 
+/* Open indexoid, which must be an hnsw index, for reading it whole */
+static void
+open_index(VerifyState *vs, Oid indexoid, LOCKMODE lockmode)
+{
+	vs->index = relation_open(indexoid, lockmode);
+	if (vs->index->rd_rel->relkind != RELKIND_INDEX ||
+		vs->index->rd_indam == NULL || vs->index->rd_indam->ambuild != hnswbuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw index",
+						RelationGetRelationName(vs->index))));
+	HnswInitDistance(&vs->dist, vs->index);
+	vs->nblocks = RelationGetNumberOfBlocks(vs->index);
+	vs->capacity = 1024;
+	vs->elements = palloc(sizeof(VerifyElement) * vs->capacity);
+}
+
+/*
+ * Read a whole index for an introspection function: its metapage and every
+ * element with its lists.  Errors out on what hnsw_verify() would report.
+ * AccessShareLock: inserts may go on, so the picture is only as consistent
+ * as a scan's.
+ */
+static void
+read_index(VerifyState *vs, Oid indexoid)
+{
+	memset(vs, 0, sizeof(VerifyState));
+	open_index(vs, indexoid, AccessShareLock);
+	if (!check_metapage(vs))
+		elog(ERROR, "hnsw metapage check failed without a report");
+	collect_elements(vs);
+}
+
+/* An array of tids */
+static Datum
+tid_array(ItemPointerData *tids, int n)
+{
+	Datum	   *items = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		items[i] = PointerGetDatum(&tids[i]);
+	return PointerGetDatum(construct_array(items, n, TIDOID,
+										   sizeof(ItemPointerData), false,
+										   TYPALIGN_SHORT));
+}
+
+/*
+ * hnsw_index_info(index regclass): one row describing the index.
+ */
+Datum
+hnsw_index_info(PG_FUNCTION_ARGS)
+{
+	VerifyState vs;
+	TupleDesc	tupdesc;
+	Datum		values[16];
+	bool		nulls[16];
+	int64		deleted = 0;
+	int64		per_layer[HNSW_MAX_LAYERS];
+	int64		degree[HNSW_MAX_LAYERS];
+	int			layers = 0;
+	Datum		counts[HNSW_MAX_LAYERS];
+	Datum		means[HNSW_MAX_LAYERS];
+	int			i = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	read_index(&vs, PG_GETARG_OID(0));
+
+	memset(per_layer, 0, sizeof(per_layer));
+	memset(degree, 0, sizeof(degree));
+	for (int k = 0; k < vs.nelements; k++)
+	{
+		VerifyElement *e = &vs.elements[k];
+
+		deleted += e->deleted;
+		layers = Max(layers, e->level + 1);
+		for (int l = 0; l <= e->level; l++)
+		{
+			per_layer[l]++;
+			degree[l] += e->counts[l];
+		}
+	}
+	for (int l = 0; l < layers; l++)
+	{
+		counts[l] = Int64GetDatum(per_layer[l]);
+		means[l] = Float8GetDatum((double) degree[l] / per_layer[l]);
+	}
+
+	memset(nulls, 0, sizeof(nulls));
+	values[i++] = Int32GetDatum(vs.meta.version);
+	values[i++] = Int32GetDatum(vs.meta.m);
+	values[i++] = Int32GetDatum(vs.meta.ef_construction);
+	values[i++] = Int32GetDatum(vs.meta.max_layers);
+	values[i++] = Float8GetDatum(vs.meta.level_scale);
+	values[i++] = BoolGetDatum((vs.meta.flags & HNSW_META_EXTEND_CANDIDATES) != 0);
+	values[i++] = BoolGetDatum((vs.meta.flags & HNSW_META_KEEP_PRUNED) != 0);
+	values[i++] = Int32GetDatum(vs.meta.dimensions);
+	values[i++] = Int64GetDatum(vs.nelements);
+	values[i++] = Int64GetDatum(deleted);
+	nulls[i] = vs.meta.entry_level < 0;
+	values[i++] = PointerGetDatum(&vs.meta.entry);
+	values[i++] = Int32GetDatum(vs.meta.entry_level);
+	values[i++] = Int32GetDatum(layers);
+	values[i++] = PointerGetDatum(construct_array(counts, layers, INT8OID, 8,
+												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[i++] = PointerGetDatum(construct_array(means, layers, FLOAT8OID, 8,
+												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[i++] = Int64GetDatum((int64) vs.nblocks);
+	Assert(i == lengthof(values));
+
+	relation_close(vs.index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * hnsw_graph(index regclass): one row per element and layer, with the
+ * heap TIDs of the element and of its neighbours on that layer.
+ */
+Datum
+hnsw_graph(PG_FUNCTION_ARGS)
+{
+	VerifyState vs;
+	ReturnSetInfo *rsinfo;
+	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * 2 * HNSW_MAX_M);
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	read_index(&vs, PG_GETARG_OID(0));
+
+	for (int k = 0; k < vs.nelements; k++)
+	{
+		VerifyElement *e = &vs.elements[k];
+		ItemPointerData element;
+
+		ItemPointerSet(&element, HnswElemIdGetBlock(e->id), HnswElemIdGetOffset(e->id));
+		for (int l = 0; l <= e->level; l++)
+		{
+			Datum		values[5];
+			bool		nulls[5] = {false, false, false, false, false};
+			int			n = 0;
+
+			for (int j = 0; j < e->counts[l]; j++)
+			{
+				VerifyElement *nb = find_element(&vs, e->neighbors[l][j]);
+
+				/* a reference to a removed element has no row */
+				if (nb != NULL)
+					tids[n++] = nb->heaptid;
+			}
+			values[0] = PointerGetDatum(&element);
+			values[1] = PointerGetDatum(&e->heaptid);
+			values[2] = Int32GetDatum(l);
+			values[3] = BoolGetDatum(e->deleted);
+			values[4] = tid_array(tids, n);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	relation_close(vs.index, AccessShareLock);
+	return (Datum) 0;
+}
+
+/*
+ * hnsw_page_items(index regclass, blkno bigint): the tuples of one element
+ * page, in the manner of pageinspect.
+ */
+Datum
+hnsw_page_items(PG_FUNCTION_ARGS)
+{
+	VerifyState vs;
+	ReturnSetInfo *rsinfo;
+	int64		blkno = PG_GETARG_INT64(1);
+	Buffer		buf;
+	Page		page;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	memset(&vs, 0, sizeof(vs));
+	open_index(&vs, PG_GETARG_OID(0), AccessShareLock);
+	vs.meta = HnswReadMetaPage(vs.index);
+	if (blkno == HNSW_METAPAGE_BLKNO)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("block 0 is the metapage of index \"%s\"",
+						RelationGetRelationName(vs.index)),
+				 errhint("hnsw_index_info() shows what it holds.")));
+	if (blkno < 0 || blkno >= vs.nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("block %lld is out of range for index \"%s\"",
+						(long long) blkno, RelationGetRelationName(vs.index)),
+				 errdetail("The index has %u blocks.", vs.nblocks)));
+
+	buf = ReadBuffer(vs.index, (BlockNumber) blkno);
+	/* share: we only read; the rows are made from a copy */
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(vs.index, BufferGetPage(buf), (BlockNumber) blkno);
+	page = palloc(BLCKSZ);
+	memcpy(page, BufferGetPage(buf), BLCKSZ);
+	UnlockReleaseBuffer(buf);
+
+	for (OffsetNumber off = FirstOffsetNumber;
+		 !PageIsNew(page) && off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		ItemId		iid = PageGetItemId(page, off);
+		Datum		values[9];
+		bool		nulls[9];
+		HnswElementTuple etup = HnswGetElement(vs.index, page, off);
+		HnswUpperTuple utup = HnswGetUpper(vs.index, page, off);
+
+		memset(nulls, true, sizeof(nulls));
+		values[0] = Int32GetDatum(off);
+		nulls[0] = false;
+		nulls[1] = false;
+		if (etup != NULL)
+		{
+			Datum		count = Int32GetDatum(etup->nneighbors);
+
+			values[1] = CStringGetTextDatum("element");
+			values[2] = Int32GetDatum(etup->level);
+			values[3] = BoolGetDatum((etup->flags & HNSW_ELEMENT_DELETED) != 0);
+			values[4] = PointerGetDatum(&etup->heaptid);
+			values[5] = PointerGetDatum(&etup->upper);
+			values[6] = PointerGetDatum(construct_array(&count, 1, INT4OID, 4, true,
+														TYPALIGN_INT));
+			values[7] = tid_array(etup->neighbors, etup->nneighbors);
+			values[8] = Int32GetDatum(VARSIZE_ANY(HnswElementTupleGetValue(etup)));
+			for (int c = 2; c <= 8; c++)
+				nulls[c] = false;
+			nulls[5] = etup->level == 0;
+		}
+		else if (utup != NULL)
+		{
+			Datum		counts[HNSW_MAX_LAYERS];
+			ItemPointerData *all = palloc(sizeof(ItemPointerData) * utup->m * utup->level);
+			int			n = 0;
+
+			for (int l = 1; l <= utup->level; l++)
+			{
+				counts[l - 1] = Int32GetDatum(utup->counts[l - 1]);
+				for (int j = 0; j < utup->counts[l - 1]; j++)
+					all[n++] = HnswUpperTupleList(utup, l)[j];
+			}
+			values[1] = CStringGetTextDatum("upper");
+			values[2] = Int32GetDatum(utup->level);
+			values[5] = PointerGetDatum(&utup->element);
+			values[6] = PointerGetDatum(construct_array(counts, utup->level, INT4OID,
+														4, true, TYPALIGN_INT));
+			values[7] = tid_array(all, n);
+			nulls[2] = nulls[5] = nulls[6] = nulls[7] = false;
+		}
+		else
+			values[1] = CStringGetTextDatum(ItemIdIsUsed(iid) ? "unknown" : "unused");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	relation_close(vs.index, AccessShareLock);
+	return (Datum) 0;
+}
+
 /*
  * hnsw_verify(index regclass) returns table (blkno, offnum, problem)
  */
@@ -432,17 +714,7 @@ hnsw_verify(PG_FUNCTION_ARGS)
 	 * pages under us, so a report there can be transient.
 	 */
 	lockmode = RecoveryInProgress() ? AccessShareLock : ShareLock;
-	vs.index = relation_open(indexoid, lockmode);
-	if (vs.index->rd_rel->relkind != RELKIND_INDEX ||
-		vs.index->rd_indam == NULL || vs.index->rd_indam->ambuild != hnswbuild)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an hnsw index",
-						RelationGetRelationName(vs.index))));
-	HnswInitDistance(&vs.dist, vs.index);
-	vs.nblocks = RelationGetNumberOfBlocks(vs.index);
-	vs.capacity = 1024;
-	vs.elements = palloc(sizeof(VerifyElement) * vs.capacity);
+	open_index(&vs, indexoid, lockmode);
 
 	if (check_metapage(&vs))
 	{

@@ -34,7 +34,7 @@ HnswInitPage(Page page, uint16 flags)
 
 /* Initialise the metapage of an empty index */
 void
-HnswInitMetaPage(Page page, int m, int ef_construction, uint32 dimensions)
+HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions)
 {
 	HnswMetaPage meta;
 
@@ -44,12 +44,34 @@ HnswInitMetaPage(Page page, int m, int ef_construction, uint32 dimensions)
 	meta->magic = HNSW_MAGIC;
 	meta->version = HNSW_FORMAT_VERSION;
 	meta->dimensions = dimensions;
-	meta->m = m;
-	meta->ef_construction = ef_construction;
+	meta->m = opts->m;
+	meta->ef_construction = opts->ef_construction;
+	meta->max_layers = opts->max_layers;
+	meta->level_scale = opts->level_scale;
+	meta->flags = (opts->extend_candidates ? HNSW_META_EXTEND_CANDIDATES : 0) |
+		(opts->keep_pruned ? HNSW_META_KEEP_PRUNED : 0);
 	meta->entry_level = -1;
 	ItemPointerSetInvalid(&meta->entry);
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
+}
+
+/*
+ * The metapage's contents, with the options a version 1 metapage lacks set
+ * to the values version 1 built with.
+ */
+HnswMetaPageData
+HnswMetaPageContents(Page page)
+{
+	HnswMetaPageData meta = *HnswPageGetMeta(page);
+
+	if (meta.version == 1)
+	{
+		meta.max_layers = HNSW_MAX_LAYERS;
+		meta.level_scale = HNSW_DEFAULT_LEVEL_SCALE;
+		meta.flags = HNSW_META_KEEP_PRUNED;
+	}
+	return meta;
 }
 
 /* Report a page that is not what an hnsw index should hold */
@@ -103,20 +125,24 @@ HnswReadMetaPage(Relation index)
 	if (PageIsNew(page))
 		report_corrupted(index, HNSW_METAPAGE_BLKNO, "the metapage is empty");
 	HnswCheckPage(index, page, HNSW_METAPAGE_BLKNO);
-	meta = *HnswPageGetMeta(page);
+	meta = HnswMetaPageContents(page);
 	UnlockReleaseBuffer(buf);
 
 	if (meta.magic != HNSW_MAGIC)
 		report_corrupted(index, HNSW_METAPAGE_BLKNO, "the magic number is wrong");
-	if (meta.version != HNSW_FORMAT_VERSION)
+	if (meta.version < HNSW_OLDEST_FORMAT_VERSION ||
+		meta.version > HNSW_FORMAT_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has format version %u, but this build of hnsw reads version %d",
+				 errmsg("index \"%s\" has format version %u, but this build of hnsw reads versions %d to %d",
 						RelationGetRelationName(index), meta.version,
-						HNSW_FORMAT_VERSION),
+						HNSW_OLDEST_FORMAT_VERSION, HNSW_FORMAT_VERSION),
 				 errhint("Please REINDEX it.")));
 	if (meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M ||
-		meta.entry_level >= HNSW_MAX_LAYERS)
+		meta.entry_level >= meta.max_layers ||
+		meta.max_layers < 1 || meta.max_layers > HNSW_MAX_LAYERS ||
+		!(meta.level_scale >= HNSW_MIN_LEVEL_SCALE &&
+		  meta.level_scale <= HNSW_MAX_LEVEL_SCALE))
 		report_corrupted(index, HNSW_METAPAGE_BLKNO,
 						 "the metapage holds impossible values");
 	return meta;

@@ -74,7 +74,30 @@ restore();
 # the format version
 damage(28, "\x63\x00\x00\x00");
 ($ret, $stdout, $stderr) = $node->psql('postgres', $query);
-like($stderr, qr/XX002: index "items_v_idx" has format version 99/, 'other format version: clear error');
+like($stderr, qr/XX002: index "items_v_idx" has format version 99, but this build of hnsw reads versions 1 to 2/,
+	'other format version: clear error');
+restore();
+
+# an index as version 0.1.0 wrote it (format version 1, whose metapage ends
+# before max_layers): read with the defaults of the options it lacks
+{
+	my $copy = $pristine;
+	substr($copy, 28, 4) = "\x01\x00\x00\x00";
+	substr($copy, 50, 10) = "\x00" x 10;
+	$node->stop;
+	open my $out, '>:raw', $file or die;
+	print $out $copy;
+	close $out;
+	$node->start;
+}
+($ret, $stdout, $stderr) = $node->psql('postgres', $query);
+is($stdout, '10', 'format version 1: the index answers');
+is($node->safe_psql('postgres',
+	"SELECT format_version || ',' || max_layers || ',' || level_scale || ',' || keep_pruned || ',' || extend_candidates FROM hnsw_index_info('items_v_idx')"),
+	'1,16,1,true,false', 'format version 1: read with the options it was built with');
+$node->safe_psql('postgres', q{INSERT INTO items SELECT 5000, ARRAY(SELECT 0.25::real FROM generate_series(1, 16))});
+is($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('items_v_idx')"), '0',
+	'format version 1: takes inserts and verifies clean');
 restore();
 
 # the special space (page id) of element pages here and there

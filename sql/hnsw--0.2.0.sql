@@ -1,0 +1,202 @@
+-- hnsw--0.2.0.sql: the SQL surface of the hnsw extension
+
+\echo Use "CREATE EXTENSION hnsw" to load this file. \quit
+
+-- The access method ------------------------------------------------------
+
+-- pgvector names its access method hnsw too: say so instead of failing with
+-- a bare "already exists"
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_am WHERE amname = 'hnsw') THEN
+		RAISE EXCEPTION 'access method "hnsw" already exists in this database'
+			USING ERRCODE = 'duplicate_object',
+				DETAIL = 'It was created by ' || coalesce((
+					SELECT 'extension "' || e.extname || '"'
+					FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+					WHERE d.classid = 'pg_am'::regclass AND d.refclassid = 'pg_extension'::regclass
+					  AND d.objid = (SELECT oid FROM pg_am WHERE amname = 'hnsw')),
+					'CREATE ACCESS METHOD') || '.',
+				HINT = 'pgvector also names its access method hnsw; the hnsw extension and pgvector cannot be installed in the same database.';
+	END IF;
+END $$;
+
+CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnswhandler;
+COMMENT ON ACCESS METHOD hnsw IS 'hierarchical navigable small world graph for nearest-neighbour search';
+
+-- Distances on real[] ----------------------------------------------------
+-- (COST 100: a distance reads a whole vector, far more than a built-in
+-- operator; the planner weighs a sort over all rows against the index.)
+
+CREATE FUNCTION l2_distance(real[], real[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_float4_l2_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION l2_distance(real[], real[]) IS 'Euclidean distance';
+
+CREATE FUNCTION cosine_distance(real[], real[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_float4_cosine_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION cosine_distance(real[], real[]) IS 'cosine distance, 1 - cosine similarity; NaN for a zero vector';
+
+CREATE FUNCTION l1_distance(real[], real[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_float4_l1_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION l1_distance(real[], real[]) IS 'taxicab (L1) distance';
+
+CREATE FUNCTION inner_product(real[], real[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_float4_inner_product'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION inner_product(real[], real[]) IS 'inner (dot) product';
+
+CREATE FUNCTION negative_inner_product(real[], real[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_float4_negative_inner_product'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION negative_inner_product(real[], real[]) IS 'negative inner product, the distance behind <#>';
+
+CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = real[],
+	FUNCTION = l2_distance, COMMUTATOR = '<->');
+CREATE OPERATOR <=> (LEFTARG = real[], RIGHTARG = real[],
+	FUNCTION = cosine_distance, COMMUTATOR = '<=>');
+CREATE OPERATOR <+> (LEFTARG = real[], RIGHTARG = real[],
+	FUNCTION = l1_distance, COMMUTATOR = '<+>');
+CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = real[],
+	FUNCTION = negative_inner_product, COMMUTATOR = '<#>');
+
+-- Distances on bit strings -----------------------------------------------
+
+CREATE FUNCTION hamming_distance(bit, bit) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_bit_hamming_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+CREATE FUNCTION hamming_distance(varbit, varbit) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_bit_hamming_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION hamming_distance(bit, bit) IS 'number of differing bits';
+COMMENT ON FUNCTION hamming_distance(varbit, varbit) IS 'number of differing bits';
+
+CREATE FUNCTION jaccard_distance(bit, bit) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_bit_jaccard_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+CREATE FUNCTION jaccard_distance(varbit, varbit) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_bit_jaccard_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION jaccard_distance(bit, bit) IS 'Jaccard distance of the sets of 1 bits';
+COMMENT ON FUNCTION jaccard_distance(varbit, varbit) IS 'Jaccard distance of the sets of 1 bits';
+
+CREATE OPERATOR <~> (LEFTARG = bit, RIGHTARG = bit,
+	FUNCTION = hamming_distance, COMMUTATOR = '<~>');
+CREATE OPERATOR <~> (LEFTARG = varbit, RIGHTARG = varbit,
+	FUNCTION = hamming_distance, COMMUTATOR = '<~>');
+CREATE OPERATOR <%> (LEFTARG = bit, RIGHTARG = bit,
+	FUNCTION = jaccard_distance, COMMUTATOR = '<%>');
+CREATE OPERATOR <%> (LEFTARG = varbit, RIGHTARG = varbit,
+	FUNCTION = jaccard_distance, COMMUTATOR = '<%>');
+
+-- Distances on int4[] ----------------------------------------------------
+
+CREATE FUNCTION hamming_distance(int4[], int4[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_int4_hamming_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION hamming_distance(int4[], int4[]) IS 'number of positions whose values differ';
+
+CREATE FUNCTION jaccard_distance(int4[], int4[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'hnsw_int4_jaccard_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100;
+COMMENT ON FUNCTION jaccard_distance(int4[], int4[]) IS 'Jaccard distance of the arrays taken as sets';
+
+CREATE OPERATOR <~> (LEFTARG = int4[], RIGHTARG = int4[],
+	FUNCTION = hamming_distance, COMMUTATOR = '<~>');
+CREATE OPERATOR <%> (LEFTARG = int4[], RIGHTARG = int4[],
+	FUNCTION = jaccard_distance, COMMUTATOR = '<%>');
+
+-- Operator classes -------------------------------------------------------
+
+CREATE OPERATOR CLASS float4_l2_ops DEFAULT FOR TYPE real[] USING hnsw AS
+	OPERATOR 1 <-> (real[], real[]) FOR ORDER BY float_ops,
+	FUNCTION 1 l2_distance(real[], real[]);
+
+CREATE OPERATOR CLASS float4_cosine_ops FOR TYPE real[] USING hnsw AS
+	OPERATOR 1 <=> (real[], real[]) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(real[], real[]);
+
+CREATE OPERATOR CLASS float4_l1_ops FOR TYPE real[] USING hnsw AS
+	OPERATOR 1 <+> (real[], real[]) FOR ORDER BY float_ops,
+	FUNCTION 1 l1_distance(real[], real[]);
+
+CREATE OPERATOR CLASS float4_ip_ops FOR TYPE real[] USING hnsw AS
+	OPERATOR 1 <#> (real[], real[]) FOR ORDER BY float_ops,
+	FUNCTION 1 negative_inner_product(real[], real[]);
+
+CREATE OPERATOR CLASS bit_hamming_ops DEFAULT FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 hamming_distance(bit, bit);
+
+CREATE OPERATOR CLASS bit_jaccard_ops FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 jaccard_distance(bit, bit);
+
+CREATE OPERATOR CLASS varbit_hamming_ops DEFAULT FOR TYPE varbit USING hnsw AS
+	OPERATOR 1 <~> (varbit, varbit) FOR ORDER BY float_ops,
+	FUNCTION 1 hamming_distance(varbit, varbit);
+
+CREATE OPERATOR CLASS varbit_jaccard_ops FOR TYPE varbit USING hnsw AS
+	OPERATOR 1 <%> (varbit, varbit) FOR ORDER BY float_ops,
+	FUNCTION 1 jaccard_distance(varbit, varbit);
+
+CREATE OPERATOR CLASS int4_jaccard_ops FOR TYPE int4[] USING hnsw AS
+	OPERATOR 1 <%> (int4[], int4[]) FOR ORDER BY float_ops,
+	FUNCTION 1 jaccard_distance(int4[], int4[]);
+
+CREATE OPERATOR CLASS int4_hamming_ops FOR TYPE int4[] USING hnsw AS
+	OPERATOR 1 <~> (int4[], int4[]) FOR ORDER BY float_ops,
+	FUNCTION 1 hamming_distance(int4[], int4[]);
+
+-- Kernel inspection, for tests and support ------------------------------
+
+CREATE FUNCTION hnsw_kernels() RETURNS SETOF text
+	AS 'MODULE_PATHNAME', 'hnsw_kernel_list'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION hnsw_kernels() IS 'distance kernel tables this CPU can run, for hnsw.kernel';
+
+-- Verification ------------------------------------------------------------
+
+CREATE FUNCTION hnsw_verify(index regclass,
+	OUT blkno bigint, OUT offnum integer, OUT problem text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'hnsw_verify'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION hnsw_verify(regclass) IS 'check an hnsw index: metapage, pages, tuples, neighbour references, reachability; no rows when healthy';
+
+-- Introspection -----------------------------------------------------------
+
+CREATE FUNCTION hnsw_index_info(index regclass,
+	OUT format_version integer, OUT m integer, OUT ef_construction integer,
+	OUT max_layers integer, OUT level_scale float8,
+	OUT extend_candidates boolean, OUT keep_pruned boolean,
+	OUT dimensions integer, OUT elements bigint, OUT deleted bigint,
+	OUT entry_point tid, OUT entry_level integer, OUT layers integer,
+	OUT elements_per_layer bigint[], OUT mean_out_degree float8[],
+	OUT pages bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'hnsw_index_info'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION hnsw_index_info(regclass) IS 'options, format version, elements, entry point and per-layer elements and mean out-degree of an hnsw index (array element i is layer i - 1)';
+
+CREATE FUNCTION hnsw_graph(index regclass,
+	OUT element tid, OUT heap_tid tid, OUT layer integer, OUT deleted boolean,
+	OUT neighbor_heap_tids tid[])
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'hnsw_graph'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION hnsw_graph(regclass) IS 'the graph of an hnsw index: one row per element and layer, with the heap TIDs of the element and of its neighbours';
+
+CREATE FUNCTION hnsw_page_items(index regclass, blkno bigint,
+	OUT offnum integer, OUT kind text, OUT level integer, OUT deleted boolean,
+	OUT heap_tid tid, OUT link tid, OUT counts integer[], OUT neighbors tid[],
+	OUT value_bytes integer)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'hnsw_page_items'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION hnsw_page_items(regclass, bigint) IS 'the tuples of one page of an hnsw index (link: an element''s upper tuple, or an upper tuple''s element)';
