@@ -17,6 +17,7 @@ OBJS = \
 	src/kernels_avx2.o \
 	src/kernels_avx512.o \
 	src/kernels_scalar.o \
+	src/more_distances.o \
 	src/operators.o \
 	src/page.o \
 	src/reconnect.o \
@@ -26,7 +27,7 @@ OBJS = \
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
-REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_options
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_options
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 TAP_TESTS = 1

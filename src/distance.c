@@ -277,7 +277,24 @@ HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip)
 				break;
 			}
 		case HNSW_KERNEL_FMGR:
-			break;
+			{
+				/*
+				 * The distance function checks its arguments: measuring
+				 * the value against itself runs those checks now, so a
+				 * value it rejects is never stored (nor blamed on a later
+				 * row).  A value without a distance to itself (NaN) has
+				 * none to anything either: not indexed, like a zero
+				 * vector under cosine.
+				 */
+				double		self;
+
+				self = DatumGetFloat8(FunctionCall2Coll(dist->procinfo,
+														dist->collation,
+														PointerGetDatum(v),
+														PointerGetDatum(v)));
+				*skip = isnan(self);
+				break;
+			}
 	}
 	return PointerGetDatum(v);
 }
