@@ -426,18 +426,34 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 											 MCXT_ALLOC_HUGE);
 	const Size	empty = BLCKSZ - SizeOfPageHeaderData -
 		MAXALIGN(sizeof(HnswPageOpaqueData));
-	BlockNumber blkno = RelationGetNumberOfBlocks(index);
+	HnswExternalValue **exts = palloc_extended(sizeof(HnswExternalValue *) * Max(n, 1),
+											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	BlockNumber blkno;
 	OffsetNumber off = 0;
 	Size		room = empty;
 	Buffer		buf = InvalidBuffer;
 	Page		page = NULL;
 	HnswPageEdit edit;
 
+	/* pass 0: values too large for their element's page go to chunk pages */
+	for (int i = 0; i < n; i++)
+	{
+		Datum		value = element_value(area_element(area, i));
+
+		if (HnswValueIsExternal(m, VARSIZE_ANY(DatumGetPointer(value))))
+		{
+			exts[i] = palloc(sizeof(HnswExternalValue));
+			HnswWriteChunks(index, value, exts[i], false);
+		}
+	}
+
 	/* pass 1: where every tuple goes */
+	blkno = RelationGetNumberOfBlocks(index);
 	for (int i = 0; i < n; i++)
 	{
 		HnswBuildElement *e = area_element(area, i);
-		Size		esize = HnswElementTupleSize(m, VARSIZE_ANY(DatumGetPointer(element_value(e))));
+		Size		esize = HnswElementTupleSize(m, exts[i] ? sizeof(HnswExternalValue) :
+												 VARSIZE_ANY(DatumGetPointer(element_value(e))));
 		Size		usize = e->level > 0 ? HnswUpperTupleSize(m, e->level) : 0;
 		Size		need = esize + sizeof(ItemIdData) +
 			(usize > 0 && esize + usize + 2 * sizeof(ItemIdData) <= empty ?
@@ -480,7 +496,7 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 		for (int j = 0; j < e->counts[0]; j++)
 			list[j].id = HnswElemIdFromTid(&etids[ids[j]]);
 		etup = HnswFormElement(m, element_value(e), e->level, &e->heaptid,
-							   list, e->counts[0], &esize);
+							   list, e->counts[0], exts[i], &esize);
 		if (e->level > 0)
 		{
 			etup->upper = utids[i];

@@ -235,7 +235,23 @@ typedef struct HnswPageEdit
 } HnswPageEdit;
 
 extern void HnswInitPage(Page page, uint16 flags);
+/* Room for an external value put together from its chunks */
+typedef struct HnswValueBuffer
+{
+	MemoryContext cxt;
+	char	   *data;
+	Size		size;
+} HnswValueBuffer;
+
 extern void HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions);
+extern bool HnswValueIsExternal(int m, Size size);
+extern void HnswWriteChunks(Relation index, Datum value,
+							HnswExternalValue *ext, bool wal);
+extern HnswChunkTuple HnswGetChunk(Page page, OffsetNumber off, uint64 token);
+extern struct varlena *HnswElementValue(Relation index, HnswElementTuple etup,
+										HnswValueBuffer *buffer);
+extern struct varlena *HnswCopyElementValue(Relation index,
+											HnswElementTuple etup);
 extern HnswMetaPageData HnswMetaPageContents(Page page);
 extern HnswMetaPageData HnswReadMetaPage(Relation index);
 extern void HnswCheckPage(Relation index, Page page, BlockNumber blkno);
@@ -320,7 +336,8 @@ extern void HnswCheckElementSize(Relation index, int m, Datum value);
 extern HnswElementTuple HnswFormElement(int m, Datum value, int level,
 										ItemPointer heaptid,
 										HnswCandidate *neighbors,
-										int nneighbors, Size *size);
+										int nneighbors,
+										HnswExternalValue *ext, Size *size);
 extern HnswUpperTuple HnswFormUpper(int m, int level, Size *size);
 extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,
 							  HnswDistance *dist, HnswMetaPageData *meta);

@@ -109,14 +109,18 @@ typedef HnswMetaPageData *HnswMetaPage;
 /* Tuple kinds, the first byte of every tuple */
 #define HNSW_TUPLE_ELEMENT		1
 #define HNSW_TUPLE_UPPER		2
+#define HNSW_TUPLE_CHUNK		3
 
 /* Element flags */
 #define HNSW_ELEMENT_DELETED	(1 << 0)	/* row is dead; do not return */
+#define HNSW_ELEMENT_EXTERNAL	(1 << 1)	/* value in chunk tuples */
 
 /*
  * Element tuple.  neighbors[] has 2 * m slots (layer 0); the first
  * nneighbors of them are valid.  The key value follows at MAXALIGN'd offset
- * value_offset as a plain (untoasted, uncompressed) varlena.
+ * value_offset as a plain (untoasted, uncompressed) varlena; or, for a
+ * value too large for the page (HNSW_ELEMENT_EXTERNAL), an
+ * HnswExternalValue that leads to the chunk tuples holding it.
  */
 typedef struct HnswElementTupleData
 {
@@ -166,5 +170,38 @@ typedef HnswUpperTupleData *HnswUpperTuple;
 #define HNSW_MAX_TUPLE_SIZE \
 	MAXALIGN_DOWN(BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData) - \
 				  MAXALIGN(sizeof(HnswPageOpaqueData)))
+
+/*
+ * An external value: stored in chunk tuples, one per page, each leading to
+ * the next.  The element holds this varlena in place of the value; token
+ * is repeated in each chunk, so a reader can tell the value's chunks from
+ * tuples that took their place after VACUUM removed the element.
+ */
+typedef struct HnswExternalValue
+{
+	int32		vl_len_;		/* varlena header (SET_VARSIZE) */
+	uint32		size;			/* bytes of the value (a varlena) */
+	uint64		token;
+	ItemPointerData first;		/* the first chunk */
+} HnswExternalValue;
+
+typedef struct HnswChunkTupleData
+{
+	uint8		type;			/* HNSW_TUPLE_CHUNK */
+	uint8		unused;
+	uint16		len;			/* bytes in data[] */
+	uint32		unused2;
+	uint64		token;			/* HnswExternalValue.token */
+	ItemPointerData next;		/* next chunk; invalid for the last */
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} HnswChunkTupleData;
+
+typedef HnswChunkTupleData *HnswChunkTuple;
+
+#define HNSW_CHUNK_HEADER_SIZE	offsetof(HnswChunkTupleData, data)
+#define HNSW_CHUNK_DATA_SIZE	(HNSW_MAX_TUPLE_SIZE - HNSW_CHUNK_HEADER_SIZE)
+
+/* Largest value an index stores (external values are read whole per hop) */
+#define HNSW_MAX_VALUE_SIZE		(1024 * 1024)
 
 #endif							/* HNSW_PAGE_H */

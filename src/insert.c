@@ -27,6 +27,7 @@
  */
 #include "postgres.h"
 
+#include "common/pg_prng.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/lmgr.h"
@@ -68,6 +69,7 @@ typedef struct HnswDiskGraph
 	HnswGraph	graph;
 	Relation	index;
 	HnswBufferCache *cache;
+	HnswValueBuffer scratch;	/* for external values */
 } HnswDiskGraph;
 
 /* The buffer cache of index, made on first use */
@@ -137,9 +139,16 @@ disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
 	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
 	if (etup != NULL)
 	{
-		*distance = HnswComputeDistance(graph->distance, value,
-										PointerGetDatum(HnswElementTupleGetValue(etup)));
-		*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+		struct varlena *v = HnswElementValue(g->index, etup, &g->scratch);
+
+		if (v == NULL)
+			etup = NULL;		/* its chunks went with it */
+		else
+		{
+			*distance = HnswComputeDistance(graph->distance, value,
+											PointerGetDatum(v));
+			*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+		}
 	}
 	UnlockReleaseBuffer(buf);
 	return etup != NULL;
@@ -248,12 +257,7 @@ disk_value(HnswGraph *graph, HnswElemId id)
 		return (Datum) 0;
 	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
 	if (etup != NULL)
-	{
-		struct varlena *v = HnswElementTupleGetValue(etup);
-
-		copy = palloc(VARSIZE_ANY(v));
-		memcpy(copy, v, VARSIZE_ANY(v));
-	}
+		copy = HnswCopyElementValue(g->index, etup);
 	UnlockReleaseBuffer(buf);
 	return PointerGetDatum(copy);
 }
@@ -286,6 +290,7 @@ HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
 	g->graph.replace = disk_replace;
 	g->index = index;
 	g->cache = buffer_cache(index);
+	g->scratch.cxt = CurrentMemoryContext;
 	*graph = &g->graph;
 }
 
@@ -308,36 +313,42 @@ check_dimensions(Relation index, HnswDistance *dist, HnswMetaPageData *meta,
 }
 
 /*
- * Raise an error if an element of this value cannot fit on a page.
+ * Raise an error if the index cannot store this value.  A value too large
+ * for a page with its element is stored in chunks (see HnswWriteChunks), up
+ * to HNSW_MAX_VALUE_SIZE.
  */
 void
 HnswCheckElementSize(Relation index, int m, Datum value)
 {
-	Size		size = HnswElementTupleSize(m, VARSIZE_ANY(DatumGetPointer(value)));
+	Size		size = VARSIZE_ANY(DatumGetPointer(value));
 
-	if (size > HNSW_MAX_TUPLE_SIZE)
+	if (size > HNSW_MAX_VALUE_SIZE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("index row size %zu exceeds hnsw maximum %zu for index \"%s\"",
-						size, (Size) HNSW_MAX_TUPLE_SIZE,
+						size, (Size) HNSW_MAX_VALUE_SIZE,
 						RelationGetRelationName(index)),
-				 errdetail("The value takes %zu bytes; with m = %d an element can hold a value of at most %zu bytes.",
-						   VARSIZE_ANY(DatumGetPointer(value)), m,
-						   (Size) (HNSW_MAX_TUPLE_SIZE - HnswElementTupleValueOffset(m))),
-				 errhint("Use fewer dimensions, or a smaller m.")));
+				 errdetail("A value of an hnsw index may take at most %d bytes.",
+						   HNSW_MAX_VALUE_SIZE)));
 }
 
-/* Build an element tuple with its layer-0 neighbours */
+/*
+ * Build an element tuple with its layer-0 neighbours.  With ext, the value
+ * is stored in chunks and the element holds ext in its place.
+ */
 HnswElementTuple
 HnswFormElement(int m, Datum value, int level, ItemPointer heaptid,
-				HnswCandidate *neighbors, int nneighbors, Size *size)
+				HnswCandidate *neighbors, int nneighbors,
+				HnswExternalValue *ext, Size *size)
 {
-	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	struct varlena *v = ext ? (struct varlena *) ext :
+		(struct varlena *) DatumGetPointer(value);
 	HnswElementTuple etup;
 
 	*size = HnswElementTupleSize(m, VARSIZE_ANY(v));
 	etup = palloc0(*size);
 	etup->type = HNSW_TUPLE_ELEMENT;
+	etup->flags = ext ? HNSW_ELEMENT_EXTERNAL : 0;
 	etup->level = level;
 	etup->value_offset = HnswElementTupleValueOffset(m);
 	etup->heaptid = *heaptid;
@@ -425,6 +436,56 @@ add_tuple(Relation index, Page page, void *tuple, Size size)
 		elog(ERROR, "failed to add tuple to index \"%s\"",
 			 RelationGetRelationName(index));
 	return off;
+}
+
+/*
+ * Write value as a chain of chunk tuples and fill in ext to lead to them.
+ * Each chunk goes where an element would (space VACUUM freed, the last
+ * page, or a new one), one page locked at a time.  The chain is written
+ * from its end, so every chunk knows its successor.
+ */
+void
+HnswWriteChunks(Relation index, Datum value, HnswExternalValue *ext, bool wal)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	Size		size = VARSIZE_ANY(v);
+	int			nchunks = (size + HNSW_CHUNK_DATA_SIZE - 1) / HNSW_CHUNK_DATA_SIZE;
+	ItemPointerData next;
+	HnswChunkTuple chunk = palloc0(HNSW_MAX_TUPLE_SIZE);
+
+	SET_VARSIZE(ext, sizeof(HnswExternalValue));
+	ext->size = size;
+	ext->token = pg_prng_uint64(&pg_global_prng_state);
+	ItemPointerSetInvalid(&next);
+	for (int i = nchunks - 1; i >= 0; i--)
+	{
+		Size		start = (Size) i * HNSW_CHUNK_DATA_SIZE;
+		Size		len = Min(HNSW_CHUNK_DATA_SIZE, size - start);
+		Size		tuple_size = MAXALIGN(HNSW_CHUNK_HEADER_SIZE + len);
+		bool		fresh;
+		Buffer		buf = page_with_room(index, tuple_size + sizeof(ItemIdData), &fresh);
+		HnswPageEdit edit;
+		Page		page;
+		OffsetNumber off;
+
+		chunk->type = HNSW_TUPLE_CHUNK;
+		chunk->len = len;
+		chunk->token = ext->token;
+		chunk->next = next;
+		memcpy(chunk->data, (char *) v + start, len);
+		HnswEditStart(&edit, index, wal);
+		page = HnswEditPage(&edit, buf, fresh);
+		if (fresh)
+			HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+		off = add_tuple(index, page, chunk, tuple_size);
+		HnswEditFinish(&edit);
+		ItemPointerSet(&next, BufferGetBlockNumber(buf), off);
+		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
+								PageGetExactFreeSpace(BufferGetPage(buf)));
+		UnlockReleaseBuffer(buf);
+	}
+	ext->first = next;
+	pfree(chunk);
 }
 
 /*
@@ -745,6 +806,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	Size		esize,
 				usize = 0;
 	HnswElemId	id;
+	HnswExternalValue *ext = NULL;
 
 	/* see the locking notes at the top of this file */
 	LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
@@ -800,8 +862,14 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 		}
 	}
 
+	/* a value too large for its element's page goes to chunks first */
+	if (HnswValueIsExternal(meta.m, VARSIZE_ANY(DatumGetPointer(value))))
+	{
+		ext = palloc(sizeof(HnswExternalValue));
+		HnswWriteChunks(index, value, ext, wal);
+	}
 	etup = HnswFormElement(meta.m, value, level, heaptid,
-						   counts[0] > 0 ? lists[0] : NULL, counts[0], &esize);
+						   counts[0] > 0 ? lists[0] : NULL, counts[0], ext, &esize);
 	if (level > 0)
 	{
 		utup = HnswFormUpper(meta.m, level, &usize);

@@ -248,7 +248,7 @@ collect_elements(VerifyState *vs)
 				continue;
 			etup = (HnswElementTuple) PageGetItem(page, iid);
 			len = ItemIdGetLength(iid);
-			if (etup->type == HNSW_TUPLE_UPPER)
+			if (etup->type == HNSW_TUPLE_UPPER || etup->type == HNSW_TUPLE_CHUNK)
 				continue;		/* checked through its element */
 			if (etup->type != HNSW_TUPLE_ELEMENT)
 			{
@@ -264,8 +264,22 @@ collect_elements(VerifyState *vs)
 				report(vs, blkno, off, "malformed element tuple");
 				continue;
 			}
-			dims = HnswValueDimensions(&vs->dist,
-									   PointerGetDatum(HnswElementTupleGetValue(etup)));
+			if (etup->flags & HNSW_ELEMENT_EXTERNAL)
+			{
+				/* an external value: its chunks must all be there */
+				struct varlena *v = HnswElementValue(vs->index, etup, NULL);
+
+				if (v == NULL)
+				{
+					report(vs, blkno, off, "the chunks of its value are missing or broken");
+					continue;
+				}
+				dims = HnswValueDimensions(&vs->dist, PointerGetDatum(v));
+				pfree(v);
+			}
+			else
+				dims = HnswValueDimensions(&vs->dist,
+										   PointerGetDatum(HnswElementTupleGetValue(etup)));
 			if (vs->dist.fixed_dimensions && dims != vs->meta.dimensions)
 				report(vs, blkno, off, "element of %u dimensions in an index of %u",
 					   dims, vs->meta.dimensions);
@@ -661,7 +675,15 @@ hnsw_page_items(PG_FUNCTION_ARGS)
 			values[6] = PointerGetDatum(construct_array(&count, 1, INT4OID, 4, true,
 														TYPALIGN_INT));
 			values[7] = tid_array(etup->neighbors, etup->nneighbors);
-			values[8] = Int32GetDatum(VARSIZE_ANY(HnswElementTupleGetValue(etup)));
+			if (etup->flags & HNSW_ELEMENT_EXTERNAL)
+			{
+				HnswExternalValue ext;
+
+				memcpy(&ext, HnswElementTupleGetValue(etup), sizeof(ext));
+				values[8] = Int32GetDatum(ext.size);
+			}
+			else
+				values[8] = Int32GetDatum(VARSIZE_ANY(HnswElementTupleGetValue(etup)));
 			for (int c = 2; c <= 8; c++)
 				nulls[c] = false;
 			nulls[5] = etup->level == 0;
@@ -685,6 +707,17 @@ hnsw_page_items(PG_FUNCTION_ARGS)
 														4, true, TYPALIGN_INT));
 			values[7] = tid_array(all, n);
 			nulls[2] = nulls[5] = nulls[6] = nulls[7] = false;
+		}
+		else if (ItemIdHasStorage(iid) &&
+				 ((HnswChunkTuple) PageGetItem(page, iid))->type == HNSW_TUPLE_CHUNK)
+		{
+			HnswChunkTuple chunk = (HnswChunkTuple) PageGetItem(page, iid);
+
+			values[1] = CStringGetTextDatum("chunk");
+			values[5] = PointerGetDatum(&chunk->next);
+			values[8] = Int32GetDatum(chunk->len);
+			nulls[5] = !ItemPointerIsValid(&chunk->next);
+			nulls[8] = false;
 		}
 		else
 			values[1] = CStringGetTextDatum(ItemIdIsUsed(iid) ? "unknown" : "unused");

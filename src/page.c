@@ -14,8 +14,11 @@
  */
 #include "postgres.h"
 
+#include "common/pg_prng.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "hnsw.h"
@@ -309,4 +312,128 @@ HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup, int layer,
 	for (int i = 0; i < count; i++)
 		ItemPointerSet(&slots[i], HnswElemIdGetBlock(list[i].id),
 					   HnswElemIdGetOffset(list[i].id));
+}
+
+/*
+ * External values (see HnswExternalValue in hnsw_page.h).
+ */
+
+/* Does a value of size bytes go out of line in an index of this m? */
+bool
+HnswValueIsExternal(int m, Size size)
+{
+	return HnswElementTupleSize(m, size) > HNSW_MAX_TUPLE_SIZE;
+}
+
+/*
+ * The chunk at tid if it belongs to the value of token; NULL otherwise.
+ * The caller holds a lock on its page.
+ */
+HnswChunkTuple
+HnswGetChunk(Page page, OffsetNumber off, uint64 token)
+{
+	ItemId		iid;
+	HnswChunkTuple chunk;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return NULL;
+	iid = PageGetItemId(page, off);
+	if (!ItemIdIsUsed(iid) || !ItemIdHasStorage(iid) ||
+		ItemIdGetLength(iid) < HNSW_CHUNK_HEADER_SIZE)
+		return NULL;
+	chunk = (HnswChunkTuple) PageGetItem(page, iid);
+	if (chunk->type != HNSW_TUPLE_CHUNK || chunk->token != token ||
+		HNSW_CHUNK_HEADER_SIZE + chunk->len > ItemIdGetLength(iid))
+		return NULL;
+	return chunk;
+}
+
+/*
+ * The value of element etup, whose page the caller holds locked: for an
+ * inline value a pointer into the page; for an external one the value put
+ * together from its chunks in *buffer (grown as needed in the current
+ * memory context; a fresh palloc if buffer is NULL).  NULL if the chunks
+ * are not there (VACUUM removed the element since its id was read).
+ *
+ * Chunk pages are share-locked one at a time while the element's page is
+ * locked too; that cannot deadlock, as nobody holding a chunk page's lock
+ * waits for another lock (chunks are written on new pages and removed by
+ * VACUUM one page at a time).
+ */
+struct varlena *
+HnswElementValue(Relation index, HnswElementTuple etup, HnswValueBuffer *buffer)
+{
+	HnswExternalValue ext;
+	char	   *out;
+	Size		done = 0;
+	ItemPointerData tid;
+	BlockNumber nblocks;
+
+	if (!(etup->flags & HNSW_ELEMENT_EXTERNAL))
+		return HnswElementTupleGetValue(etup);
+
+	memcpy(&ext, HnswElementTupleGetValue(etup), sizeof(ext));
+	if (ext.size < VARHDRSZ || ext.size > HNSW_MAX_VALUE_SIZE)
+		return NULL;
+	if (buffer == NULL)
+		out = palloc(ext.size);
+	else
+	{
+		if (buffer->size < ext.size)
+		{
+			if (buffer->data)
+				pfree(buffer->data);
+			buffer->data = MemoryContextAlloc(buffer->cxt, ext.size);
+			buffer->size = ext.size;
+		}
+		out = buffer->data;
+	}
+
+	nblocks = RelationGetNumberOfBlocks(index);
+	tid = ext.first;
+	while (done < ext.size)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(&tid);
+		Buffer		buf;
+		HnswChunkTuple chunk;
+		bool		ok;
+
+		if (!ItemPointerIsValid(&tid) || blkno == HNSW_METAPAGE_BLKNO ||
+			blkno >= nblocks)
+			return NULL;
+		buf = ReadBuffer(index, blkno);
+		/* share: we only copy the chunk out */
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		HnswCheckPage(index, BufferGetPage(buf), blkno);
+		chunk = HnswGetChunk(BufferGetPage(buf), ItemPointerGetOffsetNumberNoCheck(&tid),
+							 ext.token);
+		ok = chunk != NULL && chunk->len > 0 && chunk->len <= ext.size - done;
+		if (ok)
+		{
+			memcpy(out + done, chunk->data, chunk->len);
+			done += chunk->len;
+			tid = chunk->next;
+		}
+		UnlockReleaseBuffer(buf);
+		if (!ok)
+			return NULL;
+	}
+	if (VARSIZE_ANY(out) != ext.size)
+		return NULL;
+	return (struct varlena *) out;
+}
+
+/* A palloc'd copy of the value of etup (page locked); NULL if it is gone */
+struct varlena *
+HnswCopyElementValue(Relation index, HnswElementTuple etup)
+{
+	struct varlena *v;
+	struct varlena *copy;
+
+	if (etup->flags & HNSW_ELEMENT_EXTERNAL)
+		return HnswElementValue(index, etup, NULL);
+	v = HnswElementTupleGetValue(etup);
+	copy = palloc(VARSIZE_ANY(v));
+	memcpy(copy, v, VARSIZE_ANY(v));
+	return copy;
 }
