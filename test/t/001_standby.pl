@@ -94,6 +94,33 @@ check_same('after inserts into freed space');
 $primary->safe_psql('postgres', 'REINDEX INDEX items_v_idx; REINDEX INDEX bits_b_idx;');
 check_same('after REINDEX');
 
+# Vectors larger than a page (their values in chunk tuples) replicate too
+$primary->safe_psql('postgres', q{
+	CREATE TABLE wide (id int, v real[]);
+	ALTER TABLE wide ALTER COLUMN v SET STORAGE EXTERNAL;
+	INSERT INTO wide SELECT i, ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 3000))
+		FROM generate_series(1, 60) i;
+	CREATE INDEX wide_v_idx ON wide USING hnsw (v);
+	INSERT INTO wide SELECT i, ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 3000))
+		FROM generate_series(61, 120) i;
+	DELETE FROM wide WHERE id % 3 = 0;
+	VACUUM wide;
+	INSERT INTO wide SELECT i, ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 3000))
+		FROM generate_series(121, 150) i;
+});
+my $wide_queries = q{
+	SET enable_seqscan = off;
+	SELECT string_agg(coalesce(ids, '-'), ' ' ORDER BY q) FROM (
+		SELECT q, (SELECT string_agg(id::text, ',') FROM (
+			SELECT id FROM wide ORDER BY v <-> (SELECT v FROM wide WHERE id = q * 7 + 1) LIMIT 5) s) AS ids
+		FROM generate_series(1, 15) q) t;
+};
+$primary->wait_for_catchup($standby, 'replay');
+is($standby->safe_psql('postgres', $wide_queries), $primary->safe_psql('postgres', $wide_queries),
+	'vectors of 3,000 dimensions: the standby answers as the primary');
+is($standby->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('wide_v_idx')"), '0',
+	"vectors of 3,000 dimensions: the standby's index verifies clean");
+
 # Every row is still found by its own vector, on the standby too
 my $self_found = q{
 	SET enable_seqscan = off;
