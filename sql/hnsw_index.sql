@@ -39,10 +39,14 @@ FROM items ORDER BY v <-> (SELECT v FROM items WHERE id = 42) LIMIT 1;
 
 -- NULLs are not indexed; a NULL query finds nothing through the index
 SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> (SELECT NULL::real[]) LIMIT 5) s;
+-- a scan returns ef_search rows, or with iterative scans (the default) all
+SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '{1,1,1,1,1,1,1,1}' LIMIT 2000) s;
+SET hnsw.iterative_scan = off;
 SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '{1,1,1,1,1,1,1,1}' LIMIT 2000) s;
 SET hnsw.ef_search = 1000;
 SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '{1,1,1,1,1,1,1,1}' LIMIT 2000) s;
 RESET hnsw.ef_search;
+RESET hnsw.iterative_scan;
 
 -- the results come in distance order
 SELECT bool_and(d >= prev) AS ordered FROM (

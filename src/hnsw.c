@@ -22,6 +22,15 @@ PG_MODULE_MAGIC;
 PG_FUNCTION_INFO_V1(hnswhandler);
 
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
+int			hnsw_iterative_scan = HNSW_ITERATIVE_STRICT;
+int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
+
+static const struct config_enum_entry iterative_scan_options[] = {
+	{"off", HNSW_ITERATIVE_OFF, false},
+	{"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
+	{"strict_order", HNSW_ITERATIVE_STRICT, false},
+	{NULL, 0, false}
+};
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -60,6 +69,18 @@ _PG_init(void)
 							&hnsw_ef_search, HNSW_DEFAULT_EF_SEARCH,
 							HNSW_MIN_EF_SEARCH, HNSW_MAX_EF_SEARCH,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("hnsw.iterative_scan",
+							 "Whether an index scan goes on searching when the executor wants more rows.",
+							 "\"off\" ends a scan after hnsw.ef_search rows; \"strict_order\" searches on and "
+							 "keeps distance order, skipping a nearer row found late; \"relaxed_order\" returns it.",
+							 &hnsw_iterative_scan, HNSW_ITERATIVE_STRICT,
+							 iterative_scan_options, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.max_scan_tuples",
+							"Most rows an iterative index scan returns.",
+							"The scan ends there, with what it found, even if the executor wants more.",
+							&hnsw_max_scan_tuples, HNSW_DEFAULT_MAX_SCAN_TUPLES,
+							1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("hnsw.kernel",
 							 "Instruction set of the distance kernels.",
 							 "\"auto\" picks the widest this CPU supports.",

@@ -166,8 +166,20 @@ struct HnswGraph
 /* Largest neighbour list on a layer */
 #define HnswMaxNeighbors(m, layer) ((layer) == 0 ? 2 * (m) : (m))
 
+/* hnsw.iterative_scan */
+typedef enum HnswIterativeScan
+{
+	HNSW_ITERATIVE_OFF,
+	HNSW_ITERATIVE_RELAXED,
+	HNSW_ITERATIVE_STRICT
+} HnswIterativeScan;
+
+#define HNSW_DEFAULT_MAX_SCAN_TUPLES 20000
+
 /* hnsw.c */
 extern int	hnsw_ef_search;
+extern int	hnsw_iterative_scan;
+extern int	hnsw_max_scan_tuples;
 extern void _PG_init(void);
 extern HnswOptions *HnswGetOptions(Relation index);
 

@@ -8,6 +8,17 @@
  * calls hand out the rows found, nearest first.  No page stays locked or
  * pinned between calls.
  *
+ * Iterative scans (hnsw.iterative_scan): when the executor wants more rows
+ * than the search found (a WHERE clause rejected many, or the LIMIT is
+ * above ef_search), the graph is searched again with twice the beam, and
+ * the elements not returned yet are handed out, nearest first; and so on,
+ * until the graph has no more to give or hnsw.max_scan_tuples rows have
+ * been returned.  Each search costs about as much as all before it
+ * together, so the work stays within twice that of the last search.  With
+ * strict_order a row farther than one already returned is never followed
+ * by a nearer one (a nearer one found late is skipped); relaxed_order
+ * returns it anyway.
+ *
  * Copyright (c) 2026, the hnsw developers
  *
  *-------------------------------------------------------------------------
@@ -16,6 +27,8 @@
 
 #include "access/relscan.h"
 #include "storage/bufmgr.h"
+#include "utils/float.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -29,6 +42,10 @@ typedef struct HnswScanOpaqueData
 	HnswCandidate *results;		/* nearest first */
 	int			nresults;
 	int			next;			/* next result to return */
+	int			ef;				/* beam of the last search */
+	HTAB	   *returned;		/* ids handed out, once the scan iterates */
+	int64		nreturned;
+	double		last_distance;	/* of the last row handed out */
 	MemoryContext scan_cxt;		/* reset at every rescan */
 } HnswScanOpaqueData;
 
@@ -62,6 +79,10 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->results = NULL;
 	so->nresults = 0;
 	so->next = 0;
+	so->ef = hnsw_ef_search;
+	so->returned = NULL;
+	so->nreturned = 0;
+	so->last_distance = -get_float8_infinity();
 
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys,
@@ -130,7 +151,7 @@ search(IndexScanDesc scan)
 			}
 		}
 		so->nresults = HnswSearchLayer(graph, so->query, entries, nentries,
-									   hnsw_ef_search, 0, true, &so->results);
+									   so->ef, 0, true, &so->results);
 		break;
 	}
 done:
@@ -162,6 +183,48 @@ element_heaptid(Relation index, HnswElemId id, ItemPointer heaptid)
 	return found;
 }
 
+/*
+ * Search again with twice the beam, for an iterative scan.  Returns false
+ * when that can give nothing new: the last search found fewer elements
+ * than its beam (it saw every element it could reach), or the scan has
+ * returned hnsw.max_scan_tuples rows.
+ */
+static bool
+search_wider(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext old_cxt;
+
+	if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || so->query == (Datum) 0 ||
+		so->nresults < so->ef || so->nreturned >= hnsw_max_scan_tuples)
+		return false;
+
+	old_cxt = MemoryContextSwitchTo(so->scan_cxt);
+	if (so->returned == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(HnswElemId);
+		ctl.entrysize = sizeof(HnswElemId);
+		ctl.hcxt = so->scan_cxt;
+		so->returned = hash_create("hnsw returned elements", 1024, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		/* what the first search handed out */
+		for (int i = 0; i < so->next; i++)
+			hash_search(so->returned, &so->results[i].id, HASH_ENTER, NULL);
+	}
+	if (so->results)
+		pfree(so->results);
+	so->results = NULL;
+	so->nresults = 0;
+	so->next = 0;
+	MemoryContextSwitchTo(old_cxt);
+
+	so->ef = (int) Min((int64) so->ef * 2, (int64) INT_MAX / 4);
+	search(scan);
+	return true;
+}
+
 bool
 hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -173,19 +236,37 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	if (!so->searched)
 		search(scan);
 
-	while (so->next < so->nresults)
+	for (;;)
 	{
-		HnswCandidate *c = &so->results[so->next++];
+		while (so->next < so->nresults)
+		{
+			HnswCandidate *c = &so->results[so->next++];
+			bool		found;
 
-		if (!element_heaptid(scan->indexRelation, c->id, &scan->xs_heaptid))
-			continue;
-		scan->xs_recheck = false;
-		scan->xs_recheckorderby = false;
-		scan->xs_orderbyvals[0] = Float8GetDatum(c->distance);
-		scan->xs_orderbynulls[0] = false;
-		return true;
+			if (so->returned)
+			{
+				/* handed out by an earlier search, or late for strict order */
+				hash_search(so->returned, &c->id, HASH_FIND, &found);
+				if (found ||
+					(hnsw_iterative_scan == HNSW_ITERATIVE_STRICT &&
+					 c->distance < so->last_distance))
+					continue;
+			}
+			if (!element_heaptid(scan->indexRelation, c->id, &scan->xs_heaptid))
+				continue;
+			if (so->returned)
+				hash_search(so->returned, &c->id, HASH_ENTER, NULL);
+			so->nreturned++;
+			so->last_distance = Max(so->last_distance, c->distance);
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			scan->xs_orderbyvals[0] = Float8GetDatum(c->distance);
+			scan->xs_orderbynulls[0] = false;
+			return true;
+		}
+		if (!search_wider(scan))
+			return false;
 	}
-	return false;
 }
 
 void
