@@ -163,7 +163,8 @@ area_value(HnswGraph *graph, HnswElemId id)
 
 /*
  * Prefetch for a hop (see HnswGraph): the element's header, or with deep
- * the first lines of its value (the hardware prefetcher streams the rest).
+ * the first 12 lines of its value (the hardware prefetcher streams the rest;
+ * for a short value the lines past it belong to other elements: harmless).
  */
 static void
 area_prefetch(HnswGraph *graph, HnswElemId id, bool deep)
@@ -176,7 +177,7 @@ area_prefetch(HnswGraph *graph, HnswElemId id, bool deep)
 	{
 		const char *v = (const char *) e + e->value_offset;
 
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 12; i++)
 			__builtin_prefetch(v + i * PG_CACHE_LINE_SIZE);
 	}
 }
