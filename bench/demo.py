@@ -147,6 +147,52 @@ def run_hnswlib(args, train, test, gt, m, ef_construction, efs):
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
 
 
+def filtered_search(cur, args, train, test):
+    """Queries with a WHERE clause that 10%, 1% and 0.1% of the rows match
+    (columns f10, f100, f1000 = id % 10, % 100, % 1000; each query asks
+    for the value qid % n): recall@10 against numpy's exact filtered
+    neighbours, rows returned, and queries/s through the iterative index
+    scan and through an exact scan (no index)."""
+    nq = min(len(test), 200 if args.small else 1000)
+    ids = np.arange(len(train))
+    print(f"filtered queries ({nq} queries, hnsw.iterative_scan = strict_order, "
+          f"ef_search 40; pgbench {args.seconds} s per figure):")
+    print(f"{'matching':>9} {'recall@%d' % args.k:>10} {'min rows':>9} {'index q/s':>10} {'exact q/s':>10} {'ratio':>6}")
+    cur.execute("ALTER TABLE items ADD COLUMN f10 int, ADD COLUMN f100 int, ADD COLUMN f1000 int")
+    cur.execute("UPDATE items SET f10 = id % 10, f100 = id % 100, f1000 = id % 1000")
+    cur.execute("VACUUM ANALYZE items")
+    out = []
+    for n in (10, 100, 1000):
+        col = f"f{n}"
+        cur.execute(f"PREPARE filt{n}(int) AS SELECT id FROM items WHERE {col} = $1 % {n} "
+                    f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = $1) LIMIT {args.k}")
+        found = 0
+        min_rows = args.k
+        for qi in range(nq):
+            cur.execute(f"EXECUTE filt{n}(%s)", (qi,))
+            got = [r[0] for r in cur.fetchall()]
+            min_rows = min(min_rows, len(got))
+            sel = ids[ids % n == qi % n]
+            d = ((train[sel] - test[qi]) ** 2).sum(axis=1)
+            kth = np.sort(d)[min(args.k, len(d)) - 1]
+            if got:
+                dg = ((train[got] - test[qi]) ** 2).sum(axis=1)
+                found += int((dg <= kth * (1 + 1e-6) + 1e-6).sum())
+        recall = found / (nq * args.k)
+        script = (f"\\set q random(0, {nq - 1})\n"
+                  f"SELECT id FROM items WHERE {col} = :q % {n} "
+                  f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = :q) LIMIT {args.k};\n")
+        index_qps = pgbench_qps(script, args.seconds, 1)
+        env_script = script.replace("SELECT id", "SET enable_indexscan = off;\nSELECT id", 1)
+        exact_qps = pgbench_qps(env_script, args.seconds, 1)
+        row = {"matching": 1.0 / n, "recall": recall, "min_rows": min_rows,
+               "index_qps": index_qps, "exact_qps": exact_qps}
+        out.append(row)
+        print(f"{100.0 / n:>8.1f}% {recall:>10.4f} {min_rows:>9} {index_qps:>10.0f} {exact_qps:>10.0f} "
+              f"{index_qps / exact_qps:>5.1f}x")
+    return out
+
+
 def pgbench_qps(script, seconds, clients, ef=None):
     """Transactions/s of pgbench running script (prepared statements,
     each client its own connection and thread)."""
@@ -257,6 +303,8 @@ def main():
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--seconds", type=int, default=10, help="pgbench run per throughput figure (default 10)")
     ap.add_argument("--inserts", type=int, default=2000, help="single-row INSERTs to time after the build")
+    ap.add_argument("--filtered", action="store_true",
+                    help="also measure filtered queries (10%%, 1%%, 0.1%% of rows match) with iterative scans")
     ap.add_argument("--no-hnswlib", action="store_true", help="skip the in-process hnswlib reference")
     ap.add_argument("--hnswlib-threads", type=int, default=2, help="threads for the hnswlib build (default 2)")
     ap.add_argument("--cache", default=os.environ.get("HNSW_CACHE", "/var/tmp/hnsw-cache"))
@@ -382,6 +430,9 @@ def main():
                 print(f"  queries/s at recall >= {target}: not reached by both sweeps")
         report["hnswlib"] = {"build_seconds": hbuild, "threads": args.hnswlib_threads, "sweep": hsweep}
         report["ratios"] = ratios
+
+    if args.filtered:
+        report["filtered"] = filtered_search(cur, args, train, test)
 
     if args.json:
         with open(args.json, "w") as f:
