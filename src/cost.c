@@ -81,10 +81,27 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	/* plus fetching the rows returned */
 	cost += Min(tuples, hnsw_ef_search) * cpu_tuple_cost;
 
-	/* the whole search happens before the first row comes back */
+	/* the whole first search happens before the first row comes back */
 	*indexStartupCost = cost;
-	*indexTotalCost = cost;
-	*indexSelectivity = Min(1.0, hnsw_ef_search / tuples);
+	if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF)
+	{
+		*indexTotalCost = cost;
+		*indexSelectivity = Min(1.0, hnsw_ef_search / tuples);
+	}
+	else
+	{
+		/*
+		 * An iterative scan can return every row: the searches that widen
+		 * to the whole graph visit each element about twice (each search
+		 * costs as much as all before it).  A LIMIT over a selective WHERE
+		 * then pays in proportion to the rows it must pass over, so the
+		 * planner prefers an exact scan where few rows match.
+		 */
+		*indexTotalCost = cost + 2.0 * tuples *
+			(cpu_index_tuple_cost + cpu_tuple_cost + distance_cost) +
+			tuples * cpu_tuple_cost;
+		*indexSelectivity = 1.0;
+	}
 	*indexCorrelation = 0;
 	*indexPages = Min(index->pages, visited);
 }
