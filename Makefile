@@ -2,7 +2,8 @@
 
 MODULE_big = hnsw
 EXTENSION = hnsw
-DATA = sql/hnsw--0.1.0.sql sql/hnsw--0.2.0.sql sql/hnsw--0.1.0--0.2.0.sql
+DATA = sql/hnsw--0.1.0.sql sql/hnsw--0.2.0.sql sql/hnsw--0.3.0.sql \
+	sql/hnsw--0.1.0--0.2.0.sql sql/hnsw--0.2.0--0.3.0.sql
 PGFILEDESC = "hnsw - HNSW index access method"
 
 OBJS = \
@@ -10,6 +11,7 @@ OBJS = \
 	src/buildgraph.o \
 	src/cost.o \
 	src/distance.o \
+	src/filter.o \
 	src/graph.o \
 	src/hnsw.o \
 	src/insert.o \
@@ -27,7 +29,7 @@ OBJS = \
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
-REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 TAP_TESTS = 1

@@ -19,7 +19,9 @@ CREATE INDEX ON items USING hnsw (v) WITH (m = 101);
 CREATE INDEX ON items USING hnsw (v) WITH (ef_construction = 3);
 CREATE INDEX ON items USING hnsw (v) WITH (ef_construction = 1001);
 CREATE INDEX ON items USING hnsw (v) WITH (colour = 1);
-CREATE INDEX ON items USING hnsw (v, id);
+-- (a second column is a filter column: see hnsw_filter)
+CREATE INDEX items_v_id_idx ON items USING hnsw (v, id);
+DROP INDEX items_v_id_idx;
 CREATE UNIQUE INDEX ON items USING hnsw (v);
 CREATE INDEX ON items USING hnsw (id);
 

@@ -97,10 +97,21 @@ SELECT * FROM hnsw_page_items('opt_extend', 100000);
 DROP TABLE opt;
 DROP FUNCTION opt_recall(text);
 
--- an extension at 0.1.0 updates to 0.2.0 (the TAP test 004 checks that an
--- index of format version 1, as 0.1.0 wrote them, keeps working)
+-- an extension at 0.1.0 updates to 0.2.0 and then 0.3.0 (the TAP test 004
+-- checks that an index of format version 1, as 0.1.0 wrote them, keeps
+-- working), and ends with the operators of a fresh install
+SELECT count(*) AS fresh_operators FROM pg_amop
+WHERE amopfamily IN (SELECT objid FROM pg_depend
+	WHERE classid = 'pg_opfamily'::regclass AND deptype = 'e'
+	AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'hnsw'));
 DROP EXTENSION hnsw CASCADE;
 CREATE EXTENSION hnsw VERSION '0.1.0';
 ALTER EXTENSION hnsw UPDATE TO '0.2.0';
 SELECT extversion FROM pg_extension WHERE extname = 'hnsw';
+ALTER EXTENSION hnsw UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'hnsw';
+SELECT count(*) AS updated_operators FROM pg_amop
+WHERE amopfamily IN (SELECT objid FROM pg_depend
+	WHERE classid = 'pg_opfamily'::regclass AND deptype = 'e'
+	AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'hnsw'));
 SELECT count(*) FROM pg_proc WHERE proname IN ('hnsw_index_info', 'hnsw_graph', 'hnsw_page_items');

@@ -56,6 +56,7 @@ typedef struct HnswBuildState
 	HnswDistance dist;
 	HnswBuildArea *area;
 	HnswGraph  *graph;			/* callbacks over area */
+	TupleDesc	filter_desc;	/* of the filter columns; NULL if none */
 	bool		on_disk;		/* the area was written out: go to pages */
 	bool		progress;		/* report progress (the leader) */
 	double		reltuples;		/* rows scanned */
@@ -115,16 +116,19 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	value = HnswPrepareValue(&bs->dist, values[0], &skip);
 	if (!skip)
 	{
+		IndexTuple	filter;
+
 		if (bs->dist.fixed_dimensions)
 			HnswAreaCheckDimensions(bs->area,
 									HnswValueDimensions(&bs->dist, value));
 		HnswCheckElementSize(index, bs->area->m, value);
+		filter = HnswFormFilter(index, bs->filter_desc, values, isnull);
 
 		if (!bs->on_disk &&
-			!HnswAreaInsert(bs->area, bs->graph, value, tid))
+			!HnswAreaInsert(bs->area, bs->graph, value, filter, tid))
 			flush_area(bs);
 		if (bs->on_disk)
-			HnswInsertValue(index, &bs->dist, value, tid, false);
+			HnswInsertValue(index, &bs->dist, value, filter, tid, false);
 		bs->indtuples++;
 		if (bs->progress)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
@@ -150,6 +154,7 @@ participate(HnswBuildArea *area, Relation heap, Relation index,
 	bs.area = area;
 	bs.progress = leader;
 	HnswInitDistance(&bs.dist, index);
+	bs.filter_desc = HnswFilterDesc(index);
 	bs.graph = HnswAreaGraph(area, &bs.dist);
 	bs.on_disk = area->flushed;
 	bs.tuple_cxt = AllocSetContextCreate(CurrentMemoryContext,

@@ -51,6 +51,7 @@ typedef struct HnswBuildElement
 	uint8		level;
 	uint16		counts[HNSW_MAX_LAYERS];
 	uint32		value_offset;	/* from the start of this struct */
+	uint32		filter_offset;	/* filter columns, likewise; 0 = none */
 	LWLock		lock;			/* counts and lists, in a shared area */
 	/* layer 0: 2m slots, then m per layer up to level */
 	uint32		neighbors[FLEXIBLE_ARRAY_MEMBER];
@@ -82,6 +83,12 @@ static inline Datum
 element_value(HnswBuildElement *e)
 {
 	return PointerGetDatum((char *) e + e->value_offset);
+}
+
+static inline IndexTuple
+element_filter(HnswBuildElement *e)
+{
+	return e->filter_offset ? (IndexTuple) ((char *) e + e->filter_offset) : NULL;
 }
 
 static inline void
@@ -309,13 +316,15 @@ add_link(HnswBuildArea *area, HnswGraph *graph, HnswElemId target, int layer,
  */
 bool
 HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
-			   ItemPointer heaptid)
+			   IndexTuple filter, ItemPointer heaptid)
 {
 	int			m = area->m;
 	int			level = HnswRandomLevel(graph);
 	Size		vsize = VARSIZE_ANY(DatumGetPointer(value));
+	Size		fsize = filter ? IndexTupleSize(filter) : 0;
 	Size		lists_size = sizeof(uint32) * (2 * m + level * m);
-	Size		size = MAXALIGN(offsetof(HnswBuildElement, neighbors) + lists_size) + vsize;
+	Size		size = MAXALIGN(offsetof(HnswBuildElement, neighbors) + lists_size) +
+		MAXALIGN(vsize) + fsize;
 	HnswCandidate *lists[HNSW_MAX_LAYERS];
 	int			counts[HNSW_MAX_LAYERS];
 	HnswBuildElement *e;
@@ -364,6 +373,12 @@ HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
 	e->level = level;
 	e->value_offset = MAXALIGN(offsetof(HnswBuildElement, neighbors) + lists_size);
 	memcpy(DatumGetPointer(element_value(e)), DatumGetPointer(value), vsize);
+	e->filter_offset = 0;
+	if (filter)
+	{
+		e->filter_offset = e->value_offset + MAXALIGN(vsize);
+		memcpy(element_filter(e), filter, fsize);
+	}
 	memset(e->counts, 0, sizeof(e->counts));
 	if (area->shared)
 		LWLockInitialize(&e->lock, area->lwlock_tranche);
@@ -460,12 +475,14 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 	/* pass 0: values too large for their element's page go to chunk pages */
 	for (int i = 0; i < n; i++)
 	{
-		Datum		value = element_value(area_element(area, i));
+		HnswBuildElement *e = area_element(area, i);
+		IndexTuple	filter = element_filter(e);
 
-		if (HnswValueIsExternal(m, VARSIZE_ANY(DatumGetPointer(value))))
+		if (HnswValueIsExternal(m, VARSIZE_ANY(DatumGetPointer(element_value(e))),
+								filter ? IndexTupleSize(filter) : 0))
 		{
 			exts[i] = palloc(sizeof(HnswExternalValue));
-			HnswWriteChunks(index, value, exts[i], false);
+			HnswWriteChunks(index, element_value(e), exts[i], false);
 		}
 	}
 
@@ -474,8 +491,10 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 	for (int i = 0; i < n; i++)
 	{
 		HnswBuildElement *e = area_element(area, i);
+		IndexTuple	filter = element_filter(e);
 		Size		esize = HnswElementTupleSize(m, exts[i] ? sizeof(HnswExternalValue) :
-												 VARSIZE_ANY(DatumGetPointer(element_value(e))));
+												 VARSIZE_ANY(DatumGetPointer(element_value(e))),
+												 filter ? IndexTupleSize(filter) : 0);
 		Size		usize = e->level > 0 ? HnswUpperTupleSize(m, e->level) : 0;
 		Size		need = esize + sizeof(ItemIdData) +
 			(usize > 0 && esize + usize + 2 * sizeof(ItemIdData) <= empty ?
@@ -517,7 +536,8 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 		CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j < e->counts[0]; j++)
 			list[j].id = HnswElemIdFromTid(&etids[ids[j]]);
-		etup = HnswFormElement(m, element_value(e), e->level, &e->heaptid,
+		etup = HnswFormElement(m, element_value(e), element_filter(e),
+							   e->level, &e->heaptid,
 							   list, e->counts[0], exts[i], &esize);
 		if (e->level > 0)
 		{

@@ -138,7 +138,7 @@ HnswKernelAssignHook(int newval, void *extra)
 void
 HnswInitDistance(HnswDistance *dist, Relation index)
 {
-	FmgrInfo   *proc = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
+	FmgrInfo   *proc;
 	static const struct
 	{
 		PGFunction	fn;
@@ -154,6 +154,13 @@ HnswInitDistance(HnswDistance *dist, Relation index)
 		{hnsw_int4_jaccard_distance, HNSW_KERNEL_INT4_JACCARD},
 	};
 
+	if (!OidIsValid(index_getprocid(index, 1, HNSW_DISTANCE_PROC)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("first column of hnsw index \"%s\" has no distance",
+						RelationGetRelationName(index)),
+				 errhint("The first column of an hnsw index is the one ORDER BY measures distances on; filter columns follow it.")));
+	proc = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
 	dist->kernel = HNSW_KERNEL_FMGR;
 	dist->procinfo = proc;
 	dist->collation = index->rd_indcollation[0];

@@ -26,9 +26,22 @@
 
 #include "hnsw_page.h"
 
-/* Operator strategy and support function numbers */
+/*
+ * Operator strategy and support function numbers.  The first column's
+ * operator class has the distance; the filter columns' classes have the
+ * search operators of strategies 2 and up, which a scan checks during its
+ * walk (filter.c).
+ */
 #define HNSW_DISTANCE_STRATEGY	1	/* the ORDER BY operator */
-#define HNSW_NSTRATEGIES		1
+#define HNSW_LT_STRATEGY		2	/* < */
+#define HNSW_LE_STRATEGY		3	/* <= */
+#define HNSW_EQ_STRATEGY		4	/* = */
+#define HNSW_GE_STRATEGY		5	/* >= */
+#define HNSW_GT_STRATEGY		6	/* > */
+#define HNSW_OVERLAP_STRATEGY	7	/* && */
+#define HNSW_CONTAINS_STRATEGY	8	/* @> */
+#define HNSW_CONTAINED_STRATEGY 9	/* <@ */
+#define HNSW_NSTRATEGIES		9
 #define HNSW_DISTANCE_PROC		1	/* (type, type) -> float8 */
 #define HNSW_NPROCS				1
 
@@ -161,6 +174,13 @@ struct HnswGraph
 	bool		(*replace) (HnswGraph *graph, HnswElemId target,
 							const HnswElemId *seen, int nseen,
 							HnswCandidate *list, int nlist);
+
+	/*
+	 * Optional, for a scan with quals on the index's columns: distance_to
+	 * reports an element that fails them as deleted (routed through, never
+	 * a result).
+	 */
+	struct HnswFilter *filter;
 };
 
 /* Largest neighbour list on a layer */
@@ -214,6 +234,30 @@ extern double HnswComputeDistance(HnswDistance *dist, Datum a, Datum b);
 extern Datum HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip);
 extern uint32 HnswValueDimensions(HnswDistance *dist, Datum value);
 
+/* filter.c */
+typedef struct HnswFilterKey
+{
+	AttrNumber	attno;			/* index column, 1-based */
+	FmgrInfo   *func;			/* the operator's function */
+	Oid			collation;
+	Datum		argument;
+} HnswFilterKey;
+
+typedef struct HnswFilter
+{
+	TupleDesc	desc;			/* of the filter columns; NULL if none */
+	int			nkeys;
+	HnswFilterKey *keys;
+	bool		empty;			/* no row can pass (a NULL argument) */
+} HnswFilter;
+
+extern TupleDesc HnswFilterDesc(Relation index);
+extern IndexTuple HnswFormFilter(Relation index, TupleDesc desc,
+								 Datum *values, bool *isnull);
+extern HnswFilter *HnswPrepareFilter(Relation index, ScanKey keys, int nkeys);
+extern bool HnswFilterMatches(HnswFilter *filter, Datum value,
+							  HnswElementTuple etup);
+
 /* graph.c */
 extern void HnswSeedLevels(uint64 seed);
 extern int	HnswRandomLevel(HnswGraph *graph);
@@ -256,7 +300,7 @@ typedef struct HnswValueBuffer
 } HnswValueBuffer;
 
 extern void HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions);
-extern bool HnswValueIsExternal(int m, Size size);
+extern bool HnswValueIsExternal(int m, Size size, Size filtersize);
 extern void HnswWriteChunks(Relation index, Datum value,
 							HnswExternalValue *ext, bool wal);
 extern HnswChunkTuple HnswGetChunk(Page page, OffsetNumber off, uint64 token);
@@ -323,7 +367,7 @@ extern HnswBuildArea *HnswAreaInit(void *mem, Size size, HnswOptions *opts,
 extern HnswGraph *HnswAreaGraph(HnswBuildArea *area, HnswDistance *dist);
 extern void HnswAreaCheckDimensions(HnswBuildArea *area, uint32 dims);
 extern bool HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
-						   ItemPointer heaptid);
+						   IndexTuple filter, ItemPointer heaptid);
 extern void HnswAreaWrite(HnswBuildArea *area, Relation index);
 extern int	HnswAreaLinkUnreachable(HnswBuildArea *area, HnswGraph *graph);
 
@@ -343,9 +387,10 @@ extern bool hnswinsert(Relation index, Datum *values, bool *isnull,
 					   IndexUniqueCheck checkUnique, bool indexUnchanged,
 					   struct IndexInfo *indexInfo);
 extern void HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
-							ItemPointer heaptid, bool wal);
+							IndexTuple filter, ItemPointer heaptid, bool wal);
 extern void HnswCheckElementSize(Relation index, int m, Datum value);
-extern HnswElementTuple HnswFormElement(int m, Datum value, int level,
+extern HnswElementTuple HnswFormElement(int m, Datum value, IndexTuple filter,
+										int level,
 										ItemPointer heaptid,
 										HnswCandidate *neighbors,
 										int nneighbors,

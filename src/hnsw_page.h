@@ -30,6 +30,7 @@
 #ifndef HNSW_PAGE_H
 #define HNSW_PAGE_H
 
+#include "access/itup.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 
@@ -114,13 +115,17 @@ typedef HnswMetaPageData *HnswMetaPage;
 /* Element flags */
 #define HNSW_ELEMENT_DELETED	(1 << 0)	/* row is dead; do not return */
 #define HNSW_ELEMENT_EXTERNAL	(1 << 1)	/* value in chunk tuples */
+#define HNSW_ELEMENT_FILTER		(1 << 2)	/* filter columns follow the value */
 
 /*
  * Element tuple.  neighbors[] has 2 * m slots (layer 0); the first
  * nneighbors of them are valid.  The key value follows at MAXALIGN'd offset
  * value_offset as a plain (untoasted, uncompressed) varlena; or, for a
  * value too large for the page (HNSW_ELEMENT_EXTERNAL), an
- * HnswExternalValue that leads to the chunk tuples holding it.
+ * HnswExternalValue that leads to the chunk tuples holding it.  In an index
+ * with filter columns (the columns after the first; HNSW_ELEMENT_FILTER),
+ * their values follow the value at the next MAXALIGN'd offset, as an
+ * IndexTuple of those columns (see filter.c).
  */
 typedef struct HnswElementTupleData
 {
@@ -139,10 +144,14 @@ typedef HnswElementTupleData *HnswElementTuple;
 #define HNSW_ELEMENT_HEADER_SIZE offsetof(HnswElementTupleData, neighbors)
 #define HnswElementTupleValueOffset(m) \
 	MAXALIGN(HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * 2 * (m))
-#define HnswElementTupleSize(m, valuesize) \
-	MAXALIGN(HnswElementTupleValueOffset(m) + (valuesize))
+#define HnswElementTupleSize(m, valuesize, filtersize) \
+	MAXALIGN(HnswElementTupleValueOffset(m) + MAXALIGN(valuesize) + (filtersize))
 #define HnswElementTupleGetValue(etup) \
 	((struct varlena *) ((char *) (etup) + (etup)->value_offset))
+#define HnswElementTupleFilterOffset(etup) \
+	((etup)->value_offset + MAXALIGN(VARSIZE_ANY(HnswElementTupleGetValue(etup))))
+#define HnswElementTupleGetFilter(etup) \
+	((IndexTuple) ((char *) (etup) + HnswElementTupleFilterOffset(etup)))
 
 /*
  * Upper tuple: neighbour lists of layers 1 .. level, m slots each.  The list
@@ -200,6 +209,12 @@ typedef HnswChunkTupleData *HnswChunkTuple;
 
 #define HNSW_CHUNK_HEADER_SIZE	offsetof(HnswChunkTupleData, data)
 #define HNSW_CHUNK_DATA_SIZE	(HNSW_MAX_TUPLE_SIZE - HNSW_CHUNK_HEADER_SIZE)
+
+/*
+ * Largest IndexTuple of filter columns: they are read at every hop, and
+ * must leave room for the value on the page
+ */
+#define HNSW_MAX_FILTER_SIZE	1024
 
 /* Largest value an index stores (external values are read whole per hop) */
 #define HNSW_MAX_VALUE_SIZE		(1024 * 1024)

@@ -148,6 +148,9 @@ disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
 			*distance = HnswComputeDistance(graph->distance, value,
 											PointerGetDatum(v));
 			*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+			if (graph->filter && !*deleted &&
+				!HnswFilterMatches(graph->filter, PointerGetDatum(v), etup))
+				*deleted = true;
 		}
 	}
 	UnlockReleaseBuffer(buf);
@@ -334,27 +337,32 @@ HnswCheckElementSize(Relation index, int m, Datum value)
 
 /*
  * Build an element tuple with its layer-0 neighbours.  With ext, the value
- * is stored in chunks and the element holds ext in its place.
+ * is stored in chunks and the element holds ext in its place.  filter is
+ * the row's filter columns (NULL if the index has none).
  */
 HnswElementTuple
-HnswFormElement(int m, Datum value, int level, ItemPointer heaptid,
-				HnswCandidate *neighbors, int nneighbors,
+HnswFormElement(int m, Datum value, IndexTuple filter, int level,
+				ItemPointer heaptid, HnswCandidate *neighbors, int nneighbors,
 				HnswExternalValue *ext, Size *size)
 {
 	struct varlena *v = ext ? (struct varlena *) ext :
 		(struct varlena *) DatumGetPointer(value);
+	Size		fsize = filter ? IndexTupleSize(filter) : 0;
 	HnswElementTuple etup;
 
-	*size = HnswElementTupleSize(m, VARSIZE_ANY(v));
+	*size = HnswElementTupleSize(m, VARSIZE_ANY(v), fsize);
 	etup = palloc0(*size);
 	etup->type = HNSW_TUPLE_ELEMENT;
-	etup->flags = ext ? HNSW_ELEMENT_EXTERNAL : 0;
+	etup->flags = (ext ? HNSW_ELEMENT_EXTERNAL : 0) |
+		(filter ? HNSW_ELEMENT_FILTER : 0);
 	etup->level = level;
 	etup->value_offset = HnswElementTupleValueOffset(m);
 	etup->heaptid = *heaptid;
 	ItemPointerSetInvalid(&etup->upper);
 	HnswSetNeighbors(etup, NULL, 0, neighbors, nneighbors);
 	memcpy(HnswElementTupleGetValue(etup), v, VARSIZE_ANY(v));
+	if (filter)
+		memcpy(HnswElementTupleGetFilter(etup), filter, fsize);
 	return etup;
 }
 
@@ -793,7 +801,7 @@ out:
  */
 void
 HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
-				ItemPointer heaptid, bool wal)
+				IndexTuple filter, ItemPointer heaptid, bool wal)
 {
 	HnswMetaPageData meta;
 	HnswGraph  *graph;
@@ -863,12 +871,13 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	}
 
 	/* a value too large for its element's page goes to chunks first */
-	if (HnswValueIsExternal(meta.m, VARSIZE_ANY(DatumGetPointer(value))))
+	if (HnswValueIsExternal(meta.m, VARSIZE_ANY(DatumGetPointer(value)),
+							filter ? IndexTupleSize(filter) : 0))
 	{
 		ext = palloc(sizeof(HnswExternalValue));
 		HnswWriteChunks(index, value, ext, wal);
 	}
-	etup = HnswFormElement(meta.m, value, level, heaptid,
+	etup = HnswFormElement(meta.m, value, filter, level, heaptid,
 						   counts[0] > 0 ? lists[0] : NULL, counts[0], ext, &esize);
 	if (level > 0)
 	{
@@ -921,7 +930,10 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	HnswInitDistance(&dist, index);
 	value = HnswPrepareValue(&dist, values[0], &skip);
 	if (!skip)
-		HnswInsertValue(index, &dist, value, heap_tid, true);
+		HnswInsertValue(index, &dist, value,
+						HnswFormFilter(index, HnswFilterDesc(index),
+									   values, isnull),
+						heap_tid, true);
 
 	MemoryContextSwitchTo(old_cxt);
 	MemoryContextDelete(insert_cxt);

@@ -255,7 +255,11 @@ HnswGetElement(Relation index, Page page, OffsetNumber off)
 		etup->value_offset + VARHDRSZ > ItemIdGetLength(iid) ||
 		etup->value_offset + VARSIZE_ANY(HnswElementTupleGetValue(etup)) > ItemIdGetLength(iid) ||
 		etup->level >= HNSW_MAX_LAYERS ||
-		HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * etup->nneighbors > etup->value_offset)
+		HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * etup->nneighbors > etup->value_offset ||
+		((etup->flags & HNSW_ELEMENT_FILTER) &&
+		 (HnswElementTupleFilterOffset(etup) + sizeof(IndexTupleData) > ItemIdGetLength(iid) ||
+		  HnswElementTupleFilterOffset(etup) +
+		  IndexTupleSize(HnswElementTupleGetFilter(etup)) > ItemIdGetLength(iid))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is corrupted", RelationGetRelationName(index)),
@@ -318,11 +322,14 @@ HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup, int layer,
  * External values (see HnswExternalValue in hnsw_page.h).
  */
 
-/* Does a value of size bytes go out of line in an index of this m? */
+/*
+ * Does a value of size bytes, with filter columns of filtersize, go out of
+ * line in an index of this m?
+ */
 bool
-HnswValueIsExternal(int m, Size size)
+HnswValueIsExternal(int m, Size size, Size filtersize)
 {
-	return HnswElementTupleSize(m, size) > HNSW_MAX_TUPLE_SIZE;
+	return HnswElementTupleSize(m, size, filtersize) > HNSW_MAX_TUPLE_SIZE;
 }
 
 /*

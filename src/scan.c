@@ -8,6 +8,10 @@
  * calls hand out the rows found, nearest first.  No page stays locked or
  * pinned between calls.
  *
+ * Quals on the index's columns (scan keys, see filter.c) are checked on
+ * each element the walk reaches: one that fails them is walked through but
+ * never returned, so the search fills its beam with matching rows.
+ *
  * Iterative scans (hnsw.iterative_scan): when the executor wants more rows
  * than the search found (a WHERE clause rejected many, or the LIMIT is
  * above ef_search), the graph is searched again with twice the beam, and
@@ -39,6 +43,7 @@ typedef struct HnswScanOpaqueData
 	HnswDistance dist;
 	bool		searched;		/* has the graph been searched? */
 	Datum		query;			/* prepared query value; 0 = none */
+	HnswFilter *filter;			/* the scan keys; NULL if none */
 	HnswCandidate *results;		/* nearest first */
 	int			nresults;
 	int			next;			/* next result to return */
@@ -76,6 +81,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	MemoryContextReset(so->scan_cxt);
 	so->searched = false;
 	so->query = (Datum) 0;
+	so->filter = NULL;
 	so->results = NULL;
 	so->nresults = 0;
 	so->next = 0;
@@ -111,6 +117,11 @@ search(IndexScanDesc scan)
 	so->searched = true;
 	if (key->sk_flags & SK_ISNULL)
 		goto done;
+	if (so->filter == NULL && scan->numberOfKeys > 0)
+		so->filter = HnswPrepareFilter(index, scan->keyData,
+									   scan->numberOfKeys);
+	if (so->filter && so->filter->empty)
+		goto done;
 	so->query = HnswPrepareValue(&so->dist, key->sk_argument, &skip);
 	if (skip)
 		goto done;
@@ -125,6 +136,7 @@ search(IndexScanDesc scan)
 				 errdetail("Index \"%s\" holds vectors of %u dimensions.",
 						   RelationGetRelationName(index), meta.dimensions)));
 	HnswInitDiskGraph(&graph, index, &so->dist, &meta);
+	graph->filter = so->filter;
 
 	for (int attempt = 0; attempt < 3 && meta.entry_level >= 0; attempt++)
 	{

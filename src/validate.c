@@ -3,9 +3,12 @@
  * validate.c
  *	  amvalidate for hnsw operator classes.
  *
- * An hnsw operator class has one operator, strategy 1, an ORDER BY
- * operator whose sort family is a btree family for float8, and one support
- * function, number 1: the distance, (type, type) -> float8.
+ * An hnsw operator class is a distance class, a filter class, or both.
+ * A distance class (for the first column) has an ORDER BY operator of
+ * strategy 1, whose sort family is a btree family for float8, and support
+ * function 1: the distance, (type, type) -> float8.  A filter class (for
+ * the columns after it) has search operators returning boolean, of
+ * strategies 2 to HNSW_NSTRATEGIES (see hnsw.h), and no function.
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -39,7 +42,8 @@ hnswvalidate(Oid opclassoid)
 	CatCList   *proclist,
 			   *oprlist;
 	bool		has_proc = false,
-				has_op = false;
+				has_op = false,
+				has_search = false;
 
 	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
 	if (!HeapTupleIsValid(classtup))
@@ -90,8 +94,31 @@ hnswvalidate(Oid opclassoid)
 		Form_pg_amop oprform =
 			(Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
 
-		if (oprform->amoplefttype != opcintype)
+		if (oprform->amoplefttype != opcintype &&
+			!(oprform->amoplefttype == ANYARRAYOID &&
+			  OidIsValid(get_element_type(opcintype))))
 			continue;
+		if (oprform->amopstrategy > HNSW_DISTANCE_STRATEGY &&
+			oprform->amopstrategy <= HNSW_NSTRATEGIES)
+		{
+			/* a filter operator */
+			if (oprform->amoppurpose != AMOP_SEARCH ||
+				!check_amop_signature(oprform->amopopr, BOOLOID,
+									  oprform->amoplefttype,
+									  oprform->amoprighttype))
+			{
+				ereport(INFO,
+						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+						 errmsg("operator class \"%s\" of access method %s contains operator %s that is not a boolean search operator for strategy %d",
+								opclassname, "hnsw",
+								format_operator(oprform->amopopr),
+								oprform->amopstrategy)));
+				result = false;
+			}
+			else
+				has_search = true;
+			continue;
+		}
 		if (oprform->amopstrategy != HNSW_DISTANCE_STRATEGY ||
 			oprform->amoppurpose != AMOP_ORDER ||
 			!OidIsValid(oprform->amopsortfamily) ||
@@ -121,7 +148,9 @@ hnswvalidate(Oid opclassoid)
 		has_op = true;
 	}
 
-	if (!has_proc)
+	if (has_search && !has_proc && !has_op)
+		;						/* a filter class */
+	else if (!has_proc)
 	{
 		ereport(INFO,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -129,7 +158,7 @@ hnswvalidate(Oid opclassoid)
 						opclassname, "hnsw", HNSW_DISTANCE_PROC)));
 		result = false;
 	}
-	if (!has_op)
+	if (!has_op && (has_proc || !has_search))
 	{
 		ereport(INFO,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),

@@ -1,0 +1,148 @@
+/*-------------------------------------------------------------------------
+ *
+ * filter.c
+ *	  Filter columns: the columns of an hnsw index after the first, and the
+ *	  quals a scan checks on them while it walks the graph.
+ *
+ * CREATE INDEX ... USING hnsw (v float4_l2_ops, tenant, category) stores
+ * tenant and category in every element, as an IndexTuple of those columns
+ * after the value (see HnswElementTupleData).  Their operator classes have
+ * search operators (=, <, <=, >, >=, and &&, @>, <@ for arrays), so the
+ * planner hands quals such as "tenant = $2", "price < 100" or "tags && $3"
+ * to the index as scan keys.  The scan checks them on every
+ * element it reaches (HnswFilterMatches, called from the graph's
+ * distance_to): an element that fails them is still routed through, so the
+ * walk goes on through the whole neighbourhood and reaches the matching
+ * elements behind it, but it is never a result.  Rows that fail the quals
+ * never reach the executor.
+ *
+ * Keys on the first column (a text index's = or < next to its Levenshtein
+ * distance) are checked on the value itself.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/skey.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+/*
+ * The tuple descriptor of index's filter columns (all but the first), or
+ * NULL if it has none.
+ */
+TupleDesc
+HnswFilterDesc(Relation index)
+{
+	TupleDesc	idesc = RelationGetDescr(index);
+	TupleDesc	desc;
+
+	if (idesc->natts < 2)
+		return NULL;
+	desc = CreateTemplateTupleDesc(idesc->natts - 1);
+	for (int i = 1; i < idesc->natts; i++)
+		TupleDescCopyEntry(desc, i, idesc, i + 1);
+	return desc;
+}
+
+/*
+ * The filter columns of one row, as stored in its element; NULL for an
+ * index without filter columns.  values and isnull are those of all the
+ * index's columns.
+ */
+IndexTuple
+HnswFormFilter(Relation index, TupleDesc desc, Datum *values, bool *isnull)
+{
+	IndexTuple	itup;
+
+	if (desc == NULL)
+		return NULL;
+	itup = index_form_tuple(desc, values + 1, isnull + 1);
+	if (IndexTupleSize(itup) > HNSW_MAX_FILTER_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("filter columns of index row take %zu bytes, more than the hnsw maximum %d for index \"%s\"",
+						IndexTupleSize(itup), HNSW_MAX_FILTER_SIZE,
+						RelationGetRelationName(index)),
+				 errhint("Columns after the first one of an hnsw index are read at every step of a search; index short values there.")));
+	return itup;
+}
+
+/*
+ * Turn the scan keys of a scan into a filter, in the current memory
+ * context; NULL when there are none.  A key with a NULL argument (of a
+ * strict operator: no row passes it) makes the filter empty, and the scan
+ * returns nothing without searching.
+ *
+ * There are no array keys (= ANY): PostgreSQL does not give an ordered
+ * scan an = ANY qual on a column after the first (it could not keep the
+ * order of a btree), so amsearcharray is off and the executor checks those.
+ */
+HnswFilter *
+HnswPrepareFilter(Relation index, ScanKey keys, int nkeys)
+{
+	HnswFilter *filter;
+
+	if (nkeys == 0)
+		return NULL;
+	filter = palloc0(sizeof(HnswFilter));
+	filter->desc = HnswFilterDesc(index);
+	filter->keys = palloc0(sizeof(HnswFilterKey) * nkeys);
+	for (int i = 0; i < nkeys; i++)
+	{
+		ScanKey		sk = &keys[i];
+		HnswFilterKey *key = &filter->keys[filter->nkeys++];
+
+		if (sk->sk_flags & SK_ISNULL)
+		{
+			/* strict operators: a NULL argument matches nothing */
+			filter->empty = true;
+			return filter;
+		}
+		key->attno = sk->sk_attno;
+		key->func = &sk->sk_func;
+		key->collation = sk->sk_collation;
+		key->argument = sk->sk_argument;
+	}
+	return filter;
+}
+
+/*
+ * Does the element pass every key of filter?  value is the element's value
+ * (for keys on the first column).  A NULL filter column passes no key.
+ */
+bool
+HnswFilterMatches(HnswFilter *filter, Datum value, HnswElementTuple etup)
+{
+	IndexTuple	itup = NULL;
+
+	if (filter->empty)
+		return false;
+	if (filter->desc != NULL && (etup->flags & HNSW_ELEMENT_FILTER))
+		itup = HnswElementTupleGetFilter(etup);
+
+	for (int i = 0; i < filter->nkeys; i++)
+	{
+		HnswFilterKey *key = &filter->keys[i];
+		Datum		column;
+		bool		isnull = false;
+
+		if (key->attno == 1)
+			column = value;
+		else if (itup == NULL)
+			return false;
+		else
+		{
+			column = index_getattr(itup, key->attno - 1, filter->desc, &isnull);
+			if (isnull)
+				return false;
+		}
+		if (!DatumGetBool(FunctionCall2Coll(key->func, key->collation,
+											column, key->argument)))
+			return false;
+	}
+	return true;
+}
