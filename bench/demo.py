@@ -147,52 +147,114 @@ def run_hnswlib(args, train, test, gt, m, ef_construction, efs):
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
 
 
-def filtered_search(cur, args, train, test):
+FILTER_EFS = (10, 20, 40)
+
+
+def filtered_search(cur, args, train, test, with_clause):
     """Queries with a WHERE clause that 10%, 1% and 0.1% of the rows match
     (columns f10, f100, f1000 = id % 10, % 100, % 1000; each query asks
-    for the value qid % n): recall@10 against numpy's exact filtered
-    neighbours, rows returned, and queries/s through the iterative index
-    scan and through an exact scan (no index)."""
-    nq = min(len(test), 200 if args.small else 1000)
+    for the value qid % n), three ways: the filter columns of an index
+    (v, f10, f100, f1000), which check the qual during the walk; the plain
+    index with the qual checked by the executor above an iterative scan;
+    and an exact scan (no index).  For each, and each ef_search of the
+    index ways: recall@k against numpy's exact filtered neighbours, the
+    fewest rows a query got, and queries/s (pgbench, one client)."""
+    nq = min(len(test), 200 if args.small else 500)
     ids = np.arange(len(train))
-    print(f"filtered queries ({nq} queries, hnsw.iterative_scan = strict_order, "
-          f"ef_search 40; pgbench {args.seconds} s per figure):")
-    print(f"{'matching':>9} {'recall@%d' % args.k:>10} {'min rows':>9} {'index q/s':>10} {'exact q/s':>10} {'ratio':>6}")
     # the rows of the INSERT test are not in the exact answers: drop them
     cur.execute("DELETE FROM items WHERE id >= %s", (len(train),))
     cur.execute("ALTER TABLE items ADD COLUMN f10 int, ADD COLUMN f100 int, ADD COLUMN f1000 int")
     cur.execute("UPDATE items SET f10 = id % 10, f100 = id % 100, f1000 = id % 1000")
     cur.execute("VACUUM ANALYZE items")
-    out = []
+
+    truth = {}
     for n in (10, 100, 1000):
-        col = f"f{n}"
-        cur.execute(f"PREPARE filt{n}(int) AS SELECT id FROM items WHERE {col} = $1 % {n} "
-                    f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = $1) LIMIT {args.k}")
+        kth = []
+        for qi in range(nq):
+            sel = ids[ids % n == qi % n]
+            d = ((train[sel] - test[qi]) ** 2).sum(axis=1)
+            kth.append(np.sort(d)[min(args.k, len(d)) - 1])
+        truth[n] = kth
+
+    def measure(n, where, settings):
+        """recall, fewest rows and queries/s of one way of asking"""
+        for sql in settings:
+            cur.execute(sql)
         found = 0
         min_rows = args.k
         for qi in range(nq):
-            cur.execute(f"EXECUTE filt{n}(%s)", (qi,))
+            cur.execute(f"SELECT id FROM items WHERE {where.replace('%', '%%').replace(':q', '%s')} "
+                        f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = %s) LIMIT {args.k}",
+                        (qi, qi))
             got = [r[0] for r in cur.fetchall()]
             min_rows = min(min_rows, len(got))
-            sel = ids[ids % n == qi % n]
-            d = ((train[sel] - test[qi]) ** 2).sum(axis=1)
-            kth = np.sort(d)[min(args.k, len(d)) - 1]
             if got:
                 dg = ((train[got] - test[qi]) ** 2).sum(axis=1)
-                found += int((dg <= kth * (1 + 1e-6) + 1e-6).sum())
-        recall = found / (nq * args.k)
-        script = (f"\\set q random(0, {nq - 1})\n"
-                  f"SELECT id FROM items WHERE {col} = :q % {n} "
+                found += int((dg <= truth[n][qi] * (1 + 1e-6) + 1e-6).sum())
+        for sql in settings:
+            cur.execute("RESET " + sql.split()[1])
+        script = (f"\\set q random(0, {nq - 1})\n" + "".join(s + ";\n" for s in settings) +
+                  f"SELECT id FROM items WHERE {where} "
                   f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = :q) LIMIT {args.k};\n")
-        index_qps = pgbench_qps(script, args.seconds, 1)
-        env_script = script.replace("SELECT id", "SET enable_indexscan = off;\nSELECT id", 1)
-        exact_qps = pgbench_qps(env_script, args.seconds, 1)
-        row = {"matching": 1.0 / n, "recall": recall, "min_rows": min_rows,
-               "index_qps": index_qps, "exact_qps": exact_qps}
-        out.append(row)
-        print(f"{100.0 / n:>8.1f}% {recall:>10.4f} {min_rows:>9} {index_qps:>10.0f} {exact_qps:>10.0f} "
-              f"{index_qps / exact_qps:>5.1f}x")
-    return out
+        return {"recall": found / (nq * args.k), "min_rows": min_rows,
+                "qps": pgbench_qps(script, args.seconds, 1)}
+
+    print(f"filtered queries ({nq} queries, pgbench {args.seconds} s per figure):")
+    out = {n: {"matching": 1.0 / n, "executor": {}, "filter_columns": {}} for n in (10, 100, 1000)}
+    # the plain index: the qual is checked above an iterative scan ("+ 0"
+    # keeps it out of an index with filter columns, were there one)
+    for n in (10, 100, 1000):
+        out[n]["exact"] = measure(n, f"f{n} = :q % {n}", ["SET enable_indexscan = off"])
+        for ef in FILTER_EFS:
+            out[n]["executor"][ef] = measure(n, f"f{n} + 0 = :q % {n}",
+                                             [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
+    t0 = time.time()
+    cur.execute(f"CREATE INDEX items_vf_idx ON items USING hnsw (v, f10, f100, f1000){with_clause}")
+    build = time.time() - t0
+    cur.execute("DROP INDEX items_v_idx")
+    print(f"CREATE INDEX ... (v, f10, f100, f1000): {build:.1f} s")
+    for n in (10, 100, 1000):
+        for ef in FILTER_EFS:
+            out[n]["filter_columns"][ef] = measure(n, f"f{n} = :q % {n}",
+                                                   [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
+        # what the planner picks by itself
+        cur.execute(f"EXPLAIN SELECT id FROM items WHERE f{n} = 7 "
+                    f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = 7) LIMIT {args.k}")
+        plan = [r[0] for r in cur.fetchall()]
+        out[n]["planner_picks"] = "filter columns" if any("Index Cond: (f" in p for p in plan) \
+            else "exact scan" if any("Seq Scan on items" in p for p in plan) else "other"
+
+    print(f"{'matching':>9} {'way':>15} {'ef':>4} {'recall@%d' % args.k:>10} {'min rows':>9} {'q/s':>8}")
+    for n in (10, 100, 1000):
+        r = out[n]
+        for way in ("filter_columns", "executor"):
+            for ef in FILTER_EFS:
+                x = r[way][ef]
+                print(f"{100.0 / n:>8.1f}% {way:>15} {ef:>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
+        x = r["exact"]
+        print(f"{100.0 / n:>8.1f}% {'exact scan':>15} {'':>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
+    print("best queries/s at recall >= 0.95 with every query getting its rows:")
+    print(f"{'matching':>9} {'filter cols':>12} {'executor':>9} {'exact':>7} {'cols/exec':>10} {'cols/exact':>11}  planner picks")
+    for n in (10, 100, 1000):
+        r = out[n]
+
+        def best(way):
+            ok = [x["qps"] for x in r[way].values() if x["recall"] >= 0.95 and x["min_rows"] == args.k]
+            return max(ok) if ok else None
+        fc, ex = best("filter_columns"), best("executor")
+        exact = r["exact"]["qps"]
+        r["best"] = {"filter_columns": fc, "executor": ex, "exact": exact}
+
+        def fmt(v):
+            return f"{v:.0f}" if v else "-"
+
+        def ratio(a, b):
+            return f"{a / b:.1f}x" if a and b else "-"
+        print(f"{100.0 / n:>8.1f}% {fmt(fc):>12} {fmt(ex):>9} {exact:>7.0f} {ratio(fc, ex):>10} "
+              f"{ratio(fc, exact):>11}  {r['planner_picks']}")
+    return [dict(out[n], executor={str(k): v for k, v in out[n]["executor"].items()},
+                 filter_columns={str(k): v for k, v in out[n]["filter_columns"].items()})
+            for n in (10, 100, 1000)]
 
 
 def pgbench_qps(script, seconds, clients, ef=None):
@@ -306,7 +368,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=10, help="pgbench run per throughput figure (default 10)")
     ap.add_argument("--inserts", type=int, default=2000, help="single-row INSERTs to time after the build")
     ap.add_argument("--filtered", action="store_true",
-                    help="also measure filtered queries (10%%, 1%%, 0.1%% of rows match) with iterative scans")
+                    help="also measure filtered queries (10%%, 1%%, 0.1%% of rows match): filter "
+                         "columns, an iterative scan under the executor's filter, and an exact scan")
     ap.add_argument("--no-hnswlib", action="store_true", help="skip the in-process hnswlib reference")
     ap.add_argument("--hnswlib-threads", type=int, default=2, help="threads for the hnswlib build (default 2)")
     ap.add_argument("--cache", default=os.environ.get("HNSW_CACHE", "/var/tmp/hnsw-cache"))
@@ -434,7 +497,7 @@ def main():
         report["ratios"] = ratios
 
     if args.filtered:
-        report["filtered"] = filtered_search(cur, args, train, test)
+        report["filtered"] = filtered_search(cur, args, train, test, with_clause)
 
     if args.json:
         with open(args.json, "w") as f:

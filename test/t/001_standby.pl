@@ -2,7 +2,8 @@
 #
 # WAL of hnsw indexes: a streaming standby (with wal_consistency_checking on
 # the primary's generic WAL) returns the same rows in the same order as the
-# primary after a build, inserts, deletes, VACUUM and REINDEX; and a crash
+# primary after a build, inserts, deletes, VACUUM and REINDEX, also through
+# an index with a filter column; and a crash
 # (immediate shutdown) loses nothing that was committed.
 
 use strict;
@@ -18,10 +19,12 @@ $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION hnsw');
 $primary->safe_psql('postgres', q{
 	SELECT setseed(0.1);
-	CREATE TABLE items (id int PRIMARY KEY, v real[]);
+	CREATE TABLE items (id int PRIMARY KEY, v real[],
+		grp int GENERATED ALWAYS AS (id % 10) STORED);
 	INSERT INTO items SELECT i, ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16))
 		FROM generate_series(1, 2000) i;
 	CREATE INDEX items_v_idx ON items USING hnsw (v);
+	CREATE INDEX items_vf_idx ON items USING hnsw (v, grp);
 	CREATE TABLE bits (id int, b bit(64));
 	INSERT INTO bits SELECT i, (SELECT string_agg(CASE WHEN random() < 0.5 THEN '1' ELSE '0' END, '')
 		FROM generate_series(1, 64 + 0 * i))::bit(64) FROM generate_series(1, 1000) i;
@@ -43,6 +46,16 @@ my $queries = q{
 			FROM generate_series(1, 16) k) LIMIT 10) s) AS ids
 		FROM generate_series(1, 20) q) t;
 };
+# the same through the filter column grp
+my $filtered_queries = q{
+	SET enable_seqscan = off;
+	SELECT string_agg(ids, ' ' ORDER BY q) FROM (
+		SELECT q, (SELECT string_agg(id::text, ',') FROM (
+			SELECT id FROM items WHERE grp = q % 10
+			ORDER BY v <-> ARRAY(SELECT (((q * 7919 + k * 104729) % 1000) / 1000.0)::real
+			FROM generate_series(1, 16) k) LIMIT 10) s) AS ids
+		FROM generate_series(1, 20) q) t;
+};
 my $bit_queries = q{
 	SET enable_seqscan = off;
 	SELECT string_agg(ids, ' ' ORDER BY q) FROM (
@@ -55,14 +68,14 @@ sub check_same
 {
 	my ($what) = @_;
 	$primary->wait_for_catchup($standby, 'replay');
-	foreach my $sql ($queries, $bit_queries)
+	foreach my $sql ($queries, $filtered_queries, $bit_queries)
 	{
 		my $on_primary = $primary->safe_psql('postgres', $sql);
 		my $on_standby = $standby->safe_psql('postgres', $sql);
 		isnt($on_primary, '', "$what: the primary answers");
 		is($standby->safe_psql('postgres',
-				"SELECT count(*) FROM hnsw_verify('items_v_idx')"), '0',
-			"$what: the standby's index verifies clean");
+				"SELECT (SELECT count(*) FROM hnsw_verify('items_v_idx')) + (SELECT count(*) FROM hnsw_verify('items_vf_idx'))"), '0',
+			"$what: the standby's indexes verify clean");
 		is($on_standby, $on_primary, "$what: the standby answers as the primary");
 	}
 }
@@ -91,7 +104,7 @@ $primary->safe_psql('postgres', q{
 });
 check_same('after inserts into freed space');
 
-$primary->safe_psql('postgres', 'REINDEX INDEX items_v_idx; REINDEX INDEX bits_b_idx;');
+$primary->safe_psql('postgres', 'REINDEX INDEX items_v_idx; REINDEX INDEX items_vf_idx; REINDEX INDEX bits_b_idx;');
 check_same('after REINDEX');
 
 # Vectors larger than a page (their values in chunk tuples) replicate too
