@@ -89,6 +89,7 @@ HnswPrepareFilter(Relation index, ScanKey keys, int nkeys)
 	if (nkeys == 0)
 		return NULL;
 	filter = palloc0(sizeof(HnswFilter));
+	filter->index = index;
 	filter->desc = HnswFilterDesc(index);
 	filter->keys = palloc0(sizeof(HnswFilterKey) * nkeys);
 	for (int i = 0; i < nkeys; i++)
@@ -139,6 +140,15 @@ HnswFilterMatches(HnswFilter *filter, Datum value, HnswElementTuple etup)
 			column = index_getattr(itup, key->attno - 1, filter->desc, &isnull);
 			if (isnull)
 				return false;
+			/* a damaged length must not send an operator off the page */
+			if (TupleDescAttr(filter->desc, key->attno - 2)->attlen == -1 &&
+				(char *) DatumGetPointer(column) + VARSIZE_ANY(DatumGetPointer(column)) >
+				(char *) itup + IndexTupleSize(itup))
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("index \"%s\" is corrupted", RelationGetRelationName(filter->index)),
+						 errdetail("A filter column value runs past the end of its element tuple."),
+						 errhint("Please REINDEX it.")));
 		}
 		if (!DatumGetBool(FunctionCall2Coll(key->func, key->collation,
 											column, key->argument)))

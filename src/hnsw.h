@@ -245,6 +245,7 @@ typedef struct HnswFilterKey
 
 typedef struct HnswFilter
 {
+	Relation	index;
 	TupleDesc	desc;			/* of the filter columns; NULL if none */
 	int			nkeys;
 	HnswFilterKey *keys;

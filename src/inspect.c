@@ -264,6 +264,16 @@ collect_elements(VerifyState *vs)
 				report(vs, blkno, off, "malformed element tuple");
 				continue;
 			}
+			if (((etup->flags & HNSW_ELEMENT_FILTER) != 0) !=
+				(RelationGetDescr(vs->index)->natts > 1))
+				report(vs, blkno, off, (etup->flags & HNSW_ELEMENT_FILTER) ?
+					   "element has filter columns the index does not have" :
+					   "element lacks the index's filter columns");
+			else if ((etup->flags & HNSW_ELEMENT_FILTER) &&
+					 (HnswElementTupleFilterOffset(etup) + sizeof(IndexTupleData) > len ||
+					  HnswElementTupleFilterOffset(etup) +
+					  IndexTupleSize(HnswElementTupleGetFilter(etup)) > len))
+				report(vs, blkno, off, "filter columns run past the end of the element tuple");
 			if (etup->flags & HNSW_ELEMENT_EXTERNAL)
 			{
 				/* an external value: its chunks must all be there */

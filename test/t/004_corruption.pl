@@ -2,7 +2,7 @@
 #
 # A damaged index file is an error with ERRCODE_INDEX_CORRUPTED (or the
 # buffer manager's data-corruption error), or a report of hnsw_verify;
-# never a crash: the server stays up.
+# never a crash: the server stays up.  Also for an index with filter columns.
 
 use strict;
 use warnings;
@@ -126,6 +126,42 @@ for my $round (1 .. 20)
 	ok($ret == 0 || $stderr =~ /XX00[12]|ERROR/, "random damage $round: a result or an error");
 	$node->psql('postgres', "SELECT count(*) FROM hnsw_verify('items_v_idx')");
 	is($node->safe_psql('postgres', 'SELECT 1'), '1', "random damage $round: the server is still up");
+	restore();
+}
+
+# the same random damage to an index with filter columns, queried through
+# them: the filter values are checked against their element's bounds
+$node->safe_psql('postgres', q{
+	CREATE TABLE fitems (id int, grp int, big bigint, label text, v real[]);
+	INSERT INTO fitems SELECT i, i % 10, i, 'label' || (i % 7),
+		ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 8))
+		FROM generate_series(1, 2000) i;
+	CREATE INDEX fitems_idx ON fitems USING hnsw (v, grp, big, label);
+});
+is($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('fitems_idx')"), '0',
+	'the fresh index with filter columns verifies clean');
+$file = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('fitems_idx')");
+$node->stop;
+open $fh, '<:raw', $file or die "open $file: $!";
+$pristine = do { local $/; <$fh> };
+close $fh;
+$node->start;
+$nblocks = length($pristine) / $blcksz;
+my $fquery = q{\set VERBOSITY verbose
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM fitems WHERE grp = 3 AND big > 100 AND label >= 'label2'
+	ORDER BY v <-> ARRAY(SELECT 0.5::real FROM generate_series(1, 8)) LIMIT 10) s;
+};
+for my $round (1 .. 20)
+{
+	my $blk = 1 + int(rand($nblocks - 1));
+	my $offset = $blk * $blcksz + 24 + int(rand($blcksz - 48));
+	my $bytes = join('', map { chr(int(rand(256))) } 1 .. 16);
+	damage($offset, $bytes);
+	($ret, $stdout, $stderr) = $node->psql('postgres', $fquery);
+	ok($ret == 0 || $stderr =~ /XX00[12]|ERROR/, "filter columns, random damage $round: a result or an error");
+	$node->psql('postgres', "SELECT count(*) FROM hnsw_verify('fitems_idx')");
+	is($node->safe_psql('postgres', 'SELECT 1'), '1', "filter columns, random damage $round: the server is still up");
 	restore();
 }
 
