@@ -139,6 +139,13 @@ EXPLAIN (COSTS OFF) SELECT id FROM fc WHERE tenant % 10 = 3
 ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10;
 SELECT s.* FROM fc_summary('tenant % 10 = 3') s;
 DROP INDEX fc_expr;
+-- IN through the index: an array of the column as the filter column, and
+-- && in the query
+CREATE INDEX fc_in ON fc USING hnsw (v, (ARRAY[tenant]));
+EXPLAIN (COSTS OFF) SELECT id FROM fc WHERE ARRAY[tenant] && '{3,5,9}'
+ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10;
+SELECT s.* FROM fc_summary('ARRAY[tenant] && ''{3,5,9}''') s;
+DROP INDEX fc_in;
 
 -- errors: the vectors go first; filter values must be short
 CREATE INDEX ON fc USING hnsw (tenant, v);
