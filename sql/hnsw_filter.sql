@@ -147,6 +147,20 @@ ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10;
 SELECT s.* FROM fc_summary('ARRAY[tenant] && ''{3,5,9}''') s;
 DROP INDEX fc_in;
 
+-- quals on the first column itself (text's class has = < <= > >= beside
+-- its Levenshtein distance) are checked on the stored value
+CREATE TABLE fw (id int, w text);
+INSERT INTO fw SELECT i, md5(i::text) FROM generate_series(1, 2000) i;
+CREATE INDEX fw_idx ON fw USING hnsw (w);
+ANALYZE fw;
+EXPLAIN (COSTS OFF) SELECT id FROM fw WHERE w < '8' ORDER BY w <~> 'abcdef0123' LIMIT 5;
+SELECT count(*) AS rows, bool_and(w < '8') AS all_pass
+FROM (SELECT w FROM fw WHERE w < '8' ORDER BY w <~> 'abcdef0123' LIMIT 5) s;
+-- without an ORDER BY there is no scan this index can do; with sequential
+-- scans disabled the planner may still pick it for a qual alone
+SELECT count(*) FROM fw WHERE w < '8';
+DROP TABLE fw;
+
 -- errors: the vectors go first; filter values must be short
 CREATE INDEX ON fc USING hnsw (tenant, v);
 CREATE TABLE fc_long (label text, v real[]);

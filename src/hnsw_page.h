@@ -152,6 +152,11 @@ typedef HnswElementTupleData *HnswElementTuple;
 	((etup)->value_offset + MAXALIGN(VARSIZE_ANY(HnswElementTupleGetValue(etup))))
 #define HnswElementTupleGetFilter(etup) \
 	((IndexTuple) ((char *) (etup) + HnswElementTupleFilterOffset(etup)))
+/* Does the filter IndexTuple of etup (flag set) lie within len bytes? */
+#define HnswElementTupleFilterFits(etup, len) \
+	(HnswElementTupleFilterOffset(etup) + sizeof(IndexTupleData) <= (len) && \
+	 HnswElementTupleFilterOffset(etup) + \
+	 IndexTupleSize(HnswElementTupleGetFilter(etup)) <= (len))
 
 /*
  * Upper tuple: neighbour lists of layers 1 .. level, m slots each.  The list

@@ -270,9 +270,7 @@ collect_elements(VerifyState *vs)
 					   "element has filter columns the index does not have" :
 					   "element lacks the index's filter columns");
 			else if ((etup->flags & HNSW_ELEMENT_FILTER) &&
-					 (HnswElementTupleFilterOffset(etup) + sizeof(IndexTupleData) > len ||
-					  HnswElementTupleFilterOffset(etup) +
-					  IndexTupleSize(HnswElementTupleGetFilter(etup)) > len))
+					 !HnswElementTupleFilterFits(etup, len))
 				report(vs, blkno, off, "filter columns run past the end of the element tuple");
 			if (etup->flags & HNSW_ELEMENT_EXTERNAL)
 			{

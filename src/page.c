@@ -257,9 +257,7 @@ HnswGetElement(Relation index, Page page, OffsetNumber off)
 		etup->level >= HNSW_MAX_LAYERS ||
 		HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * etup->nneighbors > etup->value_offset ||
 		((etup->flags & HNSW_ELEMENT_FILTER) &&
-		 (HnswElementTupleFilterOffset(etup) + sizeof(IndexTupleData) > ItemIdGetLength(iid) ||
-		  HnswElementTupleFilterOffset(etup) +
-		  IndexTupleSize(HnswElementTupleGetFilter(etup)) > ItemIdGetLength(iid))))
+		 !HnswElementTupleFilterFits(etup, ItemIdGetLength(iid))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is corrupted", RelationGetRelationName(index)),

@@ -243,7 +243,11 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
 	if (scan->numberOfOrderBys == 0 || scan->orderByData == NULL)
-		elog(ERROR, "hnsw index scans need an ORDER BY on a distance operator");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index \"%s\" can only be scanned in distance order",
+						RelationGetRelationName(scan->indexRelation)),
+				 errhint("The planner chose it for quals on its filter columns alone; allow a sequential scan (enable_seqscan) or use another index.")));
 
 	if (!so->searched)
 		search(scan);

@@ -148,9 +148,8 @@ hnswvalidate(Oid opclassoid)
 		has_op = true;
 	}
 
-	if (has_search && !has_proc && !has_op)
-		;						/* a filter class */
-	else if (!has_proc)
+	/* a filter class has neither; a distance class needs both */
+	if (!has_proc && (has_op || !has_search))
 	{
 		ereport(INFO,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
