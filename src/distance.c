@@ -171,8 +171,20 @@ HnswInitDistance(HnswDistance *dist, Relation index)
 							  dist->kernel != HNSW_KERNEL_INT4_JACCARD);
 }
 
-#define F4(d) ((const float *) ARR_DATA_PTR(DatumGetArrayTypeP(d)))
-#define DIM(d) (ARR_DIMS(DatumGetArrayTypeP(d))[0])
+/*
+ * A prepared array: HnswPrepareValue made it a plain (untoasted, 4-byte
+ * header) copy, and the index stores it so, so no detoasting call is due
+ * on the way to the kernel.
+ */
+static inline ArrayType *
+prepared_array(Datum d)
+{
+	Assert(!VARATT_IS_EXTENDED(DatumGetPointer(d)));
+	return (ArrayType *) DatumGetPointer(d);
+}
+
+#define F4(d) ((const float *) ARR_DATA_PTR(prepared_array(d)))
+#define DIM(d) (ARR_DIMS(prepared_array(d))[0])
 
 /*
  * Distance between two values prepared by HnswPrepareValue.  The values
@@ -202,12 +214,12 @@ HnswComputeDistance(HnswDistance *dist, Datum a, Datum b)
 		case HNSW_KERNEL_BIT_JACCARD:
 			return HnswBitJaccardDistance(DatumGetVarBitP(a), DatumGetVarBitP(b));
 		case HNSW_KERNEL_INT4_HAMMING:
-			return HnswInt4HammingDistance((const int32 *) ARR_DATA_PTR(DatumGetArrayTypeP(a)),
-										   (const int32 *) ARR_DATA_PTR(DatumGetArrayTypeP(b)),
+			return HnswInt4HammingDistance((const int32 *) ARR_DATA_PTR(prepared_array(a)),
+										   (const int32 *) ARR_DATA_PTR(prepared_array(b)),
 										   DIM(a));
 		case HNSW_KERNEL_INT4_JACCARD:
-			return HnswInt4JaccardSorted((const int32 *) ARR_DATA_PTR(DatumGetArrayTypeP(a)), DIM(a),
-										 (const int32 *) ARR_DATA_PTR(DatumGetArrayTypeP(b)), DIM(b));
+			return HnswInt4JaccardSorted((const int32 *) ARR_DATA_PTR(prepared_array(a)), DIM(a),
+										 (const int32 *) ARR_DATA_PTR(prepared_array(b)), DIM(b));
 		case HNSW_KERNEL_FMGR:
 			{
 				double		d;
@@ -304,6 +316,59 @@ HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip)
 			}
 	}
 	return PointerGetDatum(v);
+}
+
+/*
+ * Whether a value read from an index page has the shape its kernel reads: a
+ * plain (4-byte header, uncompressed) varlena, as HnswPrepareValue made it;
+ * for the array kernels a one-dimensional array of the right element type,
+ * without NULLs, whose size is exactly that of its elements; for the bit
+ * kernels a bit string likewise; and of the index's dimension (if not 0)
+ * where values have one.  The page code has checked that the value's size
+ * fits its tuple, so with this a damaged page cannot send a kernel past the
+ * value.  Values of support functions called through fmgr are theirs to
+ * check.
+ */
+bool
+HnswValueIsWellFormed(HnswDistance *dist, Datum value, uint32 dimensions)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	Oid			elemtype = FLOAT4OID;
+
+	if (VARATT_IS_EXTENDED(v))
+		return false;
+	switch (dist->kernel)
+	{
+		case HNSW_KERNEL_INT4_HAMMING:
+		case HNSW_KERNEL_INT4_JACCARD:
+			elemtype = INT4OID;
+			/* FALLTHROUGH */
+		case HNSW_KERNEL_L2:
+		case HNSW_KERNEL_COSINE:
+		case HNSW_KERNEL_L1:
+		case HNSW_KERNEL_NEG_IP:
+			{
+				ArrayType  *a = (ArrayType *) v;
+
+				if (VARSIZE(v) < ARR_OVERHEAD_NONULLS(1) ||
+					ARR_NDIM(a) != 1 || ARR_HASNULL(a) ||
+					ARR_ELEMTYPE(a) != elemtype || ARR_DIMS(a)[0] < 0 ||
+					VARSIZE(v) != ARR_OVERHEAD_NONULLS(1) + (Size) ARR_DIMS(a)[0] * 4)
+					return false;
+				break;
+			}
+		case HNSW_KERNEL_BIT_HAMMING:
+		case HNSW_KERNEL_BIT_JACCARD:
+			if (VARSIZE(v) < VARBITTOTALLEN(0) ||
+				VARBITLEN((VarBit *) v) < 0 ||
+				VARSIZE(v) != VARBITTOTALLEN(VARBITLEN((VarBit *) v)))
+				return false;
+			break;
+		case HNSW_KERNEL_FMGR:
+			return true;
+	}
+	return !dist->fixed_dimensions || dimensions == 0 ||
+		HnswValueDimensions(dist, value) == dimensions;
 }
 
 /* The dimension of a prepared value; 0 for kernels without one */

@@ -233,6 +233,8 @@ extern void HnswInitDistance(HnswDistance *dist, Relation index);
 extern double HnswComputeDistance(HnswDistance *dist, Datum a, Datum b);
 extern Datum HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip);
 extern uint32 HnswValueDimensions(HnswDistance *dist, Datum value);
+extern bool HnswValueIsWellFormed(HnswDistance *dist, Datum value,
+								  uint32 dimensions);
 
 /* filter.c */
 typedef struct HnswFilterKey
@@ -269,6 +271,9 @@ extern int	HnswSearchLayer(HnswGraph *graph, Datum query,
 extern void HnswGraphSetOptions(HnswGraph *graph, int m, int ef_construction,
 								int max_layers, double level_scale,
 								bool extend_candidates, bool keep_pruned);
+/* how full keep_pruned leaves a list it had to cut (see HnswPruneNeighbors) */
+#define HNSW_PRUNE_FILL(max_neighbors) ((max_neighbors) - (max_neighbors) / 16)
+
 extern int	HnswSelectNeighbors(HnswGraph *graph, Datum base, int layer,
 								bool extend, HnswCandidate *candidates,
 								int ncandidates, int max_neighbors,

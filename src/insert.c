@@ -70,6 +70,7 @@ typedef struct HnswDiskGraph
 	Relation	index;
 	HnswBufferCache *cache;
 	HnswValueBuffer scratch;	/* for external values */
+	uint32		dimensions;		/* the metapage's */
 } HnswDiskGraph;
 
 /* The buffer cache of index, made on first use */
@@ -126,6 +127,24 @@ read_share(HnswDiskGraph *g, BlockNumber blkno)
 	return buf;
 }
 
+/*
+ * Raise an error for a value read from the page of element id that its
+ * kernel could not read safely (see HnswValueIsWellFormed).
+ */
+static void
+check_value(HnswDiskGraph *g, HnswElemId id, struct varlena *v)
+{
+	if (!HnswValueIsWellFormed(g->graph.distance, PointerGetDatum(v),
+							   g->dimensions))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupted",
+						RelationGetRelationName(g->index)),
+				 errdetail("The value of the element at (%u,%u) is malformed.",
+						   HnswElemIdGetBlock(id), HnswElemIdGetOffset(id)),
+				 errhint("Please REINDEX it.")));
+}
+
 static bool
 disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
 				 double *distance, bool *deleted)
@@ -145,6 +164,7 @@ disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
 			etup = NULL;		/* its chunks went with it */
 		else
 		{
+			check_value(g, id, v);
 			*distance = HnswComputeDistance(graph->distance, value,
 											PointerGetDatum(v));
 			*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
@@ -262,6 +282,8 @@ disk_value(HnswGraph *graph, HnswElemId id)
 	if (etup != NULL)
 		copy = HnswCopyElementValue(g->index, etup);
 	UnlockReleaseBuffer(buf);
+	if (copy != NULL)
+		check_value(g, id, copy);
 	return PointerGetDatum(copy);
 }
 
@@ -294,6 +316,7 @@ HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
 	g->index = index;
 	g->cache = buffer_cache(index);
 	g->scratch.cxt = CurrentMemoryContext;
+	g->dimensions = meta->dimensions;
 	*graph = &g->graph;
 }
 

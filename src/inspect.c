@@ -242,7 +242,8 @@ collect_elements(VerifyState *vs)
 			HnswElementTuple etup;
 			VerifyElement *e;
 			Size		len;
-			uint32		dims;
+			uint32		dims = 0;
+			bool		well_formed;
 
 			if (!ItemIdIsUsed(iid) || !ItemIdHasStorage(iid))
 				continue;
@@ -282,13 +283,22 @@ collect_elements(VerifyState *vs)
 					report(vs, blkno, off, "the chunks of its value are missing or broken");
 					continue;
 				}
-				dims = HnswValueDimensions(&vs->dist, PointerGetDatum(v));
+				well_formed = HnswValueIsWellFormed(&vs->dist, PointerGetDatum(v), 0);
+				if (well_formed)
+					dims = HnswValueDimensions(&vs->dist, PointerGetDatum(v));
 				pfree(v);
 			}
 			else
-				dims = HnswValueDimensions(&vs->dist,
-										   PointerGetDatum(HnswElementTupleGetValue(etup)));
-			if (vs->dist.fixed_dimensions && dims != vs->meta.dimensions)
+			{
+				Datum		v = PointerGetDatum(HnswElementTupleGetValue(etup));
+
+				well_formed = HnswValueIsWellFormed(&vs->dist, v, 0);
+				if (well_formed)
+					dims = HnswValueDimensions(&vs->dist, v);
+			}
+			if (!well_formed)
+				report(vs, blkno, off, "its value is malformed");
+			else if (vs->dist.fixed_dimensions && dims != vs->meta.dimensions)
 				report(vs, blkno, off, "element of %u dimensions in an index of %u",
 					   dims, vs->meta.dimensions);
 

@@ -113,6 +113,27 @@ for my $blk (@blocks)
 }
 is($special_hits, scalar(@blocks), 'a bad page id on an element page is noticed');
 
+# the array header of every stored vector says its data lies far away:
+# the kernel must never be sent there
+{
+	my $copy = $pristine;
+	my $header = pack('l<l<L<', 1, 0, 700);	# ndim 1, no NULLs, float4
+	my $count = ($copy =~ s/\Q$header\E/pack('l<l<L<', 1, 0x7fffff00, 700)/ge);
+	ok($count >= 2000, 'the array header of every stored vector found');
+	$node->stop;
+	open my $out, '>:raw', $file or die;
+	print $out $copy;
+	close $out;
+	$node->start;
+}
+($ret, $stdout, $stderr) = $node->psql('postgres', $query);
+like($stderr, qr/XX002: index "items_v_idx" is corrupted.*\n.*DETAIL:  The value of the element at \(\d+,\d+\) is malformed/,
+	'a malformed stored vector: index corrupted error');
+like($node->safe_psql('postgres', "SELECT string_agg(DISTINCT problem, ';') FROM hnsw_verify('items_v_idx')"),
+	qr/its value is malformed/, 'hnsw_verify reports malformed values');
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
+restore();
+
 # random bytes in the tuple area of element pages: errors or verifier
 # reports, or harmless; never a crash
 srand(42);
