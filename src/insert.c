@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "common/pg_prng.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/lmgr.h"
@@ -197,8 +198,14 @@ disk_prefetch(HnswGraph *graph, HnswElemId id, bool deep)
 	page = BufferGetPage(g->cache->recent[slot].buffer);
 	if (!deep)
 	{
+		/*
+		 * What pinning, locking and checking the page will touch: the
+		 * buffer's descriptor (pin count and content lock), the page header
+		 * with the first line pointers, and the special space at its end.
+		 */
+		__builtin_prefetch(GetBufferDescriptor(g->cache->recent[slot].buffer - 1));
 		__builtin_prefetch(page);
-		__builtin_prefetch(page + PG_CACHE_LINE_SIZE);
+		__builtin_prefetch(page + BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)));
 	}
 	else
 	{
