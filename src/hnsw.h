@@ -271,6 +271,13 @@ extern int	HnswSearchLayer(HnswGraph *graph, Datum query,
 extern void HnswGraphSetOptions(HnswGraph *graph, int m, int ef_construction,
 								int max_layers, double level_scale,
 								bool extend_candidates, bool keep_pruned);
+/*
+ * Stride of software prefetches: the 64-byte line x86-64 and most other
+ * CPUs fill (PG_CACHE_LINE_SIZE, 128, is a padding size; striding by it
+ * asked for every other line).
+ */
+#define HNSW_PREFETCH_STRIDE	64
+
 /* how full keep_pruned leaves a list it had to cut (see HnswPruneNeighbors) */
 #define HNSW_PRUNE_FILL(max_neighbors) ((max_neighbors) - (max_neighbors) / 16)
 

@@ -216,7 +216,7 @@ disk_prefetch(HnswGraph *graph, HnswElemId id, bool deep)
 		/* an unlocked read may see garbage: stay inside the page */
 		if (off >= BLCKSZ || len > BLCKSZ - off)
 			return;
-		for (unsigned i = 0; i < len; i += PG_CACHE_LINE_SIZE)
+		for (unsigned i = 0; i < len; i += HNSW_PREFETCH_STRIDE)
 			__builtin_prefetch(page + off + i);
 	}
 }
