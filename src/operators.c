@@ -70,13 +70,27 @@ HnswCheckArray(ArrayType *a, Oid elemtype)
 	return n;
 }
 
-/* HnswCheckArray for real[], plus: every element is finite */
+/*
+ * HnswCheckArray for real[], plus: every element is finite.  Every distance
+ * call checks both its arguments, so the common case is one branch-free
+ * pass: a float is NaN or infinite when its exponent bits are all ones, and
+ * adding one to such an exponent carries into the sign bit, which no finite
+ * value's does.
+ */
 int
 HnswCheckFloat4Array(ArrayType *a)
 {
 	int			n = HnswCheckArray(a, FLOAT4OID);
 	const float *x = (const float *) ARR_DATA_PTR(a);
+	const uint32 *bits = (const uint32 *) x;
+	uint32		carry = 0;
 
+	for (int i = 0; i < n; i++)
+		carry |= (bits[i] & 0x7f800000) + 0x00800000;
+	if (likely((carry & 0x80000000) == 0))
+		return n;
+
+	/* find the first bad one, for the message */
 	for (int i = 0; i < n; i++)
 	{
 		if (unlikely(isnan(x[i])))
