@@ -371,6 +371,24 @@ HnswValueIsWellFormed(HnswDistance *dist, Datum value, uint32 dimensions)
 		HnswValueDimensions(dist, value) == dimensions;
 }
 
+/*
+ * Raise index-corrupted for a value read from the element at (blkno, off)
+ * that HnswValueIsWellFormed rejects.
+ */
+void
+HnswCheckStoredValue(Relation index, HnswDistance *dist, Datum value,
+					 uint32 dimensions, BlockNumber blkno, OffsetNumber off)
+{
+	if (!HnswValueIsWellFormed(dist, value, dimensions))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupted",
+						RelationGetRelationName(index)),
+				 errdetail("The value of the element at (%u,%u) is malformed.",
+						   blkno, off),
+				 errhint("Please REINDEX it.")));
+}
+
 /* The dimension of a prepared value; 0 for kernels without one */
 uint32
 HnswValueDimensions(HnswDistance *dist, Datum value)

@@ -56,13 +56,17 @@ visited_slot(VisitedSet *set, HnswElemId id)
 	return (id * UINT64CONST(0x9E3779B97F4A7C15)) >> set->shift;
 }
 
-/* Add id; true if it was not there yet */
+/*
+ * Add id; true if it was not there yet.  0, which no element has (a damaged
+ * list may still name it), counts as seen: it is never visited.
+ */
 static bool
 visited_add(VisitedSet *set, HnswElemId id)
 {
 	uint64		i = visited_slot(set, id);
 
-	Assert(id != 0);
+	if (unlikely(id == 0))
+		return false;
 	while (set->slots[i] != 0)
 	{
 		if (set->slots[i] == id)
@@ -459,12 +463,18 @@ select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 
 	/* keepPrunedConnections: fill up with the nearest pruned candidates */
 	for (int i = 0; graph->keep_pruned && i < ncandidates && nkept < fill_to; i++)
-		if (!taken[i] &&
-			(candidates[i].distance != 0 || nduplicates++ < max_duplicates))
+	{
+		if (taken[i])
+			continue;
+		if (candidates[i].distance == 0)
 		{
-			kept[nkept++] = i;
-			taken[i] = true;
+			if (nduplicates >= max_duplicates)
+				continue;
+			nduplicates++;
 		}
+		kept[nkept++] = i;
+		taken[i] = true;
+	}
 
 	/* keep the list nearest first */
 	for (int i = 0, k = 0; i < ncandidates; i++)

@@ -235,6 +235,9 @@ extern Datum HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip);
 extern uint32 HnswValueDimensions(HnswDistance *dist, Datum value);
 extern bool HnswValueIsWellFormed(HnswDistance *dist, Datum value,
 								  uint32 dimensions);
+extern void HnswCheckStoredValue(Relation index, HnswDistance *dist,
+								 Datum value, uint32 dimensions,
+								 BlockNumber blkno, OffsetNumber off);
 
 /* filter.c */
 typedef struct HnswFilterKey

@@ -132,18 +132,12 @@ read_share(HnswDiskGraph *g, BlockNumber blkno)
  * Raise an error for a value read from the page of element id that its
  * kernel could not read safely (see HnswValueIsWellFormed).
  */
-static void
+static inline void
 check_value(HnswDiskGraph *g, HnswElemId id, struct varlena *v)
 {
-	if (!HnswValueIsWellFormed(g->graph.distance, PointerGetDatum(v),
-							   g->dimensions))
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is corrupted",
-						RelationGetRelationName(g->index)),
-				 errdetail("The value of the element at (%u,%u) is malformed.",
-						   HnswElemIdGetBlock(id), HnswElemIdGetOffset(id)),
-				 errhint("Please REINDEX it.")));
+	HnswCheckStoredValue(g->index, g->graph.distance, PointerGetDatum(v),
+						 g->dimensions, HnswElemIdGetBlock(id),
+						 HnswElemIdGetOffset(id));
 }
 
 static bool

@@ -287,15 +287,9 @@ repair_graph(HnswVacuumState *vs)
 			upper = etup->upper;
 			value = PointerGetDatum(HnswCopyElementValue(vs->index, etup));
 			UnlockReleaseBuffer(buf);
-			if (value != (Datum) 0 &&
-				!HnswValueIsWellFormed(&vs->dist, value, vs->meta.dimensions))
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("index \"%s\" is corrupted",
-								RelationGetRelationName(vs->index)),
-						 errdetail("The value of the element at (%u,%u) is malformed.",
-								   blkno, off),
-						 errhint("Please REINDEX it.")));
+			if (value != (Datum) 0)
+				HnswCheckStoredValue(vs->index, &vs->dist, value,
+									 vs->meta.dimensions, blkno, off);
 			if (value == (Datum) 0)
 			{
 				/* chunks missing: hnsw_verify reports it; nothing to repair from */

@@ -39,26 +39,29 @@ close $fh;
 $node->start;
 my $nblocks = length($pristine) / $blcksz;
 
-# overwrite $len bytes at $offset of the file (server stopped), restart
-sub damage
+# stop the server, make the index file $contents, start it again
+sub install_file
 {
-	my ($offset, $bytes) = @_;
+	my ($contents) = @_;
 	$node->stop;
-	my $copy = $pristine;
-	substr($copy, $offset, length($bytes)) = $bytes;
 	open my $out, '>:raw', $file or die;
-	print $out $copy;
+	print $out $contents;
 	close $out;
 	$node->start;
 }
 
+# overwrite bytes at $offset of the pristine file
+sub damage
+{
+	my ($offset, $bytes) = @_;
+	my $copy = $pristine;
+	substr($copy, $offset, length($bytes)) = $bytes;
+	install_file($copy);
+}
+
 sub restore
 {
-	$node->stop;
-	open my $out, '>:raw', $file or die;
-	print $out $pristine;
-	close $out;
-	$node->start;
+	install_file($pristine);
 }
 
 # the metapage's magic number
@@ -84,11 +87,7 @@ restore();
 	my $copy = $pristine;
 	substr($copy, 28, 4) = "\x01\x00\x00\x00";
 	substr($copy, 50, 10) = "\x00" x 10;
-	$node->stop;
-	open my $out, '>:raw', $file or die;
-	print $out $copy;
-	close $out;
-	$node->start;
+	install_file($copy);
 }
 ($ret, $stdout, $stderr) = $node->psql('postgres', $query);
 is($stdout, '10', 'format version 1: the index answers');
@@ -120,11 +119,7 @@ is($special_hits, scalar(@blocks), 'a bad page id on an element page is noticed'
 	my $header = pack('l<l<L<', 1, 0, 700);	# ndim 1, no NULLs, float4
 	my $count = ($copy =~ s/\Q$header\E/pack('l<l<L<', 1, 0x7fffff00, 700)/ge);
 	ok($count >= 2000, 'the array header of every stored vector found');
-	$node->stop;
-	open my $out, '>:raw', $file or die;
-	print $out $copy;
-	close $out;
-	$node->start;
+	install_file($copy);
 }
 ($ret, $stdout, $stderr) = $node->psql('postgres', $query);
 like($stderr, qr/XX002: index "items_v_idx" is corrupted.*\n.*DETAIL:  The value of the element at \(\d+,\d+\) is malformed/,
