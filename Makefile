@@ -10,6 +10,7 @@ OBJS = \
 	src/build.o \
 	src/buildgraph.o \
 	src/cost.o \
+	src/directory.o \
 	src/distance.o \
 	src/filter.o \
 	src/graph.o \

@@ -23,6 +23,8 @@ SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 -- without iterating: what comes back is the filter columns' doing
 SET hnsw.iterative_scan = off;
+-- the walk of the graph; ranking from the filter directory comes below
+SET hnsw.exact_filter_rows = 0;
 
 -- EXPLAIN shows the quals the index checks as its Index Cond (= ANY goes
 -- above the scan, as a Filter: see below)
@@ -127,6 +129,52 @@ SELECT s.* FROM unnest(ARRAY['tenant = 7', 'label = ''label3'' AND tags && ''{7,
 	'words && ''{w7}'' AND flag = false']) cond, fc_summary(cond) s;
 SELECT count(*) AS problems FROM hnsw_verify('fc_idx');
 
+-- The filter directory (its first page follows the metapage, one tuple per
+-- element; kept up through the inserts, deletes and VACUUM above): quals
+-- that at most hnsw.exact_filter_rows rows pass are answered by ranking
+-- every such row exactly, so the index returns what an exact scan does.
+RESET hnsw.exact_filter_rows;
+SELECT count(*) > 0 AS directory_tuples FROM hnsw_page_items('fc_idx', 1) WHERE kind = 'directory';
+CREATE FUNCTION fc_exact(cond text)
+RETURNS TABLE (qual text, same_rows bool, wrong bigint, ordered bool)
+LANGUAGE sql AS $$
+	SELECT cond, bool_and(n = exact_n AND hits = exact_n), sum(wrong)::bigint, bool_and(ordered)
+	FROM generate_series(0, 9) c,
+	     fc_check(cond, ARRAY(SELECT (c + 0.5) / 10 FROM generate_series(1, 8))::real[])
+$$;
+SELECT s.* FROM unnest(ARRAY[
+	'tenant = 7', 'tenant < 2', 'big = 70000000000', 'small >= 6', 'label = ''label3''',
+	'tags && ''{7}''', 'tags @> ''{7,107}''', 'ltags && ''{7}''::int8[]', 'words && ''{w7}''',
+	'tenant < 10 AND small = 3 AND words && ''{w1,w2}'''
+]) cond, fc_exact(cond) s;
+-- iterating, every matching row in order; without, at most ef_search rows
+SET hnsw.iterative_scan = strict_order;
+SELECT count(*) AS rows, bool_and(d >= prev) AS ordered FROM (
+	SELECT d, lag(d) OVER () AS prev FROM (SELECT v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' AS d
+		FROM fc WHERE tenant = 7 ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 100) s) o;
+SET hnsw.iterative_scan = off;
+SET hnsw.ef_search = 5;
+SELECT count(*) AS at_most_ef_search FROM (SELECT id FROM fc WHERE tenant = 7
+	ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 20) s;
+RESET hnsw.ef_search;
+-- nothing matches: no rows.  (DEBUG1 says which way a scan went.)
+SET client_min_messages = debug1;
+SELECT count(*) FROM (SELECT id FROM fc WHERE tenant = 1000
+	ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10) s;
+-- more rows than that pass: the scan gives up on the directory and walks
+SET hnsw.exact_filter_rows = 50;
+SELECT count(*) FROM (SELECT id FROM fc WHERE tenant < 10
+	ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10) s;
+SET client_min_messages = warning;
+SELECT s.* FROM fc_summary('tenant < 10') s;
+RESET hnsw.exact_filter_rows;
+-- an index without filter columns has no directory: block 1 holds elements
+CREATE INDEX fc_plain ON fc USING hnsw (v);
+SELECT count(*) FILTER (WHERE kind = 'directory') AS directory_tuples,
+	count(*) FILTER (WHERE kind = 'element') > 0 AS elements
+FROM hnsw_page_items('fc_plain', 1);
+DROP INDEX fc_plain;
+
 -- a partial index and an expression filter column
 CREATE INDEX fc_partial ON fc USING hnsw (v, tenant) WHERE flag;
 CREATE INDEX fc_expr ON fc USING hnsw (v, (tenant % 10));
@@ -174,5 +222,6 @@ WHERE o.opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hnsw') AND o.opcname 
 ORDER BY 1;
 SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'text_levenshtein_ops';
 DROP TABLE fc;
+DROP FUNCTION fc_exact(text);
 DROP FUNCTION fc_summary(text);
 DROP FUNCTION fc_check(text, real[]);

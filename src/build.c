@@ -309,23 +309,49 @@ build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	return area;
 }
 
-/* Write the metapage of an empty index to block 0 of fork */
+/*
+ * Write the metapage of an empty index to block 0 of fork, and for an index
+ * with filter columns the first page of its filter directory to block 1.
+ */
 static void
 write_metapage(Relation index, ForkNumber fork, HnswOptions *opts,
 			   bool wal)
 {
 	Buffer		buf = HnswNewBuffer(index, fork);
+	Buffer		dirbuf = InvalidBuffer;
 	Page		page = BufferGetPage(buf);
 
 	if (BufferGetBlockNumber(buf) != HNSW_METAPAGE_BLKNO)
 		elog(ERROR, "hnsw metapage is not the first block of index \"%s\"",
 			 RelationGetRelationName(index));
+	if (RelationGetDescr(index)->natts > 1)
+	{
+		dirbuf = HnswNewBuffer(index, fork);
+		if (BufferGetBlockNumber(dirbuf) != HNSW_FIRST_DATA_BLKNO)
+			elog(ERROR, "hnsw directory is not the second block of index \"%s\"",
+				 RelationGetRelationName(index));
+	}
 	START_CRIT_SECTION();
 	HnswInitMetaPage(page, opts, 0);
+	if (BufferIsValid(dirbuf))
+	{
+		HnswMetaPage meta = HnswPageGetMeta(page);
+
+		meta->flags |= HNSW_META_DIRECTORY;
+		meta->directory_head = meta->directory_tail = HNSW_FIRST_DATA_BLKNO;
+		HnswInitDirectoryPage(BufferGetPage(dirbuf));
+		MarkBufferDirty(dirbuf);
+	}
 	MarkBufferDirty(buf);
 	if (wal)
+	{
 		log_newpage_buffer(buf, true);
+		if (BufferIsValid(dirbuf))
+			log_newpage_buffer(dirbuf, true);
+	}
 	END_CRIT_SECTION();
+	if (BufferIsValid(dirbuf))
+		UnlockReleaseBuffer(dirbuf);
 	UnlockReleaseBuffer(buf);
 }
 

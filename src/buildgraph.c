@@ -473,6 +473,7 @@ HnswAreaLinkUnreachable(HnswBuildArea *area, HnswGraph *graph)
  * metapage's entry point and dimension.  Element tuples are laid out in
  * element order; an element's upper tuple follows it on the same page when
  * both fit.  Their places are computed first so lists can name them.
+ * Then the filter directory gets their filter columns, if there are any.
  *
  * No insert may be under way (flush_lock held exclusively, or the build
  * over).
@@ -614,6 +615,35 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 		HnswEditFinish(&edit);
 		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
 								PageGetExactFreeSpace(page));
+		UnlockReleaseBuffer(buf);
+	}
+
+	/* pass 3: the filter directory's tuples, in the same order */
+	buf = InvalidBuffer;
+	for (int i = 0; i < n; i++)
+	{
+		IndexTuple	filter = element_filter(area_element(area, area_numbered(area, i)));
+		Size		size;
+
+		if (filter == NULL)
+			continue;
+		size = HnswDirectoryTupleSize(filter);
+		if (!BufferIsValid(buf) || PageGetExactFreeSpace(page) < size)
+		{
+			if (BufferIsValid(buf))
+			{
+				HnswEditFinish(&edit);
+				UnlockReleaseBuffer(buf);
+			}
+			buf = HnswDirectoryTail(index, size, false);
+			HnswEditStart(&edit, index, false);
+			page = HnswEditPage(&edit, buf, false);
+		}
+		HnswDirectoryAdd(index, page, HnswElemIdFromTid(&etids[i]), filter);
+	}
+	if (BufferIsValid(buf))
+	{
+		HnswEditFinish(&edit);
 		UnlockReleaseBuffer(buf);
 	}
 

@@ -10,7 +10,8 @@
  * sort computes a distance per row, so the index wins once the table is a
  * few times larger than the number of elements a search visits.  The index
  * is only useful with an ORDER BY on its distance operator; without one the
- * path is priced out.
+ * path is priced out.  Quals that few rows pass cost a read of the filter
+ * directory and a visit per matching row instead.
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -32,6 +33,9 @@
 /* Elements a walk visits per row it returns beyond its first search */
 #define HNSW_VISITS_PER_ROW		4.0
 
+/* Filter directory tuples on a page (of a few integer columns) */
+#define HNSW_DIRECTORY_TUPLES_PER_PAGE	200.0
+
 /* The LIMIT of a typical nearest-neighbour query */
 #define HNSW_TYPICAL_LIMIT		10
 
@@ -51,6 +55,9 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	Cost		first;
 	Expr	   *orderby;
 	Selectivity qual_selectivity = 1.0;
+	bool		has_directory;
+	bool		has_column_quals = false;
+	ListCell   *lc;
 
 	/* not an ordered scan: nothing this index can do */
 	if (path->indexorderbys == NIL)
@@ -63,13 +70,21 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		return;
 	}
 
-	/* the index's own m: more neighbours per hop, more elements visited */
+	/*
+	 * The index's own m (more neighbours per hop, more elements visited),
+	 * and whether it has a filter directory (built by format 3 or later)
+	 */
 	{
 		Relation	irel = index_open(index->indexoid, NoLock);
 
 		m = HnswGetOptions(irel)->m;
+		has_directory = index->ncolumns > 1 &&
+			(HnswReadMetaPage(irel).flags & HNSW_META_DIRECTORY) != 0;
 		index_close(irel, NoLock);
 	}
+	foreach(lc, path->indexclauses)
+		if (((IndexClause *) lfirst(lc))->indexcol > 0)
+			has_column_quals = true;
 
 	/*
 	 * Elements the first search visits: about ef_search candidates expanded
@@ -117,6 +132,32 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	/* the first search, and fetching what it found */
 	first = visited * visit_cost + Min(rows, hnsw_ef_search) * cpu_tuple_cost;
+
+	/*
+	 * Quals that few rows pass are answered from the filter directory
+	 * instead (directory.c): a read of all its tuples, checking the quals
+	 * on each, and a visit to each matching element; every matching row
+	 * is then found, so no iteration follows.
+	 */
+	if (has_directory && has_column_quals && rows <= hnsw_exact_filter_rows)
+	{
+		QualCost	qcost;
+		Cost		exact;
+
+		cost_qual_eval(&qcost, get_quals_from_indexclauses(path->indexclauses), root);
+		exact = tuples / HNSW_DIRECTORY_TUPLES_PER_PAGE * seq_page_cost +
+			tuples * (cpu_index_tuple_cost + qcost.per_tuple) +
+			rows * (visit_cost + cpu_tuple_cost);
+		if (exact < first)
+		{
+			*indexStartupCost = exact;
+			*indexTotalCost = exact;
+			*indexSelectivity = qual_selectivity;
+			*indexCorrelation = 0;
+			*indexPages = tuples / HNSW_DIRECTORY_TUPLES_PER_PAGE + rows;
+			return;
+		}
+	}
 
 	if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF)
 	{

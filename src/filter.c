@@ -112,8 +112,33 @@ HnswPrepareFilter(Relation index, ScanKey keys, int nkeys)
 }
 
 /*
+ * Does the filter column of key, in itup, pass it?  A NULL passes no key.
+ */
+static bool
+column_matches(HnswFilter *filter, HnswFilterKey *key, IndexTuple itup)
+{
+	Datum		column;
+	bool		isnull;
+
+	column = index_getattr(itup, key->attno - 1, filter->desc, &isnull);
+	if (isnull)
+		return false;
+	/* a damaged length must not send an operator off the page */
+	if (TupleDescAttr(filter->desc, key->attno - 2)->attlen == -1 &&
+		(char *) DatumGetPointer(column) + VARSIZE_ANY(DatumGetPointer(column)) >
+		(char *) itup + IndexTupleSize(itup))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupted", RelationGetRelationName(filter->index)),
+				 errdetail("A filter column value runs past the end of its tuple."),
+				 errhint("Please REINDEX it.")));
+	return DatumGetBool(FunctionCall2Coll(key->func, key->collation,
+										  column, key->argument));
+}
+
+/*
  * Does the element pass every key of filter?  value is the element's value
- * (for keys on the first column).  A NULL filter column passes no key.
+ * (for keys on the first column).
  */
 bool
 HnswFilterMatches(HnswFilter *filter, Datum value, HnswElementTuple etup)
@@ -128,31 +153,45 @@ HnswFilterMatches(HnswFilter *filter, Datum value, HnswElementTuple etup)
 	for (int i = 0; i < filter->nkeys; i++)
 	{
 		HnswFilterKey *key = &filter->keys[i];
-		Datum		column;
-		bool		isnull = false;
 
 		if (key->attno == 1)
-			column = value;
-		else if (itup == NULL)
-			return false;
-		else
 		{
-			column = index_getattr(itup, key->attno - 1, filter->desc, &isnull);
-			if (isnull)
+			if (!DatumGetBool(FunctionCall2Coll(key->func, key->collation,
+												value, key->argument)))
 				return false;
-			/* a damaged length must not send an operator off the page */
-			if (TupleDescAttr(filter->desc, key->attno - 2)->attlen == -1 &&
-				(char *) DatumGetPointer(column) + VARSIZE_ANY(DatumGetPointer(column)) >
-				(char *) itup + IndexTupleSize(itup))
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("index \"%s\" is corrupted", RelationGetRelationName(filter->index)),
-						 errdetail("A filter column value runs past the end of its element tuple."),
-						 errhint("Please REINDEX it.")));
 		}
-		if (!DatumGetBool(FunctionCall2Coll(key->func, key->collation,
-											column, key->argument)))
+		else if (itup == NULL || !column_matches(filter, key, itup))
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Do the filter columns itup (of an element, copied into the directory)
+ * pass the keys of filter on them?  Keys on the first column are not
+ * checked.
+ */
+bool
+HnswFilterMatchesColumns(HnswFilter *filter, IndexTuple itup)
+{
+	if (filter->empty)
+		return false;
+	for (int i = 0; i < filter->nkeys; i++)
+	{
+		HnswFilterKey *key = &filter->keys[i];
+
+		if (key->attno > 1 && !column_matches(filter, key, itup))
+			return false;
+	}
+	return true;
+}
+
+/* Has filter a key on a filter column (one the directory can check)? */
+bool
+HnswFilterHasColumnKeys(HnswFilter *filter)
+{
+	for (int i = 0; i < filter->nkeys; i++)
+		if (filter->keys[i].attno > 1)
+			return true;
+	return false;
 }

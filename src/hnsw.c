@@ -24,6 +24,7 @@ PG_FUNCTION_INFO_V1(hnswhandler);
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_STRICT;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
+int			hnsw_exact_filter_rows = HNSW_DEFAULT_EXACT_FILTER_ROWS;
 
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", HNSW_ITERATIVE_OFF, false},
@@ -81,6 +82,12 @@ _PG_init(void)
 							"The scan ends there, with what it found, even if the executor wants more.",
 							&hnsw_max_scan_tuples, HNSW_DEFAULT_MAX_SCAN_TUPLES,
 							1, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.exact_filter_rows",
+							"Most rows a scan's quals on filter columns may match for the scan to rank those rows exactly.",
+							"Such a scan finds the matching rows in the index's filter directory and orders them all by distance, "
+							"instead of walking the graph; 0 always walks the graph.",
+							&hnsw_exact_filter_rows, HNSW_DEFAULT_EXACT_FILTER_ROWS,
+							0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("hnsw.kernel",
 							 "Instruction set of the distance kernels.",
 							 "\"auto\" picks the widest this CPU supports.",

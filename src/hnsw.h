@@ -195,11 +195,13 @@ typedef enum HnswIterativeScan
 } HnswIterativeScan;
 
 #define HNSW_DEFAULT_MAX_SCAN_TUPLES 20000
+#define HNSW_DEFAULT_EXACT_FILTER_ROWS 2000
 
 /* hnsw.c */
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
+extern int	hnsw_exact_filter_rows;
 extern void _PG_init(void);
 extern HnswOptions *HnswGetOptions(Relation index);
 
@@ -261,6 +263,8 @@ extern TupleDesc HnswFilterDesc(Relation index);
 extern IndexTuple HnswFormFilter(Relation index, TupleDesc desc,
 								 Datum *values, bool *isnull);
 extern HnswFilter *HnswPrepareFilter(Relation index, ScanKey keys, int nkeys);
+extern bool HnswFilterMatchesColumns(HnswFilter *filter, IndexTuple itup);
+extern bool HnswFilterHasColumnKeys(HnswFilter *filter);
 extern bool HnswFilterMatches(HnswFilter *filter, Datum value,
 							  HnswElementTuple etup);
 
@@ -307,6 +311,8 @@ typedef struct HnswPageEdit
 } HnswPageEdit;
 
 extern void HnswInitPage(Page page, uint16 flags);
+extern void HnswReportCorruptedPage(Relation index, BlockNumber blkno,
+									const char *what) pg_attribute_noreturn();
 /* Room for an external value put together from its chunks */
 typedef struct HnswValueBuffer
 {
@@ -424,6 +430,23 @@ extern void HnswDropNeighbors(Relation index, HnswElemId target,
 							  void *arg);
 extern bool HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target,
 						int layer, HnswCandidate *link, bool wal);
+
+/* directory.c */
+extern Size HnswDirectoryTupleSize(IndexTuple filter);
+extern void HnswInitDirectoryPage(Page page);
+extern Buffer HnswDirectoryTail(Relation index, Size size, bool wal);
+extern void HnswDirectoryAdd(Relation index, Page page, HnswElemId id,
+							 IndexTuple filter);
+extern HnswDirectoryTuple HnswGetDirectoryTuple(Relation index, Page page,
+												BlockNumber blkno,
+												OffsetNumber off);
+extern void HnswDirectoryRemove(Relation index, BlockNumber head,
+								bool (*drop) (void *arg, HnswElemId id),
+								void *arg);
+extern bool HnswDirectoryMatches(Relation index, BlockNumber head,
+								 HnswFilter *filter, int max_rows,
+								 double expected_rows, HnswElemId **ids,
+								 int *nids);
 
 /* scan.c */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);

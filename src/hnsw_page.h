@@ -17,6 +17,11 @@
  *	  neighbour lists of layers 1 .. level (m slots each).  It is placed on
  *	  the same page as its element whenever there is room.
  *
+ * An index with filter columns also has directory pages, a chain from the
+ * metapage's directory_head: one small tuple per element, its id and its
+ * filter columns, so that a scan whose quals match few rows can find them
+ * all by reading a few pages instead of the whole graph (directory.c).
+ *
  * Tuples never change size after they are written: neighbour lists are
  * rewritten in place.  VACUUM marks the element of a dead row deleted,
  * repairs the lists that point at it, and finally removes both tuples with
@@ -40,7 +45,7 @@
 
 /* Identity of the index format, checked whenever the metapage is read */
 #define HNSW_MAGIC				0x484E5357	/* "HNSW" */
-#define HNSW_FORMAT_VERSION		2
+#define HNSW_FORMAT_VERSION		3
 #define HNSW_OLDEST_FORMAT_VERSION	1	/* still read: see HnswMetaPageData */
 
 /* The level of an element is at most HNSW_MAX_LAYERS - 1 */
@@ -53,8 +58,8 @@
 typedef struct HnswPageOpaqueData
 {
 	uint16		flags;			/* page type, see below */
-	uint16		unused;
-	uint16		reserved;
+	uint16		next_hi;		/* directory pages: the next one's block */
+	uint16		next_lo;		/* number, high and low half; 0 for none */
 	uint16		hnsw_page_id;	/* HNSW_PAGE_ID */
 } HnswPageOpaqueData;
 
@@ -62,6 +67,7 @@ typedef HnswPageOpaqueData *HnswPageOpaque;
 
 #define HNSW_PAGE_META			(1 << 0)
 #define HNSW_PAGE_ELEMENTS		(1 << 1)
+#define HNSW_PAGE_DIRECTORY		(1 << 2)
 
 /* Value unused by core AMs (GiST 0xFF81, SP-GiST 0xFF82, bloom 0xFF83) */
 #define HNSW_PAGE_ID			0xFF95
@@ -72,6 +78,14 @@ typedef HnswPageOpaqueData *HnswPageOpaque;
 	((HnswPageGetOpaque(page)->flags & HNSW_PAGE_META) != 0)
 #define HnswPageIsElements(page) \
 	((HnswPageGetOpaque(page)->flags & HNSW_PAGE_ELEMENTS) != 0)
+#define HnswPageIsDirectory(page) \
+	((HnswPageGetOpaque(page)->flags & HNSW_PAGE_DIRECTORY) != 0)
+#define HnswPageGetNext(page) \
+	(((BlockNumber) HnswPageGetOpaque(page)->next_hi << 16) | \
+	 HnswPageGetOpaque(page)->next_lo)
+#define HnswPageSetNext(page, blkno) \
+	(HnswPageGetOpaque(page)->next_hi = (uint16) ((blkno) >> 16), \
+	 HnswPageGetOpaque(page)->next_lo = (uint16) ((blkno) & 0xFFFF))
 
 /*
  * The metapage.  The build options are frozen here: an index keeps the
@@ -80,7 +94,9 @@ typedef HnswPageOpaqueData *HnswPageOpaque;
  *
  * Format version 2 added the fields after entry; a version 1 metapage has
  * zeros there, and is read with those options' defaults (which is how
- * version 1 built its graphs), so version 1 indexes keep working.
+ * version 1 built its graphs), so version 1 indexes keep working.  Version
+ * 3 added the filter directory; older indexes have none, and their scans
+ * always walk the graph.
  */
 typedef struct HnswMetaPageData
 {
@@ -98,10 +114,14 @@ typedef struct HnswMetaPageData
 	uint8		flags;			/* HNSW_META_* */
 	uint16		unused2;
 	float4		level_scale;	/* multiplier on the level scale 1/ln(m) */
+	/* version 3 */
+	BlockNumber directory_head; /* first directory page; 0 = none */
+	BlockNumber directory_tail; /* the last, or one before it (a hint) */
 } HnswMetaPageData;
 
 #define HNSW_META_EXTEND_CANDIDATES	(1 << 0)
 #define HNSW_META_KEEP_PRUNED		(1 << 1)
+#define HNSW_META_DIRECTORY			(1 << 2)	/* has a filter directory */
 
 typedef HnswMetaPageData *HnswMetaPage;
 
@@ -111,6 +131,7 @@ typedef HnswMetaPageData *HnswMetaPage;
 #define HNSW_TUPLE_ELEMENT		1
 #define HNSW_TUPLE_UPPER		2
 #define HNSW_TUPLE_CHUNK		3
+#define HNSW_TUPLE_DIRECTORY	4
 
 /* Element flags */
 #define HNSW_ELEMENT_DELETED	(1 << 0)	/* row is dead; do not return */
@@ -214,6 +235,26 @@ typedef HnswChunkTupleData *HnswChunkTuple;
 
 #define HNSW_CHUNK_HEADER_SIZE	offsetof(HnswChunkTupleData, data)
 #define HNSW_CHUNK_DATA_SIZE	(HNSW_MAX_TUPLE_SIZE - HNSW_CHUNK_HEADER_SIZE)
+
+/*
+ * Directory tuple: an element and a copy of its filter columns (the
+ * IndexTuple right after this header).  Every element of an index with a
+ * directory has one, written in the same WAL record as the element, and
+ * VACUUM removes it before the element.  A scan checks the element itself
+ * again, so a tuple left behind by a crash does no harm.
+ */
+typedef struct HnswDirectoryTupleData
+{
+	uint8		type;			/* HNSW_TUPLE_DIRECTORY */
+	uint8		unused;
+	ItemPointerData element;
+} HnswDirectoryTupleData;
+
+typedef HnswDirectoryTupleData *HnswDirectoryTuple;
+
+#define HNSW_DIRECTORY_HEADER_SIZE	MAXALIGN(sizeof(HnswDirectoryTupleData))
+#define HnswDirectoryTupleFilter(dtup) \
+	((IndexTuple) ((char *) (dtup) + HNSW_DIRECTORY_HEADER_SIZE))
 
 /*
  * Largest IndexTuple of filter columns: they are read at every hop, and

@@ -14,9 +14,11 @@
  *	  element before it was marked deleted.
  *	- Buffer locks are held one page at a time while reading, and never
  *	  while another buffer lock is requested, except: the page receiving a
- *	  new element, then the metapage (when the entry point moves) or a page
- *	  just added to the index (nobody else knows it yet).  So no two
- *	  backends can wait on each other's buffer locks.
+ *	  new element, then the last page of the filter directory (see
+ *	  directory.c), then the metapage (when the entry point moves) or a
+ *	  page just added to the index (nobody else knows it yet).  Nobody
+ *	  takes these the other way round, so no two backends can wait on each
+ *	  other's buffer locks.
  *	- A neighbour list is rewritten only under an exclusive lock on its
  *	  page, and only if it still holds what the new list was computed from;
  *	  otherwise the computation is redone.
@@ -426,6 +428,12 @@ lock_if_room(Relation index, BlockNumber blkno, Size size, bool *fresh)
 	if (*fresh)
 		return buf;
 	HnswCheckPage(index, page, blkno);
+	if (!HnswPageIsElements(page))
+	{
+		/* a filter directory page, at the end of the index */
+		UnlockReleaseBuffer(buf);
+		return InvalidBuffer;
+	}
 	if (PageGetExactFreeSpace(page) >= size)
 		return buf;
 	RecordPageWithFreeSpace(index, blkno, PageGetExactFreeSpace(page));
@@ -522,12 +530,16 @@ HnswWriteChunks(Relation index, Datum value, HnswExternalValue *ext, bool wal)
 
 /*
  * Write a new element (and its upper tuple, for level > 0) to a page, and
- * make it the entry point if new_entry.  Returns its id.
+ * make it the entry point if new_entry.  directory, if not NULL, is its
+ * filter columns, which go into the filter directory in the same WAL
+ * record.  Returns its id.
  */
 static HnswElemId
 write_element(Relation index, HnswElementTuple etup, Size esize,
-			  HnswUpperTuple utup, Size usize, bool new_entry, bool wal)
+			  HnswUpperTuple utup, Size usize, bool new_entry,
+			  IndexTuple directory, bool wal)
 {
+	Buffer		dirbuf = InvalidBuffer;
 	Size		together = esize + sizeof(ItemIdData) +
 		(utup ? usize + sizeof(ItemIdData) : 0);
 	bool		fresh;
@@ -546,6 +558,9 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 	else
 		buf = page_with_room(index, esize + sizeof(ItemIdData), &fresh);
 	blkno = BufferGetBlockNumber(buf);
+	/* then the directory's last page: see the locking notes above */
+	if (directory)
+		dirbuf = HnswDirectoryTail(index, HnswDirectoryTupleSize(directory), wal);
 
 	HnswEditStart(&edit, index, wal);
 	page = HnswEditPage(&edit, buf, fresh);
@@ -582,6 +597,9 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 		ItemPointerSet(&meta->entry, blkno, off);
 		meta->entry_level = etup->level;
 	}
+	if (directory)
+		HnswDirectoryAdd(index, HnswEditPage(&edit, dirbuf, false),
+						 ((uint64) blkno << 16) | off, directory);
 	HnswEditFinish(&edit);
 
 	RecordPageWithFreeSpace(index, blkno, PageGetExactFreeSpace(BufferGetPage(buf)));
@@ -594,6 +612,8 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 	if (BufferIsValid(metabuf))
 		UnlockReleaseBuffer(metabuf);
 	UnlockReleaseBuffer(buf);
+	if (BufferIsValid(dirbuf))
+		UnlockReleaseBuffer(dirbuf);
 	return ((uint64) blkno << 16) | off;
 }
 
@@ -911,7 +931,8 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 				HnswSetNeighbors(NULL, utup, l, lists[l], counts[l]);
 	}
 	id = write_element(index, etup, esize, utup, usize,
-					   level > meta.entry_level, wal);
+					   level > meta.entry_level,
+					   (meta.flags & HNSW_META_DIRECTORY) ? filter : NULL, wal);
 
 	/* the reverse links */
 	for (int l = Min(level, meta.entry_level); l >= 0; l--)

@@ -30,6 +30,7 @@
 #include "utils/snapmgr.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -54,6 +55,8 @@ typedef struct VerifyElement
 	int			level;
 	bool		deleted;
 	bool		reached;
+	uint32		filter_hash;	/* of its filter columns' bytes */
+	int			in_directory;	/* its tuples in the filter directory */
 	int			counts[HNSW_MAX_LAYERS];
 	HnswElemId *neighbors[HNSW_MAX_LAYERS];
 } VerifyElement;
@@ -68,6 +71,7 @@ typedef struct VerifyState
 	VerifyElement *elements;	/* in id order */
 	int			nelements;
 	int			capacity;
+	BlockNumber ndirectory_pages;
 	int64		nproblems;
 } VerifyState;
 
@@ -226,6 +230,17 @@ collect_elements(VerifyState *vs)
 			continue;
 		}
 		opaque = HnswPageGetOpaque(page);
+		if (PageGetSpecialSize(page) == MAXALIGN(sizeof(HnswPageOpaqueData)) &&
+			opaque->hnsw_page_id == HNSW_PAGE_ID &&
+			(opaque->flags & HNSW_PAGE_DIRECTORY))
+		{
+			/* checked by check_directory */
+			if (!(vs->meta.flags & HNSW_META_DIRECTORY))
+				report(vs, blkno, 0, "filter directory page in an index without a filter directory");
+			vs->ndirectory_pages++;
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
 		if (PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)) ||
 			opaque->hnsw_page_id != HNSW_PAGE_ID ||
 			!(opaque->flags & HNSW_PAGE_ELEMENTS))
@@ -314,6 +329,10 @@ collect_elements(VerifyState *vs)
 			e->heaptid = etup->heaptid;
 			e->level = etup->level;
 			e->deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+			if ((etup->flags & HNSW_ELEMENT_FILTER) &&
+				HnswElementTupleFilterFits(etup, len))
+				e->filter_hash = hash_bytes((unsigned char *) HnswElementTupleGetFilter(etup),
+											IndexTupleSize(HnswElementTupleGetFilter(etup)));
 			keep_list(vs, e, 0, etup->neighbors, etup->nneighbors, blkno, off);
 
 			if (etup->level > 0)
@@ -357,6 +376,89 @@ collect_elements(VerifyState *vs)
 			}
 		}
 		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * The filter directory: a chain of directory pages from the metapage, whose
+ * tuples name elements with the same filter columns; every live element
+ * has one tuple (those of deleted elements go with them).
+ */
+static void
+check_directory(VerifyState *vs)
+{
+	BlockNumber blkno = vs->meta.directory_head;
+	BlockNumber npages = 0;
+
+	if (!(vs->meta.flags & HNSW_META_DIRECTORY))
+		return;
+	while (blkno != 0)
+	{
+		Buffer		buf;
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		if (blkno >= vs->nblocks || ++npages > vs->ndirectory_pages)
+		{
+			report(vs, blkno, 0, "the filter directory chain leads outside its pages");
+			return;
+		}
+		buf = ReadBuffer(vs->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page) ||
+			PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)) ||
+			!HnswPageIsDirectory(page))
+		{
+			report(vs, blkno, 0, "the filter directory chain leads to a page of another kind");
+			UnlockReleaseBuffer(buf);
+			return;
+		}
+		for (OffsetNumber off = FirstOffsetNumber;
+			 off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			HnswDirectoryTuple dtup;
+			IndexTuple	filter;
+			VerifyElement *e;
+
+			if (!ItemIdIsUsed(iid) || !ItemIdHasStorage(iid))
+				continue;
+			dtup = (HnswDirectoryTuple) PageGetItem(page, iid);
+			filter = HnswDirectoryTupleFilter(dtup);
+			if (ItemIdGetLength(iid) < HNSW_DIRECTORY_HEADER_SIZE + sizeof(IndexTupleData) ||
+				dtup->type != HNSW_TUPLE_DIRECTORY ||
+				IndexTupleSize(filter) > ItemIdGetLength(iid) - HNSW_DIRECTORY_HEADER_SIZE)
+			{
+				report(vs, blkno, off, "malformed filter directory tuple");
+				continue;
+			}
+			e = find_element(vs, HnswElemIdFromTid(&dtup->element));
+			if (e == NULL)
+				report(vs, blkno, off, "filter directory tuple of (%u,%u), which is no element",
+					   ItemPointerGetBlockNumberNoCheck(&dtup->element),
+					   ItemPointerGetOffsetNumberNoCheck(&dtup->element));
+			else if (e->filter_hash != hash_bytes((unsigned char *) filter,
+												  IndexTupleSize(filter)))
+				report(vs, blkno, off, "filter directory tuple of (%u,%u) differs from the element's filter columns",
+					   ItemPointerGetBlockNumberNoCheck(&dtup->element),
+					   ItemPointerGetOffsetNumberNoCheck(&dtup->element));
+			else
+				e->in_directory++;
+		}
+		blkno = HnswPageGetNext(page);
+		UnlockReleaseBuffer(buf);
+	}
+	if (npages != vs->ndirectory_pages)
+		report(vs, 0, 0, "%u filter directory pages are not in the chain",
+			   vs->ndirectory_pages - npages);
+	for (int i = 0; i < vs->nelements; i++)
+	{
+		VerifyElement *e = &vs->elements[i];
+
+		if (!e->deleted && e->in_directory != 1)
+			report(vs, HnswElemIdGetBlock(e->id), HnswElemIdGetOffset(e->id),
+				   "element has %d filter directory tuples, not 1", e->in_directory);
 	}
 }
 
@@ -737,6 +839,16 @@ hnsw_page_items(PG_FUNCTION_ARGS)
 			nulls[5] = !ItemPointerIsValid(&chunk->next);
 			nulls[8] = false;
 		}
+		else if (HnswPageIsDirectory(page) &&
+				 HnswGetDirectoryTuple(vs.index, page, (BlockNumber) blkno, off) != NULL)
+		{
+			HnswDirectoryTuple dtup = HnswGetDirectoryTuple(vs.index, page,
+															(BlockNumber) blkno, off);
+
+			values[1] = CStringGetTextDatum("directory");
+			values[5] = PointerGetDatum(&dtup->element);
+			nulls[5] = false;
+		}
 		else
 			values[1] = CStringGetTextDatum(ItemIdIsUsed(iid) ? "unknown" : "unused");
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -770,6 +882,7 @@ hnsw_verify(PG_FUNCTION_ARGS)
 	if (check_metapage(&vs))
 	{
 		collect_elements(&vs);
+		check_directory(&vs);
 		check_graph(&vs);
 	}
 	relation_close(vs.index, lockmode);

@@ -74,12 +74,17 @@ HnswMetaPageContents(Page page)
 		meta.level_scale = HNSW_DEFAULT_LEVEL_SCALE;
 		meta.flags = HNSW_META_KEEP_PRUNED;
 	}
+	if (meta.version < 3)
+	{
+		meta.flags &= ~HNSW_META_DIRECTORY;
+		meta.directory_head = meta.directory_tail = 0;
+	}
 	return meta;
 }
 
 /* Report a page that is not what an hnsw index should hold */
-static void
-report_corrupted(Relation index, BlockNumber blkno, const char *what)
+void
+HnswReportCorruptedPage(Relation index, BlockNumber blkno, const char *what)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -101,13 +106,13 @@ HnswCheckPage(Relation index, Page page, BlockNumber blkno)
 	if (PageIsNew(page))
 		return;
 	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)))
-		report_corrupted(index, blkno, "the special space has the wrong size");
+		HnswReportCorruptedPage(index, blkno, "the special space has the wrong size");
 	opaque = HnswPageGetOpaque(page);
 	if (opaque->hnsw_page_id != HNSW_PAGE_ID)
-		report_corrupted(index, blkno, "the page was not written by hnsw");
+		HnswReportCorruptedPage(index, blkno, "the page was not written by hnsw");
 	if (blkno == HNSW_METAPAGE_BLKNO ? !HnswPageIsMeta(page) :
-		!HnswPageIsElements(page))
-		report_corrupted(index, blkno, "the page type is wrong");
+		!(HnswPageIsElements(page) || HnswPageIsDirectory(page)))
+		HnswReportCorruptedPage(index, blkno, "the page type is wrong");
 }
 
 /*
@@ -126,13 +131,13 @@ HnswReadMetaPage(Relation index)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	if (PageIsNew(page))
-		report_corrupted(index, HNSW_METAPAGE_BLKNO, "the metapage is empty");
+		HnswReportCorruptedPage(index, HNSW_METAPAGE_BLKNO, "the metapage is empty");
 	HnswCheckPage(index, page, HNSW_METAPAGE_BLKNO);
 	meta = HnswMetaPageContents(page);
 	UnlockReleaseBuffer(buf);
 
 	if (meta.magic != HNSW_MAGIC)
-		report_corrupted(index, HNSW_METAPAGE_BLKNO, "the magic number is wrong");
+		HnswReportCorruptedPage(index, HNSW_METAPAGE_BLKNO, "the magic number is wrong");
 	if (meta.version < HNSW_OLDEST_FORMAT_VERSION ||
 		meta.version > HNSW_FORMAT_VERSION)
 		ereport(ERROR,
@@ -146,7 +151,7 @@ HnswReadMetaPage(Relation index)
 		meta.max_layers < 1 || meta.max_layers > HNSW_MAX_LAYERS ||
 		!(meta.level_scale >= HNSW_MIN_LEVEL_SCALE &&
 		  meta.level_scale <= HNSW_MAX_LEVEL_SCALE))
-		report_corrupted(index, HNSW_METAPAGE_BLKNO,
+		HnswReportCorruptedPage(index, HNSW_METAPAGE_BLKNO,
 						 "the metapage holds impossible values");
 	return meta;
 }

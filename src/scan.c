@@ -12,6 +12,14 @@
  * each element the walk reaches: one that fails them is walked through but
  * never returned, so the search fills its beam with matching rows.
  *
+ * Quals on filter columns that few of the index's rows pass (at most
+ * hnsw.exact_filter_rows) are answered another way: the scan finds
+ * the rows that pass them in the filter directory (directory.c) and ranks
+ * them all exactly, which costs a read of the directory and one distance
+ * per matching row, where a walk would pass through a thousand rows for
+ * each one that matches.  The scan tells which case it is in by reading
+ * the directory: it stops reading, and walks, as soon as too many pass.
+ *
  * Iterative scans (hnsw.iterative_scan): when the executor wants more rows
  * than the search found (a WHERE clause rejected many, or the LIMIT is
  * above ef_search), the graph is searched again with twice the beam, and
@@ -48,6 +56,7 @@ typedef struct HnswScanOpaqueData
 	int			nresults;
 	int			next;			/* next result to return */
 	int			ef;				/* beam of the last search */
+	bool		exact;			/* results are every matching element */
 	HTAB	   *returned;		/* ids handed out, once the scan iterates */
 	int64		nreturned;
 	double		last_distance;	/* of the last row handed out */
@@ -86,6 +95,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->nresults = 0;
 	so->next = 0;
 	so->ef = hnsw_ef_search;
+	so->exact = false;
 	so->returned = NULL;
 	so->nreturned = 0;
 	so->last_distance = -get_float8_infinity();
@@ -95,6 +105,54 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 				scan->numberOfOrderBys * sizeof(ScanKeyData));
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+}
+
+static int
+candidate_cmp(const void *a, const void *b)
+{
+	const HnswCandidate *x = a;
+	const HnswCandidate *y = b;
+
+	if (x->distance != y->distance)
+		return x->distance < y->distance ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * Rank exactly the elements ids[] that the filter directory says match:
+ * each is read on its own page and checked again (the directory may name
+ * an element VACUUM has removed since), and the results are all of them,
+ * nearest first.
+ */
+static void
+rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
+{
+	/* how far ahead of the distance being computed to prefetch */
+	const int	ahead = 4;
+
+	so->results = palloc(sizeof(HnswCandidate) * Max(nids, 1));
+	so->nresults = 0;
+	for (int i = 0; i < Min(ahead, nids); i++)
+		graph->prefetch(graph, ids[i], false);
+	for (int i = 0; i < nids; i++)
+	{
+		HnswCandidate *c = &so->results[so->nresults];
+
+		if (i + ahead < nids)
+			graph->prefetch(graph, ids[i + ahead], false);
+		if (i + 1 < nids)
+			graph->prefetch(graph, ids[i + 1], true);
+		c->id = ids[i];
+		if (graph->distance_to(graph, so->query, ids[i], &c->distance,
+							   &c->deleted) && !c->deleted)
+			so->nresults++;
+	}
+	qsort(so->results, so->nresults, sizeof(HnswCandidate), candidate_cmp);
+	/* as many rows as a walk would give at most */
+	so->nresults = Min(so->nresults,
+					   hnsw_iterative_scan == HNSW_ITERATIVE_OFF ?
+					   so->ef : hnsw_max_scan_tuples);
+	so->exact = true;
 }
 
 /*
@@ -137,6 +195,28 @@ search(IndexScanDesc scan)
 						   RelationGetRelationName(index), meta.dimensions)));
 	HnswInitDiskGraph(&graph, index, &so->dist, &meta);
 	graph->filter = so->filter;
+
+	/* quals that few rows pass: rank those rows, found in the directory */
+	if (so->filter && (meta.flags & HNSW_META_DIRECTORY) &&
+		hnsw_exact_filter_rows > 0 &&
+		HnswFilterHasColumnKeys(so->filter))
+	{
+		HnswElemId *ids;
+		int			nids;
+
+		if (HnswDirectoryMatches(index, meta.directory_head, so->filter,
+								 hnsw_exact_filter_rows,
+								 index->rd_rel->reltuples, &ids, &nids))
+		{
+			elog(DEBUG1, "index \"%s\" ranks the %d rows its filter directory finds",
+				 RelationGetRelationName(index), nids);
+			rank_exactly(so, graph, ids, nids);
+			pfree(ids);
+			goto done;
+		}
+		elog(DEBUG1, "index \"%s\" walks its graph: more than %d rows pass the quals",
+			 RelationGetRelationName(index), hnsw_exact_filter_rows);
+	}
 
 	for (int attempt = 0; attempt < 3 && meta.entry_level >= 0; attempt++)
 	{
@@ -208,6 +288,7 @@ search_wider(IndexScanDesc scan)
 	MemoryContext old_cxt;
 
 	if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || so->query == (Datum) 0 ||
+		so->exact ||
 		so->nresults < so->ef || so->nreturned >= hnsw_max_scan_tuples)
 		return false;
 

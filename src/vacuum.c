@@ -17,7 +17,8 @@
  *	   A list too busy with concurrent inserts to be rewritten after a few
  *	   tries has its deleted elements struck out in place instead.
  *	3. Remove the deleted elements' tuples, keeping line pointer numbers
- *	   (so other ids stay valid), and give their space to the free space map.
+ *	   (so other ids stay valid), and give their space to the free space map;
+ *	   first their tuples in the filter directory, if the index has one.
  *	4. Link back the live elements nothing leads to: a breadth-first walk
  *	   over layer 0 from the entry point, which reads each list once, finds
  *	   them; each is then searched for like a new element and linked from its
@@ -141,6 +142,12 @@ mark_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats,
 		buf = lock_data_page(vs->index, blkno);
 		if (!BufferIsValid(buf))
 			continue;
+		if (HnswPageIsDirectory(BufferGetPage(buf)))
+		{
+			/* done before this pass */
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
 		HnswEditStart(&edit, vs->index, true);
 		page = HnswEditPage(&edit, buf, false);
 		for (OffsetNumber off = FirstOffsetNumber;
@@ -409,6 +416,12 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 		buf = lock_data_page(vs->index, blkno);
 		if (!BufferIsValid(buf))
 			continue;
+		if (HnswPageIsDirectory(BufferGetPage(buf)))
+		{
+			/* done before this pass */
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
 		HnswEditStart(&edit, vs->index, true);
 		page = HnswEditPage(&edit, buf, false);
 		for (OffsetNumber off = FirstOffsetNumber;
@@ -563,6 +576,10 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		LockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 		UnlockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 
+		/* the directory first, so that no live element lacks its tuple */
+		if (vs.meta.flags & HNSW_META_DIRECTORY)
+			HnswDirectoryRemove(info->index, vs.meta.directory_head,
+								drop_deleted, &vs);
 		remove_deleted(&vs, stats);
 		IndexFreeSpaceMapVacuum(info->index);
 	}

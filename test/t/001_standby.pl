@@ -56,6 +56,9 @@ my $filtered_queries = q{
 			FROM generate_series(1, 16) k) LIMIT 10) s) AS ids
 		FROM generate_series(1, 20) q) t;
 };
+# and again by walking the graph instead of ranking the rows the filter
+# directory finds
+(my $walk_queries = $filtered_queries) =~ s/SET enable_seqscan = off;/SET enable_seqscan = off; SET hnsw.exact_filter_rows = 0;/;
 my $bit_queries = q{
 	SET enable_seqscan = off;
 	SELECT string_agg(ids, ' ' ORDER BY q) FROM (
@@ -68,7 +71,7 @@ sub check_same
 {
 	my ($what) = @_;
 	$primary->wait_for_catchup($standby, 'replay');
-	foreach my $sql ($queries, $filtered_queries, $bit_queries)
+	foreach my $sql ($queries, $filtered_queries, $walk_queries, $bit_queries)
 	{
 		my $on_primary = $primary->safe_psql('postgres', $sql);
 		my $on_standby = $standby->safe_psql('postgres', $sql);
