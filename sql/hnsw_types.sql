@@ -43,6 +43,23 @@ SELECT '{}'::int4[] <%> '{1}';
 SELECT '{1,NULL}'::int4[] <%> '{1}';
 SELECT l2_distance(array_fill(1::real, ARRAY[100001]), array_fill(1::real, ARRAY[100001]));
 
+-- TOASTed arguments: a value behind the same TOAST pointer as in the call
+-- before is fetched once and kept; another pointer is another value
+CREATE TABLE toasted (id int, v real[]);
+ALTER TABLE toasted ALTER COLUMN v SET STORAGE EXTERNAL;
+INSERT INTO toasted SELECT i, ARRAY(SELECT ((i * 1000 + k) % 997) / 997.0
+	FROM generate_series(1, 1000) k)::real[] FROM generate_series(1, 20) i;
+SELECT pg_relation_size(reltoastrelid) > 0 AS out_of_line FROM pg_class WHERE relname = 'toasted';
+SELECT count(*) AS pairs,
+	bool_and(a.v <-> b.v = (a.v || '{}'::real[]) <-> (b.v || '{}'::real[])) AS same,
+	bool_and(a.v <=> b.v IS NOT DISTINCT FROM (a.v || '{}'::real[]) <=> (b.v || '{}'::real[])) AS same_cosine
+FROM toasted a, toasted b;
+SELECT count(*) AS rows, bool_and(d = e) AS same FROM (
+	SELECT v <-> (SELECT v FROM toasted WHERE id = 3) AS d,
+		(v || '{}'::real[]) <-> ((SELECT v FROM toasted WHERE id = 3) || '{}'::real[]) AS e
+	FROM toasted) s;
+DROP TABLE toasted;
+
 -- the kernel GUC
 SHOW hnsw.kernel;
 SET hnsw.kernel = 'none';

@@ -431,6 +431,10 @@ extern void HnswDropNeighbors(Relation index, HnswElemId target,
 extern bool HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target,
 						int layer, HnswCandidate *link, bool wal);
 
+/* operators.c */
+extern void *HnswDetoastArg(FunctionCallInfo fcinfo, int argno);
+#define HNSW_GETARG_DETOASTED(n) HnswDetoastArg(fcinfo, (n))
+
 /* directory.c */
 extern Size HnswDirectoryTupleSize(IndexTuple filter);
 extern void HnswInitDirectoryPage(Page page);

@@ -71,8 +71,8 @@ check_probabilities(ArrayType *a)
 }
 
 #define PROBABILITY_ARGS(a, b, n) \
-	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0); \
-	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1); \
+	ArrayType  *a = HNSW_GETARG_DETOASTED(0); \
+	ArrayType  *b = HNSW_GETARG_DETOASTED(1); \
 	int			n = check_probabilities(a); \
 	const float *a##x = (const float *) ARR_DATA_PTR(a); \
 	const float *b##x = (const float *) ARR_DATA_PTR(b); \
@@ -179,8 +179,8 @@ PG_FUNCTION_INFO_V1(name); \
 Datum \
 name(PG_FUNCTION_ARGS) \
 { \
-	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0); \
-	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1); \
+	ArrayType  *a = HNSW_GETARG_DETOASTED(0); \
+	ArrayType  *b = HNSW_GETARG_DETOASTED(1); \
 	int			n = check_float8_array(a); \
 	const double *x = (const double *) ARR_DATA_PTR(a); \
 	const double *y = (const double *) ARR_DATA_PTR(b); \
@@ -222,8 +222,8 @@ PG_FUNCTION_INFO_V1(name); \
 Datum \
 name(PG_FUNCTION_ARGS) \
 { \
-	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0); \
-	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1); \
+	ArrayType  *a = HNSW_GETARG_DETOASTED(0); \
+	ArrayType  *b = HNSW_GETARG_DETOASTED(1); \
 	int			n = HnswCheckArray(a, typoid); \
 	const ctype *x = (const ctype *) ARR_DATA_PTR(a); \
 	const ctype *y = (const ctype *) ARR_DATA_PTR(b); \
@@ -267,8 +267,8 @@ name(PG_FUNCTION_ARGS) \
 { \
 	ctype	   *x; \
 	ctype	   *y; \
-	int			nx = name##_set(PG_GETARG_ARRAYTYPE_P(0), &x); \
-	int			ny = name##_set(PG_GETARG_ARRAYTYPE_P(1), &y); \
+	int			nx = name##_set(HNSW_GETARG_DETOASTED(0), &x); \
+	int			ny = name##_set(HNSW_GETARG_DETOASTED(1), &y); \
 	int			i = 0, \
 				j = 0, \
 				common = 0; \

@@ -15,6 +15,7 @@
 
 #include <math.h>
 
+#include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -33,6 +34,52 @@ PG_FUNCTION_INFO_V1(hnsw_bit_hamming_distance);
 PG_FUNCTION_INFO_V1(hnsw_bit_jaccard_distance);
 PG_FUNCTION_INFO_V1(hnsw_int4_hamming_distance);
 PG_FUNCTION_INFO_V1(hnsw_int4_jaccard_distance);
+
+/*
+ * The last external (TOAST) values a distance function was called with,
+ * fetched, per argument.
+ */
+typedef struct DetoastCache
+{
+	struct varatt_external pointer[2];
+	struct varlena *value[2];
+} DetoastCache;
+
+/*
+ * Argument argno of a distance function, detoasted.  In
+ * ORDER BY v <-> (SELECT v FROM queries ...) the query vector reaches every
+ * call as the same TOAST pointer (an InitPlan's result keeps it as it is),
+ * and every row's distance would fetch it from the TOAST table again: a
+ * value behind the same pointer as in the call before is fetched once per
+ * expression and kept in fn_extra.  (A pointer names one value for as long
+ * as the query can see it.)
+ */
+void *
+HnswDetoastArg(FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *v = (struct varlena *) PG_GETARG_POINTER(argno);
+	struct varatt_external pointer;
+	DetoastCache *cache;
+	MemoryContext old_cxt;
+
+	if (!VARATT_IS_EXTERNAL_ONDISK(v) || fcinfo->flinfo == NULL || argno > 1)
+		return pg_detoast_datum(v);
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(DetoastCache));
+	cache = (DetoastCache *) fcinfo->flinfo->fn_extra;
+	VARATT_EXTERNAL_GET_POINTER(pointer, v);
+	if (cache->value[argno] != NULL &&
+		memcmp(&cache->pointer[argno], &pointer, sizeof(pointer)) == 0)
+		return cache->value[argno];
+	if (cache->value[argno] != NULL)
+		pfree(cache->value[argno]);
+	old_cxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	cache->value[argno] = detoast_attr(v);
+	MemoryContextSwitchTo(old_cxt);
+	cache->pointer[argno] = pointer;
+	return cache->value[argno];
+}
 
 /*
  * Check that an array is a usable vector: one dimension, at least one
@@ -140,8 +187,8 @@ check_result(double d)
 
 /* Fetch and check two real[] arguments of the same length */
 #define FLOAT4_ARGS(a, b, n) \
-	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0); \
-	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1); \
+	ArrayType  *a = HNSW_GETARG_DETOASTED(0); \
+	ArrayType  *b = HNSW_GETARG_DETOASTED(1); \
 	int			n = HnswCheckFloat4Array(a); \
 	check_same_dimensions(n, HnswCheckFloat4Array(b))
 
@@ -214,8 +261,8 @@ hnsw_float4_cosine_distance(PG_FUNCTION_ARGS)
 
 /* Fetch and check two bit strings of the same length */
 #define BIT_ARGS(a, b) \
-	VarBit	   *a = PG_GETARG_VARBIT_P(0); \
-	VarBit	   *b = PG_GETARG_VARBIT_P(1); \
+	VarBit	   *a = HNSW_GETARG_DETOASTED(0); \
+	VarBit	   *b = HNSW_GETARG_DETOASTED(1); \
 	check_bit_lengths(a, b)
 
 static void
@@ -264,8 +311,8 @@ hnsw_bit_jaccard_distance(PG_FUNCTION_ARGS)
 Datum
 hnsw_int4_hamming_distance(PG_FUNCTION_ARGS)
 {
-	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
+	ArrayType  *a = HNSW_GETARG_DETOASTED(0);
+	ArrayType  *b = HNSW_GETARG_DETOASTED(1);
 	int			n = HnswCheckArray(a, INT4OID);
 
 	check_same_dimensions(n, HnswCheckArray(b, INT4OID));
@@ -337,8 +384,8 @@ HnswInt4JaccardSorted(const int32 *a, int na, const int32 *b, int nb)
 Datum
 hnsw_int4_jaccard_distance(PG_FUNCTION_ARGS)
 {
-	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
+	ArrayType  *a = HNSW_GETARG_DETOASTED(0);
+	ArrayType  *b = HNSW_GETARG_DETOASTED(1);
 	int			na = HnswCheckArray(a, INT4OID);
 	int			nb = HnswCheckArray(b, INT4OID);
 	int32	   *sa = palloc(sizeof(int32) * na);
