@@ -34,6 +34,7 @@
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/lmgr.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -74,7 +75,15 @@ typedef struct HnswDiskGraph
 	HnswBufferCache *cache;
 	HnswValueBuffer scratch;	/* for external values */
 	uint32		dimensions;		/* the metapage's */
+	HTAB	   *values;			/* copies disk_value made; NULL: no cache */
 } HnswDiskGraph;
+
+/* An entry of HnswDiskGraph.values */
+typedef struct CachedValue
+{
+	HnswElemId	id;
+	struct varlena *value;
+} CachedValue;
 
 /* The buffer cache of index, made on first use */
 static HnswBufferCache *
@@ -270,15 +279,33 @@ disk_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
 	return n;
 }
 
-/* A palloc'd copy of the value of id; (Datum) 0 if it is gone */
+/*
+ * A palloc'd copy of the value of id; (Datum) 0 if it is gone.  An insert's
+ * graph keeps the copies and hands out the same one again: the heuristic
+ * wants the values of the new element's candidates, and then of its
+ * neighbours' neighbours when their lists are pruned, mostly the same
+ * elements.  (Should VACUUM remove an element meanwhile and a new one take
+ * its line pointer, one pruning decision of this insert would use the old
+ * value: a list less well chosen, not a wrong one.)
+ */
 static Datum
 disk_value(HnswGraph *graph, HnswElemId id)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
+	Buffer		buf;
 	HnswElementTuple etup;
 	struct varlena *copy = NULL;
+	CachedValue *cached = NULL;
+	bool		found;
 
+	if (g->values)
+	{
+		cached = hash_search(g->values, &id, HASH_ENTER, &found);
+		if (found)
+			return PointerGetDatum(cached->value);
+		cached->value = NULL;
+	}
+	buf = read_share(g, HnswElemIdGetBlock(id));
 	if (!BufferIsValid(buf))
 		return (Datum) 0;
 	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
@@ -287,6 +314,8 @@ disk_value(HnswGraph *graph, HnswElemId id)
 	UnlockReleaseBuffer(buf);
 	if (copy != NULL)
 		check_value(g, id, copy);
+	if (cached)
+		cached->value = copy;
 	return PointerGetDatum(copy);
 }
 
@@ -818,8 +847,8 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 
 			if (base == (Datum) 0)
 				break;			/* target removed by VACUUM meanwhile */
+			/* (base belongs to the insert's value cache) */
 			nlist = HnswPruneNeighbors(graph, base, seen, nseen, link, max, list);
-			pfree(DatumGetPointer(base));
 		}
 
 		/* if someone changed the list meanwhile, compute it again */
@@ -864,6 +893,17 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
 	meta = HnswReadMetaPage(index);
 	HnswInitDiskGraph(&graph, index, dist, &meta);
+	{
+		HASHCTL		ctl;
+
+		/* the values the heuristic reads, kept for this insert */
+		ctl.keysize = sizeof(HnswElemId);
+		ctl.entrysize = sizeof(CachedValue);
+		ctl.hcxt = CurrentMemoryContext;
+		((HnswDiskGraph *) graph)->values =
+			hash_create("hnsw insert values", 256, &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
 	level = HnswRandomLevel(graph);
 	if (level > meta.entry_level ||
 		(dist->fixed_dimensions && meta.dimensions == 0))
