@@ -181,6 +181,29 @@ for my $round (1 .. 20)
 	restore();
 }
 
+# the filter directory (block 1, right after the metapage): a chain that
+# leads to an element page or round in a circle, and a tuple whose filter
+# columns claim more bytes than it has, are reported, not followed
+my %directory_damage = (
+	'chain to an element page' => [ $blcksz + $blcksz - 6, pack('vv', 0, 2),
+		qr/Block 2: the filter directory chain leads to a page of another kind/ ],
+	'chain in a circle' => [ $blcksz + $blcksz - 6, pack('vv', 0, 1),
+		qr/Block 1: the filter directory chain goes round in a circle/ ],
+	'tuple too long' => [ $blcksz + (unpack('V', substr($pristine, $blcksz + 24, 4)) & 0x7fff) + 14,
+		pack('v', 0x1fff), qr/Block 1: a filter directory tuple is malformed/ ]);
+for my $what (sort keys %directory_damage)
+{
+	my ($offset, $bytes, $detail) = @{ $directory_damage{$what} };
+	damage($offset, $bytes);
+	($ret, $stdout, $stderr) = $node->psql('postgres', $fquery);
+	like($stderr, qr/XX002: index "fitems_idx" is corrupted.*\n.*DETAIL:  $detail/,
+		"filter directory, $what: index corrupted error");
+	isnt($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('fitems_idx')"), '0',
+		"filter directory, $what: hnsw_verify reports it");
+	is($node->safe_psql('postgres', 'SELECT 1'), '1', "filter directory, $what: the server is still up");
+	restore();
+}
+
 my $log = slurp_file($node->logfile);
 unlike($log, qr/was terminated by signal/, 'no backend crashed');
 
