@@ -241,15 +241,6 @@ HnswDirectoryRemove(Relation index, BlockNumber head,
 	pfree(dead);
 }
 
-static int
-elemid_cmp(const void *a, const void *b)
-{
-	HnswElemId	x = *(const HnswElemId *) a;
-	HnswElemId	y = *(const HnswElemId *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * The elements whose directory tuples pass the keys of filter on the
  * filter columns (keys on the first column are left to the caller), into
@@ -309,7 +300,7 @@ HnswDirectoryMatches(Relation index, BlockNumber head, HnswFilter *filter,
 	}
 
 	/* a tuple VACUUM has yet to remove may name a reused line pointer */
-	qsort(found, n, sizeof(HnswElemId), elemid_cmp);
+	qsort(found, n, sizeof(HnswElemId), HnswElemIdCompare);
 	*nids = 0;
 	for (int i = 0; i < n; i++)
 		if (i == 0 || found[i] != found[i - 1])

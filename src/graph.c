@@ -191,6 +191,16 @@ HnswCandidateCompare(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
+/* qsort/bsearch comparator of element ids, ascending */
+int
+HnswElemIdCompare(const void *a, const void *b)
+{
+	HnswElemId	x = *(const HnswElemId *) a;
+	HnswElemId	y = *(const HnswElemId *) b;
+
+	return (x > y) - (x < y);
+}
+
 static pg_prng_state level_state;
 static bool level_state_seeded = false;
 

@@ -300,6 +300,7 @@ extern int	HnswPruneNeighbors(HnswGraph *graph, Datum base,
 							   const HnswCandidate *extra, int max_neighbors,
 							   HnswCandidate *out);
 extern int	HnswCandidateCompare(const void *a, const void *b);
+extern int	HnswElemIdCompare(const void *a, const void *b);
 
 /* page.c */
 typedef struct HnswPageEdit

@@ -43,21 +43,12 @@ typedef struct Walk
 	HnswElemId *neighbors;		/* scratch for one list */
 } Walk;
 
-static int
-elemid_cmp(const void *a, const void *b)
-{
-	HnswElemId	x = *(const HnswElemId *) a;
-	HnswElemId	y = *(const HnswElemId *) b;
-
-	return (x > y) - (x < y);
-}
-
 /* Position of id among the elements to reach, or -1 */
 static int
 position(Walk *walk, HnswElemId id)
 {
 	const HnswElemId *found = bsearch(&id, walk->ids, walk->nids,
-									  sizeof(HnswElemId), elemid_cmp);
+									  sizeof(HnswElemId), HnswElemIdCompare);
 
 	return found ? (int) (found - walk->ids) : -1;
 }

@@ -107,17 +107,6 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 }
 
-static int
-candidate_cmp(const void *a, const void *b)
-{
-	const HnswCandidate *x = a;
-	const HnswCandidate *y = b;
-
-	if (x->distance != y->distance)
-		return x->distance < y->distance ? -1 : 1;
-	return (x->id > y->id) - (x->id < y->id);
-}
-
 /*
  * Rank exactly the elements ids[] that the filter directory says match:
  * each is read on its own page and checked again (the directory may name
@@ -147,7 +136,7 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 							   &c->deleted) && !c->deleted)
 			so->nresults++;
 	}
-	qsort(so->results, so->nresults, sizeof(HnswCandidate), candidate_cmp);
+	qsort(so->results, so->nresults, sizeof(HnswCandidate), HnswCandidateCompare);
 	/* as many rows as a walk would give at most */
 	so->nresults = Min(so->nresults,
 					   hnsw_iterative_scan == HNSW_ITERATIVE_OFF ?

@@ -64,20 +64,11 @@ typedef struct HnswVacuumState
 /* How often a repair is recomputed after losing the race for a list */
 #define HNSW_REPAIR_RETRIES		10
 
-static int
-elemid_cmp(const void *a, const void *b)
-{
-	HnswElemId	x = *(const HnswElemId *) a;
-	HnswElemId	y = *(const HnswElemId *) b;
-
-	return (x > y) - (x < y);
-}
-
 static bool
 is_deleted(HnswVacuumState *vs, HnswElemId id)
 {
 	return bsearch(&id, vs->deleted, vs->ndeleted, sizeof(HnswElemId),
-				   elemid_cmp) != NULL;
+				   HnswElemIdCompare) != NULL;
 }
 
 /* is_deleted() in the shape HnswDropNeighbors wants */
@@ -144,7 +135,7 @@ mark_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats,
 			continue;
 		if (HnswPageIsDirectory(BufferGetPage(buf)))
 		{
-			/* done before this pass */
+			/* no elements there (HnswDirectoryRemove keeps it) */
 			UnlockReleaseBuffer(buf);
 			continue;
 		}
@@ -418,7 +409,7 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 			continue;
 		if (HnswPageIsDirectory(BufferGetPage(buf)))
 		{
-			/* done before this pass */
+			/* no elements there (HnswDirectoryRemove keeps it) */
 			UnlockReleaseBuffer(buf);
 			continue;
 		}
