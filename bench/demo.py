@@ -46,6 +46,14 @@ def read_idx_images(path):
         return np.frombuffer(f.read(), dtype=np.uint8).reshape(n, rows * cols).astype(np.float32)
 
 
+def read_idx_labels(path):
+    with gzip.open(path, "rb") as f:
+        magic, n = struct.unpack(">II", f.read(8))
+        if magic != 2049:
+            sys.exit(f"{path}: not an IDX label file")
+        return np.frombuffer(f.read(), dtype=np.uint8).astype(np.int64)
+
+
 def exact_neighbors(train, test, k):
     """Exact k nearest neighbours (L2) of every test vector, with distances."""
     train_sq = (train.astype(np.float64) ** 2).sum(axis=1)
@@ -63,7 +71,8 @@ def exact_neighbors(train, test, k):
 
 
 def load_dataset(args):
-    """train, test, ground-truth distances (n_test x k), name"""
+    """train, test, ground-truth distances (n_test x k), name, and the
+    train rows' class labels (None for an HDF5 file, which has none)"""
     if args.hdf5:
         import h5py
         with h5py.File(args.hdf5, "r") as f:
@@ -76,13 +85,17 @@ def load_dataset(args):
             test = np.asarray(f["test"], dtype=np.float32)
             gt = np.asarray(f["distances"], dtype=np.float64)[:, :args.k] if args.train_limit is None else None
         name = os.path.basename(args.hdf5)
+        labels = None
     else:
         train = read_idx_images(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz"))
         test = read_idx_images(os.path.join(FASHION_DIR, "t10k-images-idx3-ubyte.gz"))
         gt = None
         name = "fashion-mnist-784-euclidean"
+        labels = read_idx_labels(os.path.join(FASHION_DIR, "train-labels-idx1-ubyte.gz"))
     if args.train_limit:
         train = train[:args.train_limit]
+        if labels is not None:
+            labels = labels[:args.train_limit]
     test = test[:args.queries]
     if gt is not None:
         gt = gt[:args.queries]
@@ -96,7 +109,7 @@ def load_dataset(args):
             _, gt = exact_neighbors(train, test, args.k)
             np.savez(cache, distances=gt)
             print(f"exact ground truth computed in {time.time() - t0:.1f} s, cached in {cache}")
-    return train, test, gt, name
+    return train, test, gt, name, labels
 
 
 def vector_literal(v):
@@ -167,33 +180,46 @@ PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
 FILTER_EFS = (10, 20, 40)
 
 
-def filtered_search(cur, args, train, test, with_clause):
-    """Queries with a WHERE clause that 10%, 1% and 0.1% of the rows match
-    (columns f10, f100, f1000 = id % 10, % 100, % 1000; each query asks
-    for the value qid % n), three ways: the filter columns of an index
-    (v, f10, f100, f1000), which check the qual during the walk; the plain
-    index with the qual checked by the executor above an iterative scan;
-    and an exact scan (no index).  For each, and each ef_search of the
-    index ways: recall@k against numpy's exact filtered neighbours, the
-    fewest rows a query got, and queries/s (pgbench, one client)."""
+def filtered_search(cur, args, train, test, labels, with_clause):
+    """Queries with a WHERE clause that 10%, 1% and 0.1% of the rows match,
+    three ways: the filter columns of an index (v, category, f10, f100,
+    f1000), which check the qual during the walk or rank the rows that
+    pass; the plain index with the qual checked by the executor above an
+    iterative scan; and an exact scan (no index).  The columns: category,
+    Fashion-MNIST's 10 class labels (only for that data set); f10, f100,
+    f1000 = id % 10, % 100, % 1000.  Query qid asks for the value qid % n
+    of each, so for category a class other than its own 9 times in 10 (and
+    its rows lie far from it), and for fN rows spread evenly around it.
+    For each, and each ef_search of the index ways: recall@k against
+    numpy's exact filtered neighbours, the fewest rows a query got, and
+    queries/s (pgbench, one client)."""
     nq = min(len(test), 200 if args.small else 500)
     ids = np.arange(len(train))
     # the rows of the INSERT test are not in the exact answers: drop them
     cur.execute("DELETE FROM items WHERE id >= %s", (len(train),))
-    cur.execute("ALTER TABLE items ADD COLUMN f10 int, ADD COLUMN f100 int, ADD COLUMN f1000 int")
+    cur.execute("ALTER TABLE items ADD COLUMN category int, ADD COLUMN f10 int, "
+                "ADD COLUMN f100 int, ADD COLUMN f1000 int")
     cur.execute("UPDATE items SET f10 = id % 10, f100 = id % 100, f1000 = id % 1000")
+    # (column, its values per row, n: each query asks for qid % n)
+    cases = [("f10", ids % 10, 10), ("f100", ids % 100, 100), ("f1000", ids % 1000, 1000)]
+    if labels is not None:
+        cur.execute("CREATE TEMP TABLE item_labels (id int, label int)")
+        cur.copy_from(io.StringIO("".join(f"{i}\t{int(c)}\n" for i, c in enumerate(labels))),
+                      "item_labels")
+        cur.execute("UPDATE items SET category = l.label FROM item_labels l WHERE l.id = items.id")
+        cases.insert(0, ("category", labels, 10))
     cur.execute("VACUUM ANALYZE items")
 
     truth = {}
-    for n in (10, 100, 1000):
+    for col, values, n in cases:
         kth = []
         for qi in range(nq):
-            sel = ids[ids % n == qi % n]
+            sel = ids[values == qi % n]
             d = ((train[sel] - test[qi]) ** 2).sum(axis=1)
             kth.append(np.sort(d)[min(args.k, len(d)) - 1])
-        truth[n] = kth
+        truth[col] = kth
 
-    def measure(n, where, settings):
+    def measure(col, n, where, settings):
         """recall, fewest rows and queries/s of one way of asking"""
         for sql in settings:
             cur.execute(sql)
@@ -207,7 +233,7 @@ def filtered_search(cur, args, train, test, with_clause):
             min_rows = min(min_rows, len(got))
             if got:
                 dg = ((train[got] - test[qi]) ** 2).sum(axis=1)
-                found += int((dg <= truth[n][qi] * (1 + 1e-6) + 1e-6).sum())
+                found += int((dg <= truth[col][qi] * (1 + 1e-6) + 1e-6).sum())
         for sql in settings:
             cur.execute("RESET " + sql.split()[1])
         script = (f"\\set q random(0, {nq - 1})\n" + "".join(s + ";\n" for s in settings) +
@@ -217,43 +243,48 @@ def filtered_search(cur, args, train, test, with_clause):
                 "qps": pgbench_qps(script, args.seconds, 1)}
 
     print(f"filtered queries ({nq} queries, pgbench {args.seconds} s per figure):")
-    out = {n: {"matching": 1.0 / n, "executor": {}, "filter_columns": {}} for n in (10, 100, 1000)}
+    out = {col: {"column": col, "matching": 1.0 / n, "executor": {}, "filter_columns": {}}
+           for col, _, n in cases}
     # the plain index: the qual is checked above an iterative scan ("+ 0"
     # keeps it out of an index with filter columns, were there one)
-    for n in (10, 100, 1000):
-        out[n]["exact"] = measure(n, f"f{n} = :q % {n}", ["SET enable_indexscan = off"])
+    for col, _, n in cases:
+        out[col]["exact"] = measure(col, n, f"{col} = :q % {n}", ["SET enable_indexscan = off"])
         for ef in FILTER_EFS:
-            out[n]["executor"][ef] = measure(n, f"f{n} + 0 = :q % {n}",
-                                             [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
+            out[col]["executor"][ef] = measure(col, n, f"{col} + 0 = :q % {n}",
+                                               [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
+    columns = ", ".join(col for col, _, _ in cases)
     t0 = time.time()
-    cur.execute(f"CREATE INDEX items_vf_idx ON items USING hnsw (v, f10, f100, f1000){with_clause}")
+    cur.execute(f"CREATE INDEX items_vf_idx ON items USING hnsw (v, {columns}){with_clause}")
     build = time.time() - t0
     cur.execute("DROP INDEX items_v_idx")
-    print(f"CREATE INDEX ... (v, f10, f100, f1000): {build:.1f} s")
-    for n in (10, 100, 1000):
+    print(f"CREATE INDEX ... (v, {columns}): {build:.1f} s")
+    for col, _, n in cases:
         for ef in FILTER_EFS:
-            out[n]["filter_columns"][ef] = measure(n, f"f{n} = :q % {n}",
-                                                   [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
+            out[col]["filter_columns"][ef] = measure(col, n, f"{col} = :q % {n}",
+                                                     [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
         # what the planner picks by itself
-        cur.execute(f"EXPLAIN SELECT id FROM items WHERE f{n} = 7 "
+        cur.execute(f"EXPLAIN SELECT id FROM items WHERE {col} = 7 "
                     f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = 7) LIMIT {args.k}")
         plan = [r[0] for r in cur.fetchall()]
-        out[n]["planner_picks"] = "filter columns" if any("Index Cond: (f" in p for p in plan) \
+        out[col]["planner_picks"] = "filter columns" if any(f"Index Cond: ({col}" in p for p in plan) \
             else "exact scan" if any("Seq Scan on items" in p for p in plan) else "other"
 
-    print(f"{'matching':>9} {'way':>15} {'ef':>4} {'recall@%d' % args.k:>10} {'min rows':>9} {'q/s':>8}")
-    for n in (10, 100, 1000):
-        r = out[n]
+    def label(col, n):
+        return f"{100.0 / n:.1f}% {col}"
+
+    print(f"{'matching':>15} {'way':>15} {'ef':>4} {'recall@%d' % args.k:>10} {'min rows':>9} {'q/s':>8}")
+    for col, _, n in cases:
+        r = out[col]
         for way in ("filter_columns", "executor"):
             for ef in FILTER_EFS:
                 x = r[way][ef]
-                print(f"{100.0 / n:>8.1f}% {way:>15} {ef:>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
+                print(f"{label(col, n):>15} {way:>15} {ef:>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
         x = r["exact"]
-        print(f"{100.0 / n:>8.1f}% {'exact scan':>15} {'':>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
+        print(f"{label(col, n):>15} {'exact scan':>15} {'':>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
     print("best queries/s at recall >= 0.95 with every query getting its rows:")
-    print(f"{'matching':>9} {'filter cols':>12} {'executor':>9} {'exact':>7} {'cols/exec':>10} {'cols/exact':>11}  planner picks")
-    for n in (10, 100, 1000):
-        r = out[n]
+    print(f"{'matching':>15} {'filter cols':>12} {'executor':>9} {'exact':>7} {'cols/exec':>10} {'cols/exact':>11}  planner picks")
+    for col, _, n in cases:
+        r = out[col]
 
         def best(way):
             ok = [x["qps"] for x in r[way].values() if x["recall"] >= 0.95 and x["min_rows"] == args.k]
@@ -267,11 +298,11 @@ def filtered_search(cur, args, train, test, with_clause):
 
         def ratio(a, b):
             return f"{a / b:.1f}x" if a and b else "-"
-        print(f"{100.0 / n:>8.1f}% {fmt(fc):>12} {fmt(ex):>9} {exact:>7.0f} {ratio(fc, ex):>10} "
+        print(f"{label(col, n):>15} {fmt(fc):>12} {fmt(ex):>9} {exact:>7.0f} {ratio(fc, ex):>10} "
               f"{ratio(fc, exact):>11}  {r['planner_picks']}")
-    return [dict(out[n], executor={str(k): v for k, v in out[n]["executor"].items()},
-                 filter_columns={str(k): v for k, v in out[n]["filter_columns"].items()})
-            for n in (10, 100, 1000)]
+    return [dict(out[col], executor={str(k): v for k, v in out[col]["executor"].items()},
+                 filter_columns={str(k): v for k, v in out[col]["filter_columns"].items()})
+            for col, _, _ in cases]
 
 
 def pgbench_qps(script, seconds, clients, ef=None):
@@ -401,7 +432,7 @@ def main():
         args.seconds = min(args.seconds, 3)
     efs = [int(x) for x in args.ef_search.split(",")]
 
-    train, test, gt, name = load_dataset(args)
+    train, test, gt, name, labels = load_dataset(args)
     print(f"data: {name}: {len(train)} vectors of {train.shape[1]} dimensions, {len(test)} queries")
 
     conn = psycopg2.connect("")
@@ -538,7 +569,7 @@ def main():
         report["ratios"] = ratios
 
     if args.filtered:
-        report["filtered"] = filtered_search(cur, args, train, test, with_clause)
+        report["filtered"] = filtered_search(cur, args, train, test, labels, with_clause)
 
     if args.json:
         with open(args.json, "w") as f:

@@ -162,11 +162,45 @@ SET client_min_messages = debug1;
 SELECT count(*) FROM (SELECT id FROM fc WHERE tenant = 1000
 	ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10) s;
 -- more rows than that pass: the scan gives up on the directory and walks
+-- (half the rows pass: the walk finds its rows long before it has passed
+-- through as many elements)
 SET hnsw.exact_filter_rows = 50;
-SELECT count(*) FROM (SELECT id FROM fc WHERE tenant < 10
+SELECT count(*) FROM (SELECT id FROM fc WHERE tenant < 50
 	ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10) s;
 SET client_min_messages = warning;
-SELECT s.* FROM fc_summary('tenant < 10') s;
+SELECT s.* FROM fc_summary('tenant < 50') s;
+-- the rows that pass lie far from the query: the walk passes through the
+-- rows that fail until it has seen as many elements as rows are projected
+-- to pass (about 200), then ranks the rows that pass; what comes back is
+-- what an exact scan returns
+CREATE TABLE ff (id int, side int, v real[]);
+INSERT INTO ff SELECT i, (i % 10 = 0)::int,
+	ARRAY(SELECT random() + (i % 10 = 0)::int * 10 + 0 * j FROM generate_series(1, 8) j)::real[]
+FROM generate_series(1, 2000) i;
+CREATE INDEX ff_idx ON ff USING hnsw (v, side);
+ANALYZE ff;
+SET client_min_messages = debug1;
+\set VERBOSITY terse
+CREATE TEMP TABLE ff_index AS SELECT id FROM ff WHERE side = 1
+	ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10;
+\set VERBOSITY default
+SET client_min_messages = warning;
+-- and iterating: 50 rows, which the walk and then the ranking give
+SET hnsw.iterative_scan = strict_order;
+CREATE TEMP TABLE ff_iterating AS SELECT id FROM ff WHERE side = 1
+	ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 50;
+SET hnsw.iterative_scan = off;
+SET enable_indexscan = off;
+SET enable_seqscan = on;
+SELECT ARRAY(SELECT id FROM ff_index ORDER BY id) =
+	ARRAY(SELECT id FROM (SELECT id FROM ff WHERE side = 1
+		ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10) s ORDER BY id) AS same_as_exact,
+	ARRAY(SELECT id FROM ff_iterating ORDER BY id) =
+	ARRAY(SELECT id FROM (SELECT id FROM ff WHERE side = 1
+		ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 50) s ORDER BY id) AS iterating_same_as_exact;
+RESET enable_indexscan;
+SET enable_seqscan = off;
+DROP TABLE ff;
 RESET hnsw.exact_filter_rows;
 -- an index without filter columns has no directory: block 1 holds elements
 CREATE INDEX fc_plain ON fc USING hnsw (v);

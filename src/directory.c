@@ -247,12 +247,13 @@ HnswDirectoryRemove(Relation index, BlockNumber head,
  * *ids, ascending and each once.  Returns false, with nothing, as soon as
  * more than max_rows pass, or are projected to pass among the index's
  * expected_rows (from the share of the tuples read that pass, once
- * HNSW_DIRECTORY_PROBE have been read): then walking the graph is cheaper.
+ * HNSW_DIRECTORY_PROBE have been read): then walking the graph is cheaper,
+ * and *projected, if not NULL, says how many rows are expected to pass.
  */
 bool
 HnswDirectoryMatches(Relation index, BlockNumber head, HnswFilter *filter,
 					 int max_rows, double expected_rows, HnswElemId **ids,
-					 int *nids)
+					 int *nids, double *projected)
 {
 	BlockNumber blkno = head;
 	BlockNumber npages = 0;
@@ -294,6 +295,8 @@ HnswDirectoryMatches(Relation index, BlockNumber head, HnswFilter *filter,
 			(nread >= HNSW_DIRECTORY_PROBE && expected_rows > nread &&
 			 (double) n / nread * expected_rows > max_rows))
 		{
+			if (projected)
+				*projected = (double) n / nread * Max(expected_rows, nread);
 			pfree(found);
 			return false;
 		}

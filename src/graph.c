@@ -300,6 +300,7 @@ extend_candidates(HnswGraph *graph, Datum base, int layer,
  * Elements of dead rows are traversed like any other, so deletions do not
  * cut the graph, but with skip_deleted they never enter the result set.
  * Returns the number of results and sets *result to them, nearest first.
+ * A search that reaches graph->max_visits stops there (see HnswGraph).
  */
 int
 HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
@@ -360,6 +361,12 @@ HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
 		{
 			HnswCandidate e;
 
+			if (graph->max_visits > 0 && graph->visits >= graph->max_visits)
+			{
+				graph->exhausted = true;
+				goto out;
+			}
+			graph->visits++;
 			if (graph->prefetch && i + 2 < n)
 				graph->prefetch(graph, neighbors[i + 2], true);
 			e.id = neighbors[i];
@@ -379,6 +386,7 @@ HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
 		}
 	}
 
+out:
 	/* popping a max-heap yields farthest first: fill from the back */
 	nresults = found.count;
 	*result = palloc(sizeof(HnswCandidate) * Max(nresults, 1));

@@ -181,6 +181,15 @@ struct HnswGraph
 	 * a result).
 	 */
 	struct HnswFilter *filter;
+
+	/*
+	 * Elements whose distance HnswSearchLayer has computed, and the most it
+	 * may (0: no limit).  A search that reaches the limit stops where it is
+	 * and sets exhausted; its results are then incomplete.
+	 */
+	int64		visits;
+	int64		max_visits;
+	bool		exhausted;
 };
 
 /* Largest neighbour list on a layer */
@@ -451,7 +460,7 @@ extern void HnswDirectoryRemove(Relation index, BlockNumber head,
 extern bool HnswDirectoryMatches(Relation index, BlockNumber head,
 								 HnswFilter *filter, int max_rows,
 								 double expected_rows, HnswElemId **ids,
-								 int *nids);
+								 int *nids, double *projected);
 
 /* scan.c */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);

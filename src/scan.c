@@ -19,6 +19,11 @@
  * per matching row, where a walk would pass through a thousand rows for
  * each one that matches.  The scan tells which case it is in by reading
  * the directory: it stops reading, and walks, as soon as too many pass.
+ * A walk has a budget, though: when the rows that pass lie far from the
+ * query (a category unlike the query), it wanders through the rows that
+ * fail, and once it has passed through as many elements as rows are
+ * projected to pass, it stops and ranks those rows instead.  So a filtered
+ * scan costs at most about twice the cheaper way.
  *
  * Iterative scans (hnsw.iterative_scan): when the executor wants more rows
  * than the search found (a WHERE clause rejected many, or the LIMIT is
@@ -57,6 +62,8 @@ typedef struct HnswScanOpaqueData
 	int			next;			/* next result to return */
 	int			ef;				/* beam of the last search */
 	bool		exact;			/* results are every matching element */
+	double		walk_budget;	/* elements the walks may visit; 0: no limit */
+	int64		walked;			/* elements the walks have visited */
 	HTAB	   *returned;		/* ids handed out, once the scan iterates */
 	int64		nreturned;
 	double		last_distance;	/* of the last row handed out */
@@ -96,6 +103,8 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->next = 0;
 	so->ef = hnsw_ef_search;
 	so->exact = false;
+	so->walk_budget = 0;
+	so->walked = 0;
 	so->returned = NULL;
 	so->nreturned = 0;
 	so->last_distance = -get_float8_infinity();
@@ -119,28 +128,38 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 	/* how far ahead of the distance being computed to prefetch */
 	const int	ahead = 4;
 
-	so->results = palloc(sizeof(HnswCandidate) * Max(nids, 1));
+	/* as many rows as a walk would give at most */
+	int			keep = Min(nids, hnsw_iterative_scan == HNSW_ITERATIVE_OFF ?
+						   so->ef : hnsw_max_scan_tuples);
+	int			capacity = Min(nids, 2 * keep);
+
+	so->results = palloc(sizeof(HnswCandidate) * Max(capacity, 1));
 	so->nresults = 0;
 	for (int i = 0; i < Min(ahead, nids); i++)
 		graph->prefetch(graph, ids[i], false);
 	for (int i = 0; i < nids; i++)
 	{
-		HnswCandidate *c = &so->results[so->nresults];
+		HnswCandidate *c;
 
+		if (so->nresults == capacity)
+		{
+			/* full: keep the nearest, so memory stays twice what is kept */
+			qsort(so->results, so->nresults, sizeof(HnswCandidate),
+				  HnswCandidateCompare);
+			so->nresults = keep;
+		}
 		if (i + ahead < nids)
 			graph->prefetch(graph, ids[i + ahead], false);
 		if (i + 1 < nids)
 			graph->prefetch(graph, ids[i + 1], true);
+		c = &so->results[so->nresults];
 		c->id = ids[i];
 		if (graph->distance_to(graph, so->query, ids[i], &c->distance,
 							   &c->deleted) && !c->deleted)
 			so->nresults++;
 	}
 	qsort(so->results, so->nresults, sizeof(HnswCandidate), HnswCandidateCompare);
-	/* as many rows as a walk would give at most */
-	so->nresults = Min(so->nresults,
-					   hnsw_iterative_scan == HNSW_ITERATIVE_OFF ?
-					   so->ef : hnsw_max_scan_tuples);
+	so->nresults = Min(so->nresults, keep);
 	so->exact = true;
 }
 
@@ -158,6 +177,8 @@ search(IndexScanDesc scan)
 	HnswMetaPageData meta;
 	HnswGraph  *graph;
 	HnswCandidate entry;
+	HnswElemId *ids;
+	int			nids;
 	bool		skip;
 	uint32		dims;
 
@@ -185,28 +206,34 @@ search(IndexScanDesc scan)
 	HnswInitDiskGraph(&graph, index, &so->dist, &meta);
 	graph->filter = so->filter;
 
-	/* quals that few rows pass: rank those rows, found in the directory */
+	/*
+	 * Quals that few rows pass: rank those rows, found in the directory.
+	 * When more pass, walk, but no farther than through as many elements as
+	 * are projected to pass: a walk that goes farther is lost among rows the
+	 * quals reject (they are mostly far from the query), and ranking the
+	 * rows that pass is then the cheaper way.
+	 */
 	if (so->filter && (meta.flags & HNSW_META_DIRECTORY) &&
-		hnsw_exact_filter_rows > 0 &&
+		hnsw_exact_filter_rows > 0 && so->walk_budget == 0 &&
 		HnswFilterHasColumnKeys(so->filter))
 	{
-		HnswElemId *ids;
-		int			nids;
-
 		if (HnswDirectoryMatches(index, meta.directory_head, so->filter,
 								 hnsw_exact_filter_rows,
-								 index->rd_rel->reltuples, &ids, &nids))
+								 index->rd_rel->reltuples, &ids, &nids,
+								 &so->walk_budget))
 		{
 			elog(DEBUG1, "index \"%s\" ranks the %d rows its filter directory finds",
 				 RelationGetRelationName(index), nids);
 			rank_exactly(so, graph, ids, nids);
-			pfree(ids);
 			goto done;
 		}
+		so->walk_budget = Max(so->walk_budget, hnsw_exact_filter_rows);
 		elog(DEBUG1, "index \"%s\" walks its graph: more than %d rows pass the quals",
 			 RelationGetRelationName(index), hnsw_exact_filter_rows);
 	}
 
+	if (so->walk_budget > 0)
+		graph->max_visits = (int64) Max(so->walk_budget - so->walked, 1);
 	for (int attempt = 0; attempt < 3 && meta.entry_level >= 0; attempt++)
 	{
 		HnswCandidate *entries = &entry;
@@ -234,6 +261,20 @@ search(IndexScanDesc scan)
 		so->nresults = HnswSearchLayer(graph, so->query, entries, nentries,
 									   so->ef, 0, true, &so->results);
 		break;
+	}
+	so->walked += graph->visits;
+
+	if (graph->exhausted)
+	{
+		ereport(DEBUG1,
+				(errmsg("index \"%s\" stops walking its graph and ranks the rows its filter directory finds",
+						RelationGetRelationName(index)),
+				 errdetail("The walk passed through %lld elements, about as many as pass the quals.",
+						   (long long) so->walked)));
+		/* no limit on the rows: walking on would cost more */
+		HnswDirectoryMatches(index, meta.directory_head, so->filter, INT_MAX,
+							 0, &ids, &nids, NULL);
+		rank_exactly(so, graph, ids, nids);
 	}
 done:
 	MemoryContextSwitchTo(old_cxt);
