@@ -144,6 +144,7 @@ LANGUAGE sql AS $$
 $$;
 SELECT s.* FROM unnest(ARRAY[
 	'tenant = 7', 'tenant < 2', 'big = 70000000000', 'small >= 6', 'label = ''label3''',
+	'small = 3::int2', 'tenant = 5 AND small < 100000', 'big <= 5', 'tenant >= 97::bigint',
 	'tags && ''{7}''', 'tags @> ''{7,107}''', 'ltags && ''{7}''::int8[]', 'words && ''{w7}''',
 	'tenant < 10 AND small = 3 AND words && ''{w1,w2}'''
 ]) cond, fc_exact(cond) s;

@@ -55,21 +55,34 @@
  */
 #define HNSW_DIRECTORY_PROBE	1024
 
+/* Where a walk along the directory chain is */
+typedef struct ChainWalk
+{
+	BlockNumber npages;			/* pages read so far */
+	BlockNumber nblocks;		/* size of the index when last asked */
+} ChainWalk;
+
+#define CHAIN_WALK_INIT {0, 0}
+
 /*
  * Read and lock blkno, the next page of the directory chain, checking that
- * it is a directory page and that the chain has not gone round in a circle
- * (*npages counts the pages read).
+ * it is a directory page and that the chain has not gone round in a
+ * circle (it cannot be longer than the index).  The index's size is asked
+ * again only for a block past what was known: that costs a system call,
+ * and the index only grows.
  */
 static Buffer
-lock_directory_page(Relation index, BlockNumber blkno, BlockNumber *npages,
+lock_directory_page(Relation index, BlockNumber blkno, ChainWalk *walk,
 					int mode)
 {
 	Buffer		buf;
 	Page		page;
 
-	if (blkno == HNSW_METAPAGE_BLKNO || blkno >= RelationGetNumberOfBlocks(index))
+	if (blkno >= walk->nblocks || walk->npages >= walk->nblocks)
+		walk->nblocks = RelationGetNumberOfBlocks(index);
+	if (blkno == HNSW_METAPAGE_BLKNO || blkno >= walk->nblocks)
 		HnswReportCorruptedPage(index, blkno, "the filter directory chain leads outside the index");
-	if (++(*npages) > RelationGetNumberOfBlocks(index))
+	if (++walk->npages > walk->nblocks)
 		HnswReportCorruptedPage(index, blkno, "the filter directory chain goes round in a circle");
 	buf = ReadBuffer(index, blkno);
 	LockBuffer(buf, mode);
@@ -107,7 +120,7 @@ HnswDirectoryTail(Relation index, Size size, bool wal)
 	{
 		HnswMetaPageData meta = HnswReadMetaPage(index);
 		BlockNumber blkno = meta.directory_tail;
-		BlockNumber npages = 0;
+		ChainWalk	walk = CHAIN_WALK_INIT;
 		Buffer		buf;
 		Buffer		newbuf;
 		Buffer		metabuf;
@@ -124,7 +137,7 @@ HnswDirectoryTail(Relation index, Size size, bool wal)
 			BlockNumber next;
 
 			/* exclusive: we are going to add a tuple, or a page after it */
-			buf = lock_directory_page(index, blkno, &npages, BUFFER_LOCK_EXCLUSIVE);
+			buf = lock_directory_page(index, blkno, &walk, BUFFER_LOCK_EXCLUSIVE);
 			next = HnswPageGetNext(BufferGetPage(buf));
 			if (next == 0)
 				break;
@@ -207,7 +220,7 @@ HnswDirectoryRemove(Relation index, BlockNumber head,
 {
 	OffsetNumber *dead = palloc(sizeof(OffsetNumber) * MaxOffsetNumber);
 	BlockNumber blkno = head;
-	BlockNumber npages = 0;
+	ChainWalk	walk = CHAIN_WALK_INIT;
 
 	while (blkno != 0)
 	{
@@ -217,7 +230,7 @@ HnswDirectoryRemove(Relation index, BlockNumber head,
 
 		vacuum_delay_point();
 		/* exclusive: tuples may go */
-		buf = lock_directory_page(index, blkno, &npages, BUFFER_LOCK_EXCLUSIVE);
+		buf = lock_directory_page(index, blkno, &walk, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber;
 			 off <= PageGetMaxOffsetNumber(page); off++)
@@ -256,7 +269,7 @@ HnswDirectoryMatches(Relation index, BlockNumber head, HnswFilter *filter,
 					 int *nids, double *projected)
 {
 	BlockNumber blkno = head;
-	BlockNumber npages = 0;
+	ChainWalk	walk = CHAIN_WALK_INIT;
 	int64		nread = 0;
 	int			n = 0;
 	int			capacity = 256;
@@ -269,7 +282,7 @@ HnswDirectoryMatches(Relation index, BlockNumber head, HnswFilter *filter,
 
 		CHECK_FOR_INTERRUPTS();
 		/* share: we only read */
-		buf = lock_directory_page(index, blkno, &npages, BUFFER_LOCK_SHARE);
+		buf = lock_directory_page(index, blkno, &walk, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber;
 			 off <= PageGetMaxOffsetNumber(page); off++)

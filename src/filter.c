@@ -26,6 +26,8 @@
 #include "postgres.h"
 
 #include "access/skey.h"
+#include "catalog/pg_type_d.h"
+#include "utils/fmgroids.h"
 #include "utils/rel.h"
 
 #include "hnsw.h"
@@ -72,6 +74,82 @@ HnswFormFilter(Relation index, TupleDesc desc, Datum *values, bool *isnull)
 }
 
 /*
+ * The comparisons of integer filter columns (int2, int4, int8, against an
+ * argument of any of them) that column_matches does inline: a directory
+ * read checks one for every row of the index, and calling the operator's
+ * function through fmgr cost more than the comparison.
+ */
+enum
+{
+	COMPARE_LT = 1,
+	COMPARE_LE,
+	COMPARE_EQ,
+	COMPARE_GE,
+	COMPARE_GT
+};
+
+static const struct
+{
+	Oid			func;
+	Oid			column_type;
+	Oid			argument_type;
+	int8		comparison;
+}			integer_comparisons[] =
+{
+#define INTEGER_COMPARISONS(prefix, column_type, argument_type) \
+	{F_##prefix##LT, column_type, argument_type, COMPARE_LT}, \
+	{F_##prefix##LE, column_type, argument_type, COMPARE_LE}, \
+	{F_##prefix##EQ, column_type, argument_type, COMPARE_EQ}, \
+	{F_##prefix##GE, column_type, argument_type, COMPARE_GE}, \
+	{F_##prefix##GT, column_type, argument_type, COMPARE_GT}
+	INTEGER_COMPARISONS(INT2, INT2OID, INT2OID),
+	INTEGER_COMPARISONS(INT24, INT2OID, INT4OID),
+	INTEGER_COMPARISONS(INT4, INT4OID, INT4OID),
+	INTEGER_COMPARISONS(INT48, INT4OID, INT8OID),
+	INTEGER_COMPARISONS(INT8, INT8OID, INT8OID),
+	INTEGER_COMPARISONS(INT84, INT8OID, INT4OID),
+#undef INTEGER_COMPARISONS
+};
+
+/* An integer Datum of type typid, widened */
+static int64
+integer_value(Datum datum, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return DatumGetInt16(datum);
+		case INT4OID:
+			return DatumGetInt32(datum);
+		default:
+			return DatumGetInt64(datum);
+	}
+}
+
+/*
+ * If key, on a filter column, is one of the integer comparisons above, say
+ * so in key->comparison and widen its argument.
+ */
+static void
+prepare_integer_comparison(HnswFilter *filter, HnswFilterKey *key)
+{
+	Oid			column_type;
+
+	if (key->attno < 2 || filter->desc == NULL)
+		return;
+	column_type = TupleDescAttr(filter->desc, key->attno - 2)->atttypid;
+	for (int i = 0; i < lengthof(integer_comparisons); i++)
+		if (integer_comparisons[i].func == key->func->fn_oid &&
+			integer_comparisons[i].column_type == column_type)
+		{
+			key->comparison = integer_comparisons[i].comparison;
+			key->integer = integer_value(key->argument,
+										 integer_comparisons[i].argument_type);
+			return;
+		}
+}
+
+/*
  * Turn the scan keys of a scan into a filter, in the current memory
  * context; NULL when there are none.  A key with a NULL argument (of a
  * strict operator: no row passes it) makes the filter empty, and the scan
@@ -107,6 +185,7 @@ HnswPrepareFilter(Relation index, ScanKey keys, int nkeys)
 		key->func = &sk->sk_func;
 		key->collation = sk->sk_collation;
 		key->argument = sk->sk_argument;
+		prepare_integer_comparison(filter, key);
 	}
 	return filter;
 }
@@ -123,6 +202,25 @@ column_matches(HnswFilter *filter, HnswFilterKey *key, IndexTuple itup)
 	column = index_getattr(itup, key->attno - 1, filter->desc, &isnull);
 	if (isnull)
 		return false;
+	if (key->comparison != 0)
+	{
+		int64		value = integer_value(column,
+										  TupleDescAttr(filter->desc, key->attno - 2)->atttypid);
+
+		switch (key->comparison)
+		{
+			case COMPARE_LT:
+				return value < key->integer;
+			case COMPARE_LE:
+				return value <= key->integer;
+			case COMPARE_EQ:
+				return value == key->integer;
+			case COMPARE_GE:
+				return value >= key->integer;
+			default:
+				return value > key->integer;
+		}
+	}
 	/* a damaged length must not send an operator off the page */
 	if (TupleDescAttr(filter->desc, key->attno - 2)->attlen == -1 &&
 		(char *) DatumGetPointer(column) + VARSIZE_ANY(DatumGetPointer(column)) >

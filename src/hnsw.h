@@ -257,6 +257,8 @@ typedef struct HnswFilterKey
 	FmgrInfo   *func;			/* the operator's function */
 	Oid			collation;
 	Datum		argument;
+	int8		comparison;		/* an integer comparison done inline, or 0 */
+	int64		integer;		/* its argument, widened */
 } HnswFilterKey;
 
 typedef struct HnswFilter
