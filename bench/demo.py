@@ -72,7 +72,7 @@ def exact_neighbors(train, test, k):
 
 def load_dataset(args):
     """train, test, ground-truth distances (n_test x k), name, and the
-    train rows' class labels (None for an HDF5 file, which has none)"""
+    class labels of train and test (None for an HDF5 file, which has none)"""
     if args.hdf5:
         import h5py
         with h5py.File(args.hdf5, "r") as f:
@@ -91,11 +91,12 @@ def load_dataset(args):
         test = read_idx_images(os.path.join(FASHION_DIR, "t10k-images-idx3-ubyte.gz"))
         gt = None
         name = "fashion-mnist-784-euclidean"
-        labels = read_idx_labels(os.path.join(FASHION_DIR, "train-labels-idx1-ubyte.gz"))
+        labels = (read_idx_labels(os.path.join(FASHION_DIR, "train-labels-idx1-ubyte.gz")),
+                  read_idx_labels(os.path.join(FASHION_DIR, "t10k-labels-idx1-ubyte.gz")))
     if args.train_limit:
         train = train[:args.train_limit]
         if labels is not None:
-            labels = labels[:args.train_limit]
+            labels = (labels[0][:args.train_limit], labels[1])
     test = test[:args.queries]
     if gt is not None:
         gt = gt[:args.queries]
@@ -188,8 +189,9 @@ def filtered_search(cur, args, train, test, labels, with_clause):
     iterative scan; and an exact scan (no index).  The columns: category,
     Fashion-MNIST's 10 class labels (only for that data set); f10, f100,
     f1000 = id % 10, % 100, % 1000.  Query qid asks for the value qid % n
-    of each, so for category a class other than its own 9 times in 10 (and
-    its rows lie far from it), and for fN rows spread evenly around it.
+    of each: for category a class other than its own 9 times in 10, whose
+    rows lie far from it, and for fN rows spread evenly around it; and, as
+    "own class", for its own class, whose rows are mostly its neighbours.
     For each, and each ef_search of the index ways: recall@k against
     numpy's exact filtered neighbours, the fewest rows a query got, and
     queries/s (pgbench, one client)."""
@@ -200,26 +202,37 @@ def filtered_search(cur, args, train, test, labels, with_clause):
     cur.execute("ALTER TABLE items ADD COLUMN category int, ADD COLUMN f10 int, "
                 "ADD COLUMN f100 int, ADD COLUMN f1000 int")
     cur.execute("UPDATE items SET f10 = id % 10, f100 = id % 100, f1000 = id % 1000")
-    # (column, its values per row, n: each query asks for qid % n)
-    cases = [("f10", ids % 10, 10), ("f100", ids % 100, 100), ("f1000", ids % 1000, 1000)]
+    # (name, column, its value in each row, the value query qi asks for,
+    # that value in SQL with :q for qi)
+    cases = [(f"f{n}", f"f{n}", ids % n, (lambda qi, n=n: qi % n), f":q % {n}")
+             for n in (10, 100, 1000)]
     if labels is not None:
+        train_labels, test_labels = labels
         cur.execute("CREATE TEMP TABLE item_labels (id int, label int)")
-        cur.copy_from(io.StringIO("".join(f"{i}\t{int(c)}\n" for i, c in enumerate(labels))),
+        cur.copy_from(io.StringIO("".join(f"{i}\t{int(c)}\n" for i, c in enumerate(train_labels))),
                       "item_labels")
         cur.execute("UPDATE items SET category = l.label FROM item_labels l WHERE l.id = items.id")
-        cases.insert(0, ("category", labels, 10))
+        cur.execute("ALTER TABLE queries ADD COLUMN label int")
+        cur.execute("CREATE TEMP TABLE query_labels (qid int, label int)")
+        cur.copy_from(io.StringIO("".join(f"{i}\t{int(c)}\n" for i, c in enumerate(test_labels[:len(test)]))),
+                      "query_labels")
+        cur.execute("UPDATE queries SET label = l.label FROM query_labels l WHERE l.qid = queries.qid")
+        cases[0:0] = [("category", "category", train_labels, lambda qi: qi % 10, ":q % 10"),
+                      ("own class", "category", train_labels, lambda qi: int(test_labels[qi]),
+                       "(SELECT label FROM queries WHERE qid = :q)")]
     cur.execute("VACUUM ANALYZE items")
+    cur.execute("VACUUM ANALYZE queries")
 
     truth = {}
-    for col, values, n in cases:
+    for name, _, values, wanted, _ in cases:
         kth = []
         for qi in range(nq):
-            sel = ids[values == qi % n]
+            sel = ids[values == wanted(qi)]
             d = ((train[sel] - test[qi]) ** 2).sum(axis=1)
             kth.append(np.sort(d)[min(args.k, len(d)) - 1])
-        truth[col] = kth
+        truth[name] = kth
 
-    def measure(col, n, where, settings):
+    def measure(name, where, settings):
         """recall, fewest rows and queries/s of one way of asking"""
         for sql in settings:
             cur.execute(sql)
@@ -228,12 +241,12 @@ def filtered_search(cur, args, train, test, labels, with_clause):
         for qi in range(nq):
             cur.execute(f"SELECT id FROM items WHERE {where.replace('%', '%%').replace(':q', '%s')} "
                         f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = %s) LIMIT {args.k}",
-                        (qi, qi))
+                        (qi,) * (where.count(":q") + 1))
             got = [r[0] for r in cur.fetchall()]
             min_rows = min(min_rows, len(got))
             if got:
                 dg = ((train[got] - test[qi]) ** 2).sum(axis=1)
-                found += int((dg <= truth[col][qi] * (1 + 1e-6) + 1e-6).sum())
+                found += int((dg <= truth[name][qi] * (1 + 1e-6) + 1e-6).sum())
         for sql in settings:
             cur.execute("RESET " + sql.split()[1])
         script = (f"\\set q random(0, {nq - 1})\n" + "".join(s + ";\n" for s in settings) +
@@ -243,48 +256,49 @@ def filtered_search(cur, args, train, test, labels, with_clause):
                 "qps": pgbench_qps(script, args.seconds, 1)}
 
     print(f"filtered queries ({nq} queries, pgbench {args.seconds} s per figure):")
-    out = {col: {"column": col, "matching": 1.0 / n, "executor": {}, "filter_columns": {}}
-           for col, _, n in cases}
+    out = {name: {"case": name, "column": col, "matching": float(np.mean(values == wanted(0))),
+                  "executor": {}, "filter_columns": {}}
+           for name, col, values, wanted, _ in cases}
     # the plain index: the qual is checked above an iterative scan ("+ 0"
     # keeps it out of an index with filter columns, were there one)
-    for col, _, n in cases:
-        out[col]["exact"] = measure(col, n, f"{col} = :q % {n}", ["SET enable_indexscan = off"])
+    for name, col, _, _, value in cases:
+        out[name]["exact"] = measure(name, f"{col} = {value}", ["SET enable_indexscan = off"])
         for ef in FILTER_EFS:
-            out[col]["executor"][ef] = measure(col, n, f"{col} + 0 = :q % {n}",
-                                               [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
-    columns = ", ".join(col for col, _, _ in cases)
+            out[name]["executor"][ef] = measure(name, f"{col} + 0 = {value}",
+                                                [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
+    columns = ", ".join(dict.fromkeys(col for _, col, _, _, _ in cases))
     t0 = time.time()
     cur.execute(f"CREATE INDEX items_vf_idx ON items USING hnsw (v, {columns}){with_clause}")
     build = time.time() - t0
     cur.execute("DROP INDEX items_v_idx")
     print(f"CREATE INDEX ... (v, {columns}): {build:.1f} s")
-    for col, _, n in cases:
+    for name, col, _, _, value in cases:
         for ef in FILTER_EFS:
-            out[col]["filter_columns"][ef] = measure(col, n, f"{col} = :q % {n}",
-                                                     [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
+            out[name]["filter_columns"][ef] = measure(name, f"{col} = {value}",
+                                                      [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
         # what the planner picks by itself
-        cur.execute(f"EXPLAIN SELECT id FROM items WHERE {col} = 7 "
+        cur.execute(f"EXPLAIN SELECT id FROM items WHERE {col} = {value.replace(':q', '7')} "
                     f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = 7) LIMIT {args.k}")
         plan = [r[0] for r in cur.fetchall()]
-        out[col]["planner_picks"] = "filter columns" if any(f"Index Cond: ({col}" in p for p in plan) \
+        out[name]["planner_picks"] = "filter columns" if any(f"Index Cond: ({col}" in p for p in plan) \
             else "exact scan" if any("Seq Scan on items" in p for p in plan) else "other"
 
-    def label(col, n):
-        return f"{100.0 / n:.1f}% {col}"
+    def label(name):
+        return f"{100.0 * out[name]['matching']:.1f}% {name}"
 
-    print(f"{'matching':>15} {'way':>15} {'ef':>4} {'recall@%d' % args.k:>10} {'min rows':>9} {'q/s':>8}")
-    for col, _, n in cases:
-        r = out[col]
+    print(f"{'matching':>16} {'way':>15} {'ef':>4} {'recall@%d' % args.k:>10} {'min rows':>9} {'q/s':>8}")
+    for name, _, _, _, _ in cases:
+        r = out[name]
         for way in ("filter_columns", "executor"):
             for ef in FILTER_EFS:
                 x = r[way][ef]
-                print(f"{label(col, n):>15} {way:>15} {ef:>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
+                print(f"{label(name):>16} {way:>15} {ef:>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
         x = r["exact"]
-        print(f"{label(col, n):>15} {'exact scan':>15} {'':>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
+        print(f"{label(name):>16} {'exact scan':>15} {'':>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
     print("best queries/s at recall >= 0.95 with every query getting its rows:")
-    print(f"{'matching':>15} {'filter cols':>12} {'executor':>9} {'exact':>7} {'cols/exec':>10} {'cols/exact':>11}  planner picks")
-    for col, _, n in cases:
-        r = out[col]
+    print(f"{'matching':>16} {'filter cols':>12} {'executor':>9} {'exact':>7} {'cols/exec':>10} {'cols/exact':>11}  planner picks")
+    for name, _, _, _, _ in cases:
+        r = out[name]
 
         def best(way):
             ok = [x["qps"] for x in r[way].values() if x["recall"] >= 0.95 and x["min_rows"] == args.k]
@@ -298,11 +312,11 @@ def filtered_search(cur, args, train, test, labels, with_clause):
 
         def ratio(a, b):
             return f"{a / b:.1f}x" if a and b else "-"
-        print(f"{label(col, n):>15} {fmt(fc):>12} {fmt(ex):>9} {exact:>7.0f} {ratio(fc, ex):>10} "
+        print(f"{label(name):>16} {fmt(fc):>12} {fmt(ex):>9} {exact:>7.0f} {ratio(fc, ex):>10} "
               f"{ratio(fc, exact):>11}  {r['planner_picks']}")
-    return [dict(out[col], executor={str(k): v for k, v in out[col]["executor"].items()},
-                 filter_columns={str(k): v for k, v in out[col]["filter_columns"].items()})
-            for col, _, _ in cases]
+    return [dict(out[name], executor={str(k): v for k, v in out[name]["executor"].items()},
+                 filter_columns={str(k): v for k, v in out[name]["filter_columns"].items()})
+            for name, _, _, _, _ in cases]
 
 
 def pgbench_qps(script, seconds, clients, ef=None):

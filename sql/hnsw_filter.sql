@@ -172,18 +172,25 @@ SET client_min_messages = warning;
 SELECT s.* FROM fc_summary('tenant < 50') s;
 -- the rows that pass lie far from the query: the walk passes through the
 -- rows that fail until it has seen as many elements as rows are projected
--- to pass (about 200), then ranks the rows that pass; what comes back is
--- what an exact scan returns
-CREATE TABLE ff (id int, side int, v real[]);
+-- to pass, then ranks the rows that pass; what comes back is what an exact
+-- scan returns.  The index was built on the empty table and nothing has
+-- counted its rows since, so the scan projects only the rows it has seen
+-- pass (to the end of the directory page where it stopped): about 60 with
+-- hnsw.exact_filter_rows 50, and 4 times that covers the 200 that pass;
+-- about 30 with 20, and 4 times that does not, so the walk goes on.
+CREATE TABLE ff (id int, side int, v real[]) WITH (autovacuum_enabled = false);
+CREATE INDEX ff_idx ON ff USING hnsw (v, side);
 INSERT INTO ff SELECT i, (i % 10 = 0)::int,
 	ARRAY(SELECT random() + (i % 10 = 0)::int * 10 + 0 * j FROM generate_series(1, 8) j)::real[]
 FROM generate_series(1, 2000) i;
-CREATE INDEX ff_idx ON ff USING hnsw (v, side);
-ANALYZE ff;
 SET client_min_messages = debug1;
 \set VERBOSITY terse
 CREATE TEMP TABLE ff_index AS SELECT id FROM ff WHERE side = 1
 	ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10;
+SET hnsw.exact_filter_rows = 20;
+CREATE TEMP TABLE ff_walked_on AS SELECT id FROM ff WHERE side = 1
+	ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10;
+SET hnsw.exact_filter_rows = 50;
 \set VERBOSITY default
 SET client_min_messages = warning;
 -- and iterating: 50 rows, which the walk and then the ranking give
@@ -196,6 +203,8 @@ SET enable_seqscan = on;
 SELECT ARRAY(SELECT id FROM ff_index ORDER BY id) =
 	ARRAY(SELECT id FROM (SELECT id FROM ff WHERE side = 1
 		ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 10) s ORDER BY id) AS same_as_exact,
+	ARRAY(SELECT id FROM ff_walked_on ORDER BY id) =
+	ARRAY(SELECT id FROM ff_index ORDER BY id) AS walked_on_same,
 	ARRAY(SELECT id FROM ff_iterating ORDER BY id) =
 	ARRAY(SELECT id FROM (SELECT id FROM ff WHERE side = 1
 		ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5}' LIMIT 50) s ORDER BY id) AS iterating_same_as_exact;

@@ -103,11 +103,23 @@ buffer_cache(Relation index)
 }
 
 /*
+ * Does blkno exist in index?  Asking the storage manager for the size costs
+ * a system call, so the size is asked again only for a block past the end
+ * of what we knew (an hnsw index never shrinks).
+ */
+static bool
+block_exists(Relation index, BlockNumber blkno)
+{
+	HnswBufferCache *cache = buffer_cache(index);
+
+	if (blkno >= cache->nblocks)
+		cache->nblocks = RelationGetNumberOfBlocks(index);
+	return blkno < cache->nblocks;
+}
+
+/*
  * Pin and share-lock the page of an element id.  Returns InvalidBuffer if
- * the id points past the end of the index (a stale id).  Asking the
- * storage manager for the size costs a system call, so the size is asked
- * again only for a block past the end of what we knew (an hnsw index never
- * shrinks).
+ * the id points past the end of the index (a stale id).
  */
 static Buffer
 read_share(HnswDiskGraph *g, BlockNumber blkno)
@@ -116,14 +128,8 @@ read_share(HnswDiskGraph *g, BlockNumber blkno)
 	int			slot = blkno % HNSW_RECENT_BUFFERS;
 	Buffer		buf;
 
-	if (blkno == HNSW_METAPAGE_BLKNO)
+	if (blkno == HNSW_METAPAGE_BLKNO || !block_exists(g->index, blkno))
 		return InvalidBuffer;
-	if (blkno >= cache->nblocks)
-	{
-		cache->nblocks = RelationGetNumberOfBlocks(g->index);
-		if (blkno >= cache->nblocks)
-			return InvalidBuffer;
-	}
 	if (cache->recent[slot].blkno == blkno &&
 		ReadRecentBuffer(g->index->rd_node, MAIN_FORKNUM, blkno,
 						 cache->recent[slot].buffer))
@@ -446,8 +452,7 @@ lock_if_room(Relation index, BlockNumber blkno, Size size, bool *fresh)
 	Buffer		buf;
 	Page		page;
 
-	if (blkno == HNSW_METAPAGE_BLKNO ||
-		blkno >= RelationGetNumberOfBlocks(index))
+	if (blkno == HNSW_METAPAGE_BLKNO || !block_exists(index, blkno))
 		return InvalidBuffer;
 	buf = ReadBuffer(index, blkno);
 	/* exclusive: we are going to add tuples */
@@ -683,7 +688,7 @@ lock_list(Relation index, HnswElemId target, ItemPointer upper, int layer,
 		blkno = ItemPointerGetBlockNumber(upper);
 		off = ItemPointerGetOffsetNumber(upper);
 	}
-	if (blkno == HNSW_METAPAGE_BLKNO || blkno >= RelationGetNumberOfBlocks(index))
+	if (blkno == HNSW_METAPAGE_BLKNO || !block_exists(index, blkno))
 		return false;
 
 	memset(ll, 0, sizeof(LockedList));

@@ -51,6 +51,13 @@
 
 #include "hnsw.h"
 
+/*
+ * A walk stopped by its budget (the rows projected to pass its quals)
+ * ranks the rows that pass instead, unless more than this many times the
+ * projection pass.
+ */
+#define HNSW_WALK_BUDGET_SLACK	4
+
 typedef struct HnswScanOpaqueData
 {
 	HnswDistance dist;
@@ -62,7 +69,8 @@ typedef struct HnswScanOpaqueData
 	int			next;			/* next result to return */
 	int			ef;				/* beam of the last search */
 	bool		exact;			/* results are every matching element */
-	double		walk_budget;	/* elements the walks may visit; 0: no limit */
+	double		walk_budget;	/* elements the walks may visit; 0: not set
+								 * (no limit), -1: no limit */
 	int64		walked;			/* elements the walks have visited */
 	HTAB	   *returned;		/* ids handed out, once the scan iterates */
 	int64		nreturned;
@@ -164,6 +172,51 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 }
 
 /*
+ * Walk the graph (greedy descent through the upper layers, then a beam of
+ * so->ef on layer 0) into so->results, and count the elements it visited
+ * in so->walked.
+ */
+static void
+walk(HnswScanOpaque so, Relation index, HnswGraph *graph,
+	 HnswMetaPageData *meta)
+{
+	HnswCandidate entry;
+
+	graph->visits = 0;
+	so->results = NULL;
+	so->nresults = 0;
+	for (int attempt = 0; attempt < 3 && meta->entry_level >= 0; attempt++)
+	{
+		HnswCandidate *entries = &entry;
+		int			nentries = 1;
+
+		entry.id = HnswElemIdFromTid(&meta->entry);
+		if (!graph->distance_to(graph, so->query, entry.id, &entry.distance,
+								&entry.deleted))
+		{
+			/* a VACUUM moved the entry point since we read it: read again */
+			*meta = HnswReadMetaPage(index);
+			continue;
+		}
+		for (int layer = meta->entry_level; layer > 0; layer--)
+		{
+			HnswCandidate *found;
+
+			if (HnswSearchLayer(graph, so->query, entries, nentries, 1, layer,
+								false, &found) > 0)
+			{
+				entries = found;
+				nentries = 1;
+			}
+		}
+		so->nresults = HnswSearchLayer(graph, so->query, entries, nentries,
+									   so->ef, 0, true, &so->results);
+		break;
+	}
+	so->walked += graph->visits;
+}
+
+/*
  * Search the graph for the hnsw.ef_search elements nearest to the query.
  * A NULL query (or one with no distance to anything) finds nothing.
  */
@@ -176,7 +229,6 @@ search(IndexScanDesc scan)
 	ScanKey		key = &scan->orderByData[0];
 	HnswMetaPageData meta;
 	HnswGraph  *graph;
-	HnswCandidate entry;
 	HnswElemId *ids;
 	int			nids;
 	bool		skip;
@@ -234,47 +286,40 @@ search(IndexScanDesc scan)
 
 	if (so->walk_budget > 0)
 		graph->max_visits = (int64) Max(so->walk_budget - so->walked, 1);
-	for (int attempt = 0; attempt < 3 && meta.entry_level >= 0; attempt++)
-	{
-		HnswCandidate *entries = &entry;
-		int			nentries = 1;
-
-		entry.id = HnswElemIdFromTid(&meta.entry);
-		if (!graph->distance_to(graph, so->query, entry.id, &entry.distance,
-								&entry.deleted))
-		{
-			/* a VACUUM moved the entry point since we read it: read again */
-			meta = HnswReadMetaPage(index);
-			continue;
-		}
-		for (int layer = meta.entry_level; layer > 0; layer--)
-		{
-			HnswCandidate *found;
-
-			if (HnswSearchLayer(graph, so->query, entries, nentries, 1, layer,
-								false, &found) > 0)
-			{
-				entries = found;
-				nentries = 1;
-			}
-		}
-		so->nresults = HnswSearchLayer(graph, so->query, entries, nentries,
-									   so->ef, 0, true, &so->results);
-		break;
-	}
-	so->walked += graph->visits;
-
+	walk(so, index, graph, &meta);
 	if (graph->exhausted)
 	{
-		ereport(DEBUG1,
-				(errmsg("index \"%s\" stops walking its graph and ranks the rows its filter directory finds",
-						RelationGetRelationName(index)),
-				 errdetail("The walk passed through %lld elements, about as many as pass the quals.",
-						   (long long) so->walked)));
-		/* no limit on the rows: walking on would cost more */
-		HnswDirectoryMatches(index, meta.directory_head, so->filter, INT_MAX,
-							 0, &ids, &nids, NULL);
-		rank_exactly(so, graph, ids, nids);
+		/*
+		 * Rank the rows that pass instead, unless far more pass than were
+		 * projected (the projection came from too few rows, or from
+		 * statistics that lag behind the table): then ranking them could
+		 * cost many times what the walk has cost so far, and the walk goes
+		 * on, with no limit.
+		 */
+		if (HnswDirectoryMatches(index, meta.directory_head, so->filter,
+								 (int) Min(HNSW_WALK_BUDGET_SLACK * so->walk_budget, INT_MAX),
+								 0, &ids, &nids, NULL))
+		{
+			ereport(DEBUG1,
+					(errmsg("index \"%s\" stops walking its graph and ranks the rows its filter directory finds",
+							RelationGetRelationName(index)),
+					 errdetail("The walk passed through %lld elements, about as many as pass the quals.",
+							   (long long) so->walked)));
+			rank_exactly(so, graph, ids, nids);
+		}
+		else
+		{
+			ereport(DEBUG1,
+					(errmsg("index \"%s\" walks on: far more rows pass the quals than projected",
+							RelationGetRelationName(index)),
+					 errdetail("More than %.0f rows pass; about %.0f were projected.",
+							   Min(HNSW_WALK_BUDGET_SLACK * so->walk_budget, INT_MAX),
+							   so->walk_budget)));
+			so->walk_budget = -1;
+			graph->max_visits = 0;
+			graph->exhausted = false;
+			walk(so, index, graph, &meta);
+		}
 	}
 done:
 	MemoryContextSwitchTo(old_cxt);
