@@ -23,7 +23,9 @@
  * query (a category unlike the query), it wanders through the rows that
  * fail, and once it has passed through as many elements as rows are
  * projected to pass, it stops and ranks those rows instead.  So a filtered
- * scan costs at most about twice the cheaper way.
+ * scan costs at most about twice the cheaper way, unless far more rows
+ * pass than projected: ranking them could then cost far more than the walk
+ * so far, and the walk goes on without a limit.
  *
  * Iterative scans (hnsw.iterative_scan): when the executor wants more rows
  * than the search found (a WHERE clause rejected many, or the LIMIT is
@@ -277,6 +279,7 @@ search(IndexScanDesc scan)
 			elog(DEBUG1, "index \"%s\" ranks the %d rows its filter directory finds",
 				 RelationGetRelationName(index), nids);
 			rank_exactly(so, graph, ids, nids);
+			pfree(ids);
 			goto done;
 		}
 		so->walk_budget = Max(so->walk_budget, hnsw_exact_filter_rows);
@@ -306,6 +309,7 @@ search(IndexScanDesc scan)
 					 errdetail("The walk passed through %lld elements, about as many as pass the quals.",
 							   (long long) so->walked)));
 			rank_exactly(so, graph, ids, nids);
+			pfree(ids);
 		}
 		else
 		{
