@@ -56,6 +56,13 @@ regress_and_tap()
 	if [ $status -ne 0 ] && [ -f "$work/regression.diffs" ]; then
 		cat "$work/regression.diffs"
 	fi
+	# the TAP tests' server logs say why a node stopped or fell behind
+	if [ $status -ne 0 ] && [ -d "$work/tmp_check/log" ]; then
+		for f in "$work"/tmp_check/log/*.log; do
+			echo "*** $f (last 60 lines)"
+			tail -n 60 "$f"
+		done
+	fi
 	rm -f "$work/regression.diffs"
 	return $status
 }
