@@ -30,7 +30,7 @@ OBJS = \
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
-REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 TAP_TESTS = 1

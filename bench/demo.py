@@ -9,6 +9,13 @@ against one, and the phases CREATE INDEX reported in
 pg_stat_progress_create_index.  Results as JSON (--json) and the
 recall/queries-per-second curves of both as a PNG (--png).
 
+The index includes the id column (INCLUDE (id)), so the query `SELECT id
+... ORDER BY v <-> q LIMIT 10` is an index-only scan: rows come out of the
+index without a look at the table or its TOAST table.  The same queries
+are also measured as a plain index scan of the same index
+(enable_indexonlyscan off), which reads each row, and its vector, from
+the table.
+
 Data: Fashion-MNIST from Debian's dataset-fashion-mnist (the default), or
 any ann-benchmarks HDF5 file (datasets train, test, neighbors, distances)
 with --hdf5.  Exact ground truth for Fashion-MNIST is computed once with
@@ -319,12 +326,15 @@ def filtered_search(cur, args, train, test, labels, with_clause):
             for name, _, _, _, _ in cases]
 
 
-def pgbench_qps(script, seconds, clients, ef=None):
+def pgbench_qps(script, seconds, clients, ef=None, index_only=True):
     """Transactions/s of pgbench running script (prepared statements,
     each client its own connection and thread)."""
     env = dict(os.environ)
+    options = [] if index_only else ["-c enable_indexonlyscan=off"]
     if ef is not None:
-        env["PGOPTIONS"] = f"-c hnsw.ef_search={ef}"
+        options.append(f"-c hnsw.ef_search={ef}")
+    if options:
+        env["PGOPTIONS"] = " ".join(options)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(script)
         path = f.name
@@ -340,15 +350,25 @@ def pgbench_qps(script, seconds, clients, ef=None):
     return float(m.group(1))
 
 
+def prepare_knn(cur, k):
+    """(Re)prepare the query, so its plan follows the settings now."""
+    cur.execute("DEALLOCATE ALL")
+    cur.execute("PREPARE knn(int) AS SELECT id FROM items ORDER BY v <-> "
+                "(SELECT v FROM queries WHERE qid = $1) LIMIT %s" % k)
+
+
 def knn_script(nqueries, k):
     return (f"\\set q random(0, {nqueries - 1})\n"
             f"SELECT id FROM items ORDER BY v <-> (SELECT v FROM queries WHERE qid = :q) LIMIT {k};\n")
 
 
-def sql_sweep(cur, efs, args, train, test, gt):
+def sql_sweep(cur, efs, args, train, test, gt, index_only=True):
     """For each ef_search: recall and latency from one pass over the
-    queries, throughput from pgbench over the same queries."""
+    queries, throughput from pgbench over the same queries; as an
+    index-only scan or (index_only False) a plain index scan."""
     results = []
+    cur.execute(f"SET enable_indexonlyscan = {'on' if index_only else 'off'}")
+    prepare_knn(cur, args.k)
     for ef in efs:
         cur.execute(f"SET hnsw.ef_search = {ef}")
         for qi in range(min(20, len(test))):
@@ -362,7 +382,7 @@ def sql_sweep(cur, efs, args, train, test, gt):
             answers.append([r[0] for r in cur.fetchall()])
             latencies.append(time.perf_counter() - t)
         lat = np.array(latencies) * 1000
-        qps = pgbench_qps(knn_script(len(test), args.k), args.seconds, 1, ef)
+        qps = pgbench_qps(knn_script(len(test), args.k), args.seconds, 1, ef, index_only)
         row = {"ef_search": ef, "recall": recall_of(train, test, gt, args.k, answers),
                "qps": qps, "p50_ms": float(np.percentile(lat, 50)),
                "p99_ms": float(np.percentile(lat, 99))}
@@ -401,7 +421,8 @@ def draw(report, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, sweep, style in (("hnsw through SQL", report["sweep"], "o-"),
+    for label, sweep, style in (("hnsw through SQL, index-only scan", report["sweep"], "o-"),
+                                ("hnsw through SQL, index scan", report["sweep_index_scan"], "^:"),
                                 ("hnswlib in process", report["hnswlib"]["sweep"], "s--")):
         pts = sorted((r["recall"], r["qps"]) for r in sweep)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=label)
@@ -473,7 +494,7 @@ def main():
     watcher = ProgressWatcher()
     watcher.start()
     t0 = time.time()
-    cur.execute(f"CREATE INDEX items_v_idx ON items USING hnsw (v float4_l2_ops){with_clause}")
+    cur.execute(f"CREATE INDEX items_v_idx ON items USING hnsw (v float4_l2_ops) INCLUDE (id){with_clause}")
     build_seconds = time.time() - t0
     watcher.stop.set()
     watcher.join()
@@ -498,8 +519,7 @@ def main():
     cur.execute("ALTER TABLE queries ALTER COLUMN v SET STORAGE EXTERNAL")
     cur.copy_expert("COPY queries (qid, v) FROM STDIN", buf)
     cur.execute("VACUUM ANALYZE queries")
-    cur.execute("PREPARE knn(int) AS SELECT id FROM items ORDER BY v <-> "
-                "(SELECT v FROM queries WHERE qid = $1) LIMIT %s" % args.k)
+    prepare_knn(cur, args.k)
     cur.execute("EXPLAIN (COSTS OFF) EXECUTE knn(0)")
     plan = [r[0] for r in cur.fetchall()]
     print("plan:", " / ".join(p.strip() for p in plan))
@@ -509,9 +529,14 @@ def main():
                             "SELECT 1 FROM queries WHERE qid = :q AND v IS NOT NULL;\n", args.seconds, 1)
     print(f"floor: a prepared SELECT that only fetches the query vector: {floor_qps:.0f}/s")
 
-    print(f"hnsw through SQL, one client (pgbench, {args.seconds} s per figure):")
+    print(f"hnsw through SQL, index-only scan, one client (pgbench, {args.seconds} s per figure):")
     print(f"{'ef_search':>9} {'recall@%d' % args.k:>10} {'queries/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
     results = sql_sweep(cur, efs, args, train, test, gt)
+    print("the same, as a plain index scan (enable_indexonlyscan off: each row and its vector "
+          "read from the table):")
+    plain_results = sql_sweep(cur, efs, args, train, test, gt, index_only=False)
+    cur.execute("RESET enable_indexonlyscan")
+    prepare_knn(cur, args.k)
 
     # two clients at the ef_search of the best point with recall >= 0.97
     good = [r for r in results if r["recall"] >= 0.97] or results
@@ -546,7 +571,7 @@ def main():
               "index_options": with_clause.strip(), "build_seconds": build_seconds,
               "index_bytes": index_bytes, "index_to_vectors": size_ratio,
               "progress_phases": watcher.phases, "plan": plan, "floor_qps": floor_qps,
-              "sweep": results,
+              "sweep": results, "sweep_index_scan": plain_results,
               "clients": {"ef_search": ef2, "one_qps": one, "two_qps": two, "two_to_one": two / one},
               "inserts": {"rows_per_batch": n,
                           "after_checkpoint_rows_per_second": insert_rates[0],
@@ -566,19 +591,23 @@ def main():
         print(f"ratios (hnsw / hnswlib, same run): build time {ratios['build']:.2f}x")
         # at the same recall, read off both curves; and the best sweep point
         # of each side at or above it (which can compare different recalls)
-        for target in (0.95, 0.97, 0.99):
-            (ours, ob), (theirs, tb) = qps_at_recall(results, target), qps_at_recall(hsweep, target)
-            if ours and theirs:
-                ratios[f"qps_at_recall_{target}"] = ours / theirs
-                note = "" if ob and tb else " (a curve starts above it: sweep lower ef_search)"
-                print(f"  queries/s at recall {target}, interpolated: {ours:.0f} / {theirs:.0f} = "
-                      f"{ours / theirs:.2f}x{note}")
-            else:
-                print(f"  queries/s at recall {target}: not reached by both sweeps")
-            ours, theirs = best_qps_at(results, target), best_qps_at(hsweep, target)
-            if ours and theirs:
-                ratios[f"qps_best_at_least_{target}"] = ours / theirs
-                print(f"  best sweep point with recall >= {target}: {ours:.0f} / {theirs:.0f} = {ours / theirs:.2f}x")
+        for way, sweep, prefix in (("index-only scan", results, ""),
+                                   ("plain index scan", plain_results, "index_scan_")):
+            print(f"  {way}:")
+            for target in (0.95, 0.97, 0.99):
+                (ours, ob), (theirs, tb) = qps_at_recall(sweep, target), qps_at_recall(hsweep, target)
+                if ours and theirs:
+                    ratios[f"{prefix}qps_at_recall_{target}"] = ours / theirs
+                    note = "" if ob and tb else " (a curve starts above it: sweep lower ef_search)"
+                    print(f"    queries/s at recall {target}, interpolated: {ours:.0f} / {theirs:.0f} = "
+                          f"{ours / theirs:.2f}x{note}")
+                else:
+                    print(f"    queries/s at recall {target}: not reached by both sweeps")
+                ours, theirs = best_qps_at(sweep, target), best_qps_at(hsweep, target)
+                if ours and theirs:
+                    ratios[f"{prefix}qps_best_at_least_{target}"] = ours / theirs
+                    print(f"    best sweep point with recall >= {target}: {ours:.0f} / {theirs:.0f} = "
+                          f"{ours / theirs:.2f}x")
         report["hnswlib"] = {"build_seconds": hbuild, "threads": args.hnswlib_threads, "sweep": hsweep}
         report["ratios"] = ratios
 

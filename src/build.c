@@ -311,7 +311,7 @@ build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 
 /*
  * Write the metapage of an empty index to block 0 of fork, and for an index
- * with filter columns the first page of its filter directory to block 1.
+ * with filter key columns the first page of its filter directory to block 1.
  */
 static void
 write_metapage(Relation index, ForkNumber fork, HnswOptions *opts,
@@ -324,7 +324,7 @@ write_metapage(Relation index, ForkNumber fork, HnswOptions *opts,
 	if (BufferGetBlockNumber(buf) != HNSW_METAPAGE_BLKNO)
 		elog(ERROR, "hnsw metapage is not the first block of index \"%s\"",
 			 RelationGetRelationName(index));
-	if (RelationGetDescr(index)->natts > 1)
+	if (HnswHasFilterKeys(index))
 	{
 		dirbuf = HnswNewBuffer(index, fork);
 		if (BufferGetBlockNumber(dirbuf) != HNSW_FIRST_DATA_BLKNO)

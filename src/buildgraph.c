@@ -620,7 +620,7 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 
 	/* pass 3: the filter directory's tuples, in the same order */
 	buf = InvalidBuffer;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && HnswHasFilterKeys(index); i++)
 	{
 		IndexTuple	filter = element_filter(area_element(area, area_numbered(area, i)));
 		Size		size;

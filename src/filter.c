@@ -66,7 +66,7 @@ HnswFormFilter(Relation index, TupleDesc desc, Datum *values, bool *isnull)
 	if (IndexTupleSize(itup) > HNSW_MAX_FILTER_SIZE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("filter columns of index row take %zu bytes, more than the hnsw maximum %d for index \"%s\"",
+				 errmsg("filter and INCLUDE columns of index row take %zu bytes, more than the hnsw maximum %d for index \"%s\"",
 						IndexTupleSize(itup), HNSW_MAX_FILTER_SIZE,
 						RelationGetRelationName(index)),
 				 errhint("Columns after the first one of an hnsw index are read at every step of a search; index short values there.")));

@@ -270,6 +270,14 @@ typedef struct HnswFilter
 	bool		empty;			/* no row can pass (a NULL argument) */
 } HnswFilter;
 
+/*
+ * Filter columns are the index's key columns after the first; INCLUDE
+ * columns are stored with them (and returned by index-only scans) but
+ * never searched, so an index with no filter key column has no directory.
+ */
+#define HnswHasFilterKeys(index) \
+	(IndexRelationGetNumberOfKeyAttributes(index) > 1)
+
 extern TupleDesc HnswFilterDesc(Relation index);
 extern IndexTuple HnswFormFilter(Relation index, TupleDesc desc,
 								 Datum *values, bool *isnull);
@@ -470,6 +478,7 @@ extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 					   ScanKey orderbys, int norderbys);
 extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void hnswendscan(IndexScanDesc scan);
+extern bool hnswcanreturn(Relation index, int attno);
 
 /* vacuum.c */
 extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info,

@@ -5,8 +5,20 @@
  *
  * The first call to amgettuple searches the graph (greedy descent through
  * the upper layers, then a beam of hnsw.ef_search on layer 0) and later
- * calls hand out the rows found, nearest first.  No page stays locked or
- * pinned between calls.
+ * calls hand out the rows found, nearest first.  No page stays locked
+ * between calls, and none pinned, except in index-only scans (below).
+ *
+ * Index-only scans: an element holds the value itself and the filter and
+ * INCLUDE columns, so the scan can hand out the whole index row, and the
+ * executor then reads neither the heap (for rows on all-visible pages) nor
+ * the TOAST table to compute the ORDER BY distance again.  The element is
+ * read again as it is handed out, and its page stays pinned until the next
+ * call: VACUUM takes a cleanup lock on every page before it marks elements
+ * deleted (vacuum.c), so an element found alive here cannot be marked and
+ * its dead row removed, leaving an all-visible heap page, before the
+ * executor has checked that page's visibility map bit.  A standby replays
+ * VACUUM without that interlock, so there the planner is not offered
+ * index-only scans (hnswcanreturn).
  *
  * Quals on the index's columns (scan keys, see filter.c) are checked on
  * each element the walk reaches: one that fails them is walked through but
@@ -27,6 +39,10 @@
  * pass than projected: ranking them could then cost far more than the walk
  * so far, and the walk goes on without a limit.
  *
+ * A scan without ORDER BY (the planner picks one only when nothing else
+ * is allowed, as its cost is prohibitive) reads every element page in
+ * order and hands out each live element that passes the quals.
+ *
  * Iterative scans (hnsw.iterative_scan): when the executor wants more rows
  * than the search found (a WHERE clause rejected many, or the LIMIT is
  * above ef_search), the graph is searched again with twice the beam, and
@@ -44,7 +60,10 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relscan.h"
+#include "access/xlog.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/float.h"
 #include "utils/hsearch.h"
@@ -78,9 +97,57 @@ typedef struct HnswScanOpaqueData
 	int64		nreturned;
 	double		last_distance;	/* of the last row handed out */
 	MemoryContext scan_cxt;		/* reset at every rescan */
+
+	/* scans without ORDER BY: where to go on reading */
+	BlockNumber next_block;
+	OffsetNumber next_offset;
+
+	/* index-only scans */
+	Buffer		pinned;			/* page of the last row handed out */
+	bool		value_returned; /* can the first column be returned? */
+	TupleDesc	filter_desc;	/* of the columns after the first */
+	MemoryContext row_cxt;		/* the row handed out; reset per row */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
+
+/*
+ * Is the value an index stores, for distances of this kind, the column's
+ * value as it was given?  It is, except for Jaccard distance on int4[],
+ * whose sets are stored sorted and without repeats.
+ */
+static bool
+hnsw_value_returnable(HnswDistance *dist)
+{
+	return dist->kernel != HNSW_KERNEL_INT4_JACCARD;
+}
+
+/*
+ * amcanreturn: which columns an index-only scan can have.  The filter and
+ * INCLUDE columns are stored as given; the first column as given for all
+ * distances but one.  None during recovery: see the file header.
+ */
+bool
+hnswcanreturn(Relation index, int attno)
+{
+	HnswDistance dist;
+
+	if (RecoveryInProgress())
+		return false;
+	if (attno > 1)
+		return true;
+	HnswInitDistance(&dist, index);
+	return hnsw_value_returnable(&dist);
+}
+
+/* Drop the pin an index-only scan kept on the last row's page */
+static void
+release_pinned(HnswScanOpaque so)
+{
+	if (BufferIsValid(so->pinned))
+		ReleaseBuffer(so->pinned);
+	so->pinned = InvalidBuffer;
+}
 
 IndexScanDesc
 hnswbeginscan(Relation index, int nkeys, int norderbys)
@@ -91,6 +158,11 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	HnswInitDistance(&so->dist, index);
 	so->scan_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan",
 										 ALLOCSET_DEFAULT_SIZES);
+	so->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan row",
+										ALLOCSET_DEFAULT_SIZES);
+	so->pinned = InvalidBuffer;
+	so->value_returned = hnsw_value_returnable(&so->dist);
+	so->filter_desc = HnswFilterDesc(index);
 	/* the AM provides the arrays for the distances it returns */
 	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
 	scan->xs_orderbynulls = palloc0(sizeof(bool) * Max(norderbys, 1));
@@ -104,6 +176,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
+	release_pinned(so);
 	MemoryContextReset(so->scan_cxt);
 	so->searched = false;
 	so->query = (Datum) 0;
@@ -118,6 +191,8 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->returned = NULL;
 	so->nreturned = 0;
 	so->last_distance = -get_float8_infinity();
+	so->next_block = HNSW_FIRST_DATA_BLKNO;
+	so->next_offset = FirstOffsetNumber;
 
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys,
@@ -330,28 +405,161 @@ done:
 }
 
 /*
- * The heap TID of element id, or false if the element was removed or
- * belongs to a dead row since the search saw it.
+ * The whole index row of element etup, whose page is locked, as a heap
+ * tuple in scan->xs_hitup (in so->row_cxt); false if the value's chunks
+ * are gone (VACUUM removed the element).  A column the scan cannot return
+ * (see hnswcanreturn) is NULL: the planner has not asked for it.
  */
 static bool
-element_heaptid(Relation index, HnswElemId id, ItemPointer heaptid)
+form_index_row(IndexScanDesc scan, HnswElementTuple etup)
 {
-	Buffer		buf;
-	HnswElementTuple etup;
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	Relation	index = scan->indexRelation;
+	TupleDesc	desc = RelationGetDescr(index);
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+	MemoryContext old_cxt;
+	bool		ok = true;
+
+	MemoryContextReset(so->row_cxt);
+	old_cxt = MemoryContextSwitchTo(so->row_cxt);
+	for (int i = 0; i < desc->natts; i++)
+		isnull[i] = true;
+	if (so->value_returned)
+	{
+		struct varlena *v = HnswElementValue(index, etup, NULL);
+
+		if (v == NULL)
+			ok = false;
+		values[0] = PointerGetDatum(v);
+		isnull[0] = false;
+	}
+	if (so->filter_desc && (etup->flags & HNSW_ELEMENT_FILTER))
+		index_deform_tuple(HnswElementTupleGetFilter(etup), so->filter_desc,
+						   values + 1, isnull + 1);
+	/* heap_form_tuple copies what points into the page */
+	if (ok)
+	{
+		scan->xs_hitup = heap_form_tuple(desc, values, isnull);
+		scan->xs_hitupdesc = desc;
+	}
+	MemoryContextSwitchTo(old_cxt);
+	return ok;
+}
+
+/*
+ * Hand out element etup, on the share-locked page of buf, if it is alive:
+ * its heap TID into scan->xs_heaptid, and for an index-only scan the index
+ * row too.  Unlocks buf; an index-only scan that hands out the element
+ * keeps it pinned (see the file header), otherwise it is released.
+ */
+static bool
+hand_out(IndexScanDesc scan, Buffer buf, HnswElementTuple etup)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	bool		found = false;
 
-	buf = ReadBuffer(index, HnswElemIdGetBlock(id));
-	/* share: we only read the element's heap TID */
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	HnswCheckPage(index, BufferGetPage(buf), HnswElemIdGetBlock(id));
-	etup = HnswGetElement(index, BufferGetPage(buf), HnswElemIdGetOffset(id));
 	if (etup != NULL && !(etup->flags & HNSW_ELEMENT_DELETED))
 	{
-		*heaptid = etup->heaptid;
-		found = true;
+		scan->xs_heaptid = etup->heaptid;
+		found = !scan->xs_want_itup || form_index_row(scan, etup);
 	}
-	UnlockReleaseBuffer(buf);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (found && scan->xs_want_itup)
+		so->pinned = buf;
+	else
+		ReleaseBuffer(buf);
 	return found;
+}
+
+/*
+ * Read element id again to hand it out (see hand_out).  False if the
+ * element was removed or belongs to a dead row since the search saw it.
+ */
+static bool
+read_row(IndexScanDesc scan, HnswElemId id)
+{
+	Relation	index = scan->indexRelation;
+	Buffer		buf;
+
+	buf = ReadBuffer(index, HnswElemIdGetBlock(id));
+	/* share: we only copy out of the element */
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(index, BufferGetPage(buf), HnswElemIdGetBlock(id));
+	return hand_out(scan, buf,
+					HnswGetElement(index, BufferGetPage(buf),
+								   HnswElemIdGetOffset(id)));
+}
+
+/*
+ * The next live element that passes the quals, in page order, for a scan
+ * without ORDER BY.  Each call reads its pages afresh, so no lock is held
+ * between calls; elements added behind the scan may be missed and ones
+ * added ahead of it seen, as in any index scan.
+ */
+static bool
+next_in_page_order(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	Relation	index = scan->indexRelation;
+	BlockNumber nblocks;
+
+	if (so->filter == NULL && scan->numberOfKeys > 0)
+	{
+		MemoryContext old_cxt = MemoryContextSwitchTo(so->scan_cxt);
+
+		so->filter = HnswPrepareFilter(index, scan->keyData,
+									   scan->numberOfKeys);
+		MemoryContextSwitchTo(old_cxt);
+	}
+	if (so->filter && so->filter->empty)
+		return false;
+
+	nblocks = RelationGetNumberOfBlocks(index);
+	for (; so->next_block < nblocks; so->next_block++, so->next_offset = FirstOffsetNumber)
+	{
+		Buffer		buf;
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(index, so->next_block);
+		/* share: we only copy out of the elements */
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		HnswCheckPage(index, page, so->next_block);
+		while (!PageIsNew(page) && HnswPageIsElements(page) &&
+			   so->next_offset <= PageGetMaxOffsetNumber(page))
+		{
+			HnswElementTuple etup = HnswGetElement(index, page,
+												   so->next_offset++);
+			struct varlena *v;
+
+			if (etup == NULL || (etup->flags & HNSW_ELEMENT_DELETED))
+				continue;
+			if (so->filter)
+			{
+				MemoryContext old_cxt;
+				bool		matches;
+
+				MemoryContextReset(so->row_cxt);
+				old_cxt = MemoryContextSwitchTo(so->row_cxt);
+				v = HnswElementValue(index, etup, NULL);
+				matches = v != NULL &&
+					HnswFilterMatches(so->filter, PointerGetDatum(v), etup);
+				MemoryContextSwitchTo(old_cxt);
+				if (!matches)
+					continue;
+			}
+			if (hand_out(scan, buf, etup))
+				return true;
+			/* its value's chunks are gone, and the page let go: take it again */
+			buf = ReadBuffer(index, so->next_block);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return false;
 }
 
 /*
@@ -402,13 +610,11 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
+	/* the executor is done with the row handed out last */
+	release_pinned(so);
+	scan->xs_recheck = false;
 	if (scan->numberOfOrderBys == 0 || scan->orderByData == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("index \"%s\" can only be scanned in distance order",
-						RelationGetRelationName(scan->indexRelation)),
-				 errhint("The planner chose it for quals on its filter columns alone; allow a sequential scan (enable_seqscan) or use another index.")));
-
+		return next_in_page_order(scan);
 	if (!so->searched)
 		search(scan);
 
@@ -428,7 +634,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 					 c->distance < so->last_distance))
 					continue;
 			}
-			if (!element_heaptid(scan->indexRelation, c->id, &scan->xs_heaptid))
+			if (!read_row(scan, c->id))
 				continue;
 			if (so->returned)
 				hash_search(so->returned, &c->id, HASH_ENTER, NULL);
@@ -450,7 +656,9 @@ hnswendscan(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
+	release_pinned(so);
 	MemoryContextDelete(so->scan_cxt);
+	MemoryContextDelete(so->row_cxt);
 	pfree(so);
 	scan->opaque = NULL;
 }

@@ -93,16 +93,27 @@ append_live(HnswVacuumState *vs, HnswElemId id)
 /*
  * Read a data page for VACUUM to change, exclusively locked; InvalidBuffer
  * for a page never initialised (left by a crash while the index grew).
+ *
+ * cleanup asks for a cleanup lock: also no other backend may hold a pin on
+ * the page.  Pass 1 takes one on every page before it marks elements
+ * deleted, as B-tree VACUUM does on its leaf pages: an index-only scan
+ * keeps the page of the row it handed out pinned until the executor has
+ * looked at the row's visibility map bit (see scan.c), so no element it
+ * checked and found alive can be marked, removed, and its row's heap page
+ * made all-visible in between.
  */
 static Buffer
-lock_data_page(Relation index, BlockNumber blkno)
+lock_data_page(Relation index, BlockNumber blkno, bool cleanup)
 {
 	Buffer		buf;
 
 	vacuum_delay_point();
 	buf = ReadBuffer(index, blkno);
 	/* exclusive: VACUUM sets flags on, or removes tuples from, this page */
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (cleanup)
+		LockBufferForCleanup(buf);
+	else
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	if (PageIsNew(BufferGetPage(buf)))
 	{
 		UnlockReleaseBuffer(buf);
@@ -130,7 +141,7 @@ mark_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats,
 		HnswPageEdit edit;
 		bool		changed = false;
 
-		buf = lock_data_page(vs->index, blkno);
+		buf = lock_data_page(vs->index, blkno, true);
 		if (!BufferIsValid(buf))
 			continue;
 		if (HnswPageIsDirectory(BufferGetPage(buf)))
@@ -360,7 +371,7 @@ remove_chunks(HnswVacuumState *vs, HnswExternalValue *ext)
 		   ItemPointerGetBlockNumber(&tid) != HNSW_METAPAGE_BLKNO &&
 		   ItemPointerGetBlockNumber(&tid) < RelationGetNumberOfBlocks(vs->index))
 	{
-		Buffer		buf = lock_data_page(vs->index, ItemPointerGetBlockNumber(&tid));
+		Buffer		buf = lock_data_page(vs->index, ItemPointerGetBlockNumber(&tid), false);
 		HnswPageEdit edit;
 		Page		page;
 		HnswChunkTuple chunk;
@@ -404,7 +415,7 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 		HnswPageEdit edit;
 		bool		changed = false;
 
-		buf = lock_data_page(vs->index, blkno);
+		buf = lock_data_page(vs->index, blkno, false);
 		if (!BufferIsValid(buf))
 			continue;
 		if (HnswPageIsDirectory(BufferGetPage(buf)))
