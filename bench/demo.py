@@ -566,6 +566,15 @@ def main():
     print(f"single-row INSERT, {n} rows after a checkpoint: {insert_rates[0]:.0f} rows/s, "
           f"the next {n}: {insert_rates[1]:.0f} rows/s; the build: {build_rate:.0f} rows/s "
           f"({insert_rates[0] / build_rate:.2f}x, {insert_rates[1] / build_rate:.2f}x)")
+    # the same single-row INSERTs from pgbench, one client and then two
+    # (the build above ran in two processes too)
+    insert_script = (f"\\set q random(0, {len(test) - 1})\n"
+                     f"INSERT INTO items (id, v) SELECT {len(train) + 2 * n} + :q, v FROM queries "
+                     f"WHERE qid = :q;\n")
+    insert_one = pgbench_qps(insert_script, args.seconds, 1)
+    insert_two = pgbench_qps(insert_script, args.seconds, 2)
+    print(f"single-row INSERT from pgbench: one client {insert_one:.0f} rows/s ({insert_one / build_rate:.2f}x "
+          f"the build), two clients {insert_two:.0f} rows/s ({insert_two / build_rate:.2f}x)")
 
     report = {"dataset": name, "train": len(train), "queries": len(test), "k": args.k,
               "index_options": with_clause.strip(), "build_seconds": build_seconds,
@@ -578,7 +587,9 @@ def main():
                           "next_rows_per_second": insert_rates[1],
                           "build_rows_per_second": build_rate,
                           "insert_to_build": insert_rates[1] / build_rate,
-                          "after_checkpoint_to_build": insert_rates[0] / build_rate}}
+                          "after_checkpoint_to_build": insert_rates[0] / build_rate,
+                          "pgbench_one_client_rows_per_second": insert_one,
+                          "pgbench_two_clients_rows_per_second": insert_two}}
 
     if not args.no_hnswlib:
         hbuild, hsweep = run_hnswlib(args, train, test, gt, args.m, args.ef_construction, efs)
