@@ -35,6 +35,11 @@ SELECT '{{1,2},{3,4}}'::real[] <-> '{{1,2},{3,4}}';
 SELECT '{1,NaN}'::real[] <-> '{1,2}';
 SELECT '{1,Infinity}'::real[] <=> '{1,2}';
 SELECT '{-Infinity,1}'::real[] <+> '{1,2}';
+-- anywhere in a longer vector (the check goes four floats a step)
+SELECT '{1,2,3,4,5,6,NaN,8,9}'::real[] <-> '{1,2,3,4,5,6,7,8,9}';
+SELECT '{1,2,3,4,5,6,7,8,-Infinity}'::real[] <-> '{1,2,3,4,5,6,7,8,9}';
+SELECT '{1,2,3,4,5,6,7,8,9}'::real[] <-> '{1,2,3,4,5,Infinity,7,8,9}';
+SELECT '{1,2,3,4,5,6,7,8,9}'::real[] <-> '{1,2,3,4,5,6,7,8,9}';
 SELECT '{3e38,3e38}'::real[] <-> '{-3e38,-3e38}';
 SELECT B'101' <~> B'10';
 SELECT ''::varbit <~> ''::varbit;

@@ -438,6 +438,7 @@ extern HnswElementTuple HnswFormElement(int m, Datum value, IndexTuple filter,
 										int nneighbors,
 										HnswExternalValue *ext, Size *size);
 extern HnswUpperTuple HnswFormUpper(int m, int level, Size *size);
+extern Buffer HnswReadShare(Relation index, BlockNumber blkno);
 extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,
 							  HnswDistance *dist, HnswMetaPageData *meta);
 extern bool HnswReplaceNeighbors(Relation index, HnswElemId target,

@@ -118,31 +118,39 @@ block_exists(Relation index, BlockNumber blkno)
 }
 
 /*
- * Pin and share-lock the page of an element id.  Returns InvalidBuffer if
- * the id points past the end of the index (a stale id).
+ * Pin and share-lock block blkno of index, an element page, through the
+ * index's cache of recent buffers, and check it.  Returns InvalidBuffer if
+ * blkno is the metapage or past the end of the index (a stale id).
  */
-static Buffer
-read_share(HnswDiskGraph *g, BlockNumber blkno)
+Buffer
+HnswReadShare(Relation index, BlockNumber blkno)
 {
-	HnswBufferCache *cache = g->cache;
+	HnswBufferCache *cache = buffer_cache(index);
 	int			slot = blkno % HNSW_RECENT_BUFFERS;
 	Buffer		buf;
 
-	if (blkno == HNSW_METAPAGE_BLKNO || !block_exists(g->index, blkno))
+	if (blkno == HNSW_METAPAGE_BLKNO || !block_exists(index, blkno))
 		return InvalidBuffer;
 	if (cache->recent[slot].blkno == blkno &&
-		ReadRecentBuffer(g->index->rd_node, MAIN_FORKNUM, blkno,
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno,
 						 cache->recent[slot].buffer))
 		buf = cache->recent[slot].buffer;
 	else
 	{
-		buf = ReadBuffer(g->index, blkno);
+		buf = ReadBuffer(index, blkno);
 		cache->recent[slot].blkno = blkno;
 		cache->recent[slot].buffer = buf;
 	}
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	HnswCheckPage(g->index, BufferGetPage(buf), blkno);
+	HnswCheckPage(index, BufferGetPage(buf), blkno);
 	return buf;
+}
+
+/* HnswReadShare for the disk graph g */
+static inline Buffer
+read_share(HnswDiskGraph *g, BlockNumber blkno)
+{
+	return HnswReadShare(g->index, blkno);
 }
 
 /*

@@ -130,9 +130,30 @@ HnswCheckFloat4Array(ArrayType *a)
 	int			n = HnswCheckArray(a, FLOAT4OID);
 	const float *x = (const float *) ARR_DATA_PTR(a);
 	const uint32 *bits = (const uint32 *) x;
-	uint32		carry = 0;
+	uint64		carry2 = 0;
+	uint64		carry2b = 0;
+	uint32		carry;
+	int			i = 0;
 
-	for (int i = 0; i < n; i++)
+	/*
+	 * Four floats a step, two to a 64-bit word: each half's sum stays within
+	 * its 32 bits, so no carry crosses from one float to the other.  (The
+	 * distance operators check every argument, and an index-only scan's
+	 * rows come back through them: this used to be 4% of a query.)
+	 */
+	for (; i + 4 <= n; i += 4)
+	{
+		uint64		w1;
+		uint64		w2;
+
+		memcpy(&w1, bits + i, sizeof(w1));
+		memcpy(&w2, bits + i + 2, sizeof(w2));
+		carry2 |= (w1 & UINT64CONST(0x7f8000007f800000)) + UINT64CONST(0x0080000000800000);
+		carry2b |= (w2 & UINT64CONST(0x7f8000007f800000)) + UINT64CONST(0x0080000000800000);
+	}
+	carry2 |= carry2b;
+	carry = (uint32) carry2 | (uint32) (carry2 >> 32);
+	for (; i < n; i++)
 		carry |= (bits[i] & 0x7f800000) + 0x00800000;
 	if (likely((carry & 0x80000000) == 0))
 		return n;

@@ -482,10 +482,10 @@ read_row(IndexScanDesc scan, HnswElemId id)
 	Relation	index = scan->indexRelation;
 	Buffer		buf;
 
-	buf = ReadBuffer(index, HnswElemIdGetBlock(id));
 	/* share: we only copy out of the element */
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	HnswCheckPage(index, BufferGetPage(buf), HnswElemIdGetBlock(id));
+	buf = HnswReadShare(index, HnswElemIdGetBlock(id));
+	if (!BufferIsValid(buf))
+		return false;
 	return hand_out(scan, buf,
 					HnswGetElement(index, BufferGetPage(buf),
 								   HnswElemIdGetOffset(id)));
