@@ -446,6 +446,7 @@ def main():
                     help="a few minutes for CI: 10,000 vectors, 300 queries, a short sweep")
     ap.add_argument("--m", type=int, default=16, help="index option m (default 16)")
     ap.add_argument("--ef-construction", type=int, default=64, help="index option ef_construction (default 64)")
+    ap.add_argument("--index-options", help="more index options, e.g. 'keep_pruned = false'")
     ap.add_argument("--ef-search", default="10,20,40,100,200", help="comma-separated hnsw.ef_search values")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--seconds", type=int, default=10, help="pgbench run per throughput figure (default 10)")
@@ -488,7 +489,8 @@ def main():
     cur.execute("VACUUM ANALYZE items")
     print(f"loaded {len(train)} rows in {time.time() - t0:.1f} s")
 
-    with_clause = f" WITH (m = {args.m}, ef_construction = {args.ef_construction})"
+    extra = f", {args.index_options}" if args.index_options else ""
+    with_clause = f" WITH (m = {args.m}, ef_construction = {args.ef_construction}{extra})"
     cur.execute("SET maintenance_work_mem = '2GB'")
     cur.execute("SET max_parallel_maintenance_workers = 1")
     watcher = ProgressWatcher()
