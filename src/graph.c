@@ -295,57 +295,137 @@ extend_candidates(HnswGraph *graph, Datum base, int layer,
 /*
  * SEARCH-LAYER (Algorithm 2 of the paper): beam search for the ef elements
  * of one layer nearest to query, starting from the given entries (whose
- * distances are known).
+ * distances are known).  HnswSearchBegin sets it up and HnswSearchRun runs
+ * it; a search can be run again with a wider beam, and then goes on where
+ * it stopped rather than from the start (an iterative scan).
  *
  * Elements of dead rows are traversed like any other, so deletions do not
  * cut the graph, but with skip_deleted they never enter the result set.
- * Returns the number of results and sets *result to them, nearest first.
  * A search that reaches graph->max_visits stops there (see HnswGraph).
  */
-int
-HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
-				int nentries, int ef, int layer, bool skip_deleted,
-				HnswCandidate **result)
+struct HnswSearch
 {
+	Datum		query;
+	int			layer;
+	bool		skip_deleted;
+	bool		resumable;		/* may be run again with a wider beam */
 	CandidateHeap candidates;	/* C: to expand, nearest first */
 	CandidateHeap found;		/* W: best so far, farthest first */
 	VisitedSet	visited;
 	HnswElemId *neighbors;
-	int			nresults;
 
-	heap_init(&candidates, ef * 2, 1);
-	heap_init(&found, ef + 1, -1);
-	visited_init(&visited, ef * 16);
-	neighbors = palloc(sizeof(HnswElemId) * HnswMaxNeighbors(graph->m, 0));
+	/*
+	 * Elements whose distance is known but that the beam left out (not
+	 * near enough when met, or pushed out of W since): a wider beam takes
+	 * them back.
+	 */
+	HnswCandidate *left;
+	int			nleft;
+	int			left_capacity;
+};
 
+static void
+leave_out(HnswSearch *s, const HnswCandidate *c)
+{
+	if (!s->resumable)
+		return;
+	if (s->nleft == s->left_capacity)
+	{
+		s->left_capacity = Max(64, s->left_capacity * 2);
+		s->left = s->left ? repalloc(s->left, sizeof(HnswCandidate) * s->left_capacity) :
+			palloc(sizeof(HnswCandidate) * s->left_capacity);
+	}
+	s->left[s->nleft++] = *c;
+}
+
+/* Add c to W, keeping at most ef there; what W lets go is left out */
+static void
+add_found(HnswSearch *s, const HnswCandidate *c, int ef)
+{
+	if (s->skip_deleted && c->deleted)
+		return;
+	heap_push(&s->found, c);
+	while (s->found.count > ef)
+	{
+		HnswCandidate out = heap_pop(&s->found);
+
+		leave_out(s, &out);
+	}
+}
+
+HnswSearch *
+HnswSearchBegin(HnswGraph *graph, Datum query, HnswCandidate *entries,
+				int nentries, int ef, int layer, bool skip_deleted,
+				bool resumable)
+{
+	HnswSearch *s = palloc0(sizeof(HnswSearch));
+
+	s->query = query;
+	s->layer = layer;
+	s->skip_deleted = skip_deleted;
+	s->resumable = resumable;
+	heap_init(&s->candidates, ef * 2, 1);
+	heap_init(&s->found, ef + 1, -1);
+	visited_init(&s->visited, ef * 16);
+	s->neighbors = palloc(sizeof(HnswElemId) * HnswMaxNeighbors(graph->m, 0));
 	for (int i = 0; i < nentries; i++)
 	{
-		visited_add(&visited, entries[i].id);
-		heap_push(&candidates, &entries[i]);
-		if (!(skip_deleted && entries[i].deleted))
+		visited_add(&s->visited, entries[i].id);
+		heap_push(&s->candidates, &entries[i]);
+		add_found(s, &entries[i], ef);
+	}
+	return s;
+}
+
+/*
+ * Run search s with a beam of ef (at least that of any run before, and
+ * again only if s is resumable) until no candidate can improve on its ef
+ * best.  Returns the number of results
+ * and sets *result to a fresh array of them, nearest first.
+ */
+int
+HnswSearchRun(HnswGraph *graph, HnswSearch *s, int ef, HnswCandidate **result)
+{
+	HnswElemId *neighbors = s->neighbors;
+	int			nresults;
+
+	/* a wider beam than the last run's: take back what that one left out */
+	if (s->nleft > 0)
+	{
+		HnswCandidate *left = s->left;
+		int			nleft = s->nleft;
+
+		s->left = NULL;
+		s->nleft = s->left_capacity = 0;
+		for (int i = 0; i < nleft; i++)
 		{
-			heap_push(&found, &entries[i]);
-			if (found.count > ef)
-				heap_pop(&found);
+			heap_push(&s->candidates, &left[i]);
+			add_found(s, &left[i], ef);
 		}
+		pfree(left);
 	}
 
-	while (candidates.count > 0)
+	while (s->candidates.count > 0)
 	{
-		HnswCandidate c = heap_pop(&candidates);
+		HnswCandidate c = heap_pop(&s->candidates);
 		int			n;
 
-		if (found.count >= ef && c.distance > found.items[0].distance)
+		if (s->found.count >= ef && c.distance > s->found.items[0].distance)
+		{
+			/* a wider beam may want it */
+			if (s->resumable)
+				heap_push(&s->candidates, &c);
 			break;
+		}
 
-		n = graph->neighbors(graph, c.id, layer, neighbors);
+		n = graph->neighbors(graph, c.id, s->layer, neighbors);
 
 		/* keep the ones not seen yet, and have their pages on the way */
 		{
 			int			k = 0;
 
 			for (int i = 0; i < n; i++)
-				if (visited_add(&visited, neighbors[i]))
+				if (visited_add(&s->visited, neighbors[i]))
 					neighbors[k++] = neighbors[i];
 			n = k;
 		}
@@ -370,33 +450,54 @@ HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
 			if (graph->prefetch && i + 2 < n)
 				graph->prefetch(graph, neighbors[i + 2], true);
 			e.id = neighbors[i];
-			if (!graph->distance_to(graph, query, e.id, &e.distance, &e.deleted))
+			if (!graph->distance_to(graph, s->query, e.id, &e.distance, &e.deleted))
 				continue;		/* removed by VACUUM meanwhile */
 
-			if (found.count < ef || e.distance < found.items[0].distance)
+			if (s->found.count < ef || e.distance < s->found.items[0].distance)
 			{
-				heap_push(&candidates, &e);
-				if (!(skip_deleted && e.deleted))
-				{
-					heap_push(&found, &e);
-					if (found.count > ef)
-						heap_pop(&found);
-				}
+				heap_push(&s->candidates, &e);
+				add_found(s, &e, ef);
 			}
+			else
+				leave_out(s, &e);
 		}
 	}
 
 out:
-	/* popping a max-heap yields farthest first: fill from the back */
-	nresults = found.count;
+	nresults = s->found.count;
 	*result = palloc(sizeof(HnswCandidate) * Max(nresults, 1));
-	for (int i = nresults - 1; i >= 0; i--)
-		(*result)[i] = heap_pop(&found);
+	memcpy(*result, s->found.items, sizeof(HnswCandidate) * nresults);
+	qsort(*result, nresults, sizeof(HnswCandidate), HnswCandidateCompare);
+	return nresults;
+}
 
-	visited_free(&visited);
-	pfree(neighbors);
-	pfree(candidates.items);
-	pfree(found.items);
+/* Free what search s holds */
+void
+HnswSearchEnd(HnswSearch *s)
+{
+	visited_free(&s->visited);
+	pfree(s->neighbors);
+	pfree(s->candidates.items);
+	pfree(s->found.items);
+	if (s->left)
+		pfree(s->left);
+	pfree(s);
+}
+
+/*
+ * One search of a layer with a beam of ef; see HnswSearchBegin.  Returns
+ * the number of results and sets *result to them, nearest first.
+ */
+int
+HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
+				int nentries, int ef, int layer, bool skip_deleted,
+				HnswCandidate **result)
+{
+	HnswSearch *s = HnswSearchBegin(graph, query, entries, nentries, ef,
+									layer, skip_deleted, false);
+	int			nresults = HnswSearchRun(graph, s, ef, result);
+
+	HnswSearchEnd(s);
 	return nresults;
 }
 

@@ -294,6 +294,14 @@ extern int	HnswSearchLayer(HnswGraph *graph, Datum query,
 							HnswCandidate *entries, int nentries,
 							int ef, int layer, bool skip_deleted,
 							HnswCandidate **result);
+typedef struct HnswSearch HnswSearch;
+extern HnswSearch *HnswSearchBegin(HnswGraph *graph, Datum query,
+								   HnswCandidate *entries, int nentries,
+								   int ef, int layer, bool skip_deleted,
+								   bool resumable);
+extern int	HnswSearchRun(HnswGraph *graph, HnswSearch *s, int ef,
+						  HnswCandidate **result);
+extern void HnswSearchEnd(HnswSearch *s);
 extern void HnswGraphSetOptions(HnswGraph *graph, int m, int ef_construction,
 								int max_layers, double level_scale,
 								bool extend_candidates, bool keep_pruned);

@@ -45,11 +45,11 @@
  *
  * Iterative scans (hnsw.iterative_scan): when the executor wants more rows
  * than the search found (a WHERE clause rejected many, or the LIMIT is
- * above ef_search), the graph is searched again with twice the beam, and
- * the elements not returned yet are handed out, nearest first; and so on,
- * until the graph has no more to give or hnsw.max_scan_tuples rows have
- * been returned.  Each search costs about as much as all before it
- * together, so the work stays within twice that of the last search.  With
+ * above ef_search), the search of layer 0 goes on with twice the beam, from
+ * where it stopped (the elements the narrower beam left out are taken
+ * back, nothing is measured twice), and the elements not returned yet are
+ * handed out, nearest first; and so on, until the graph has no more to give
+ * or hnsw.max_scan_tuples rows have been returned.  With
  * strict_order a row farther than one already returned is never followed
  * by a nearer one (a nearer one found late is skipped); relaxed_order
  * returns it anyway.
@@ -93,6 +93,7 @@ typedef struct HnswScanOpaqueData
 	double		walk_budget;	/* elements the walks may visit; 0: not set
 								 * (no limit), -1: no limit */
 	int64		walked;			/* elements the walks have visited */
+	HnswSearch *layer0;			/* the walk on layer 0, to go on with */
 	HTAB	   *returned;		/* ids handed out, once the scan iterates */
 	int64		nreturned;
 	double		last_distance;	/* of the last row handed out */
@@ -188,6 +189,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->exact = false;
 	so->walk_budget = 0;
 	so->walked = 0;
+	so->layer0 = NULL;
 	so->returned = NULL;
 	so->nreturned = 0;
 	so->last_distance = -get_float8_infinity();
@@ -262,6 +264,15 @@ walk(HnswScanOpaque so, Relation index, HnswGraph *graph,
 	graph->visits = 0;
 	so->results = NULL;
 	so->nresults = 0;
+
+	/* a wider beam goes on where the last walk stopped */
+	if (so->layer0)
+	{
+		so->nresults = HnswSearchRun(graph, so->layer0, so->ef, &so->results);
+		so->walked += graph->visits;
+		return;
+	}
+
 	for (int attempt = 0; attempt < 3 && meta->entry_level >= 0; attempt++)
 	{
 		HnswCandidate *entries = &entry;
@@ -286,8 +297,11 @@ walk(HnswScanOpaque so, Relation index, HnswGraph *graph,
 				nentries = 1;
 			}
 		}
-		so->nresults = HnswSearchLayer(graph, so->query, entries, nentries,
-									   so->ef, 0, true, &so->results);
+		/* kept (in scan_cxt) for an iterative scan's wider beams */
+		so->layer0 = HnswSearchBegin(graph, so->query, entries, nentries,
+									 so->ef, 0, true,
+									 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
+		so->nresults = HnswSearchRun(graph, so->layer0, so->ef, &so->results);
 		break;
 	}
 	so->walked += graph->visits;
@@ -397,6 +411,7 @@ search(IndexScanDesc scan)
 			so->walk_budget = -1;
 			graph->max_visits = 0;
 			graph->exhausted = false;
+			so->layer0 = NULL;	/* stopped mid-hop: start afresh */
 			walk(so, index, graph, &meta);
 		}
 	}
