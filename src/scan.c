@@ -578,8 +578,9 @@ next_in_page_order(IndexScanDesc scan)
 }
 
 /*
- * Search again with twice the beam, for an iterative scan.  Returns false
- * when that can give nothing new: the last search found fewer elements
+ * Go on searching with twice the beam, for an iterative scan (walk() goes
+ * on with the layer-0 search where it stopped).  Returns false when that
+ * can give nothing new: the last search found fewer elements
  * than its beam (it saw every element it could reach), or the scan has
  * returned hnsw.max_scan_tuples rows.
  */
