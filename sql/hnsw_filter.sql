@@ -253,7 +253,10 @@ FROM (SELECT w FROM fw WHERE w < '8' ORDER BY w <~> 'abcdef0123' LIMIT 5) s;
 -- alone, with sequential scans disabled); it finds every row that passes
 EXPLAIN (COSTS OFF) SELECT count(*) FROM fw WHERE w < '8';
 SELECT count(*) FROM fw WHERE w < '8';
+-- the same count from the table itself
+SET enable_seqscan = on;
 SELECT count(*) FROM fw WHERE w || '' < '8';
+SET enable_seqscan = off;
 DROP TABLE fw;
 
 -- errors: the vectors go first; filter values must be short
