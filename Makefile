@@ -20,6 +20,7 @@ OBJS = \
 	src/kernels_avx2.o \
 	src/kernels_avx512.o \
 	src/kernels_scalar.o \
+	src/layout.o \
 	src/more_distances.o \
 	src/operators.o \
 	src/page.o \
@@ -30,7 +31,7 @@ OBJS = \
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
-REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering hnsw_layout
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 TAP_TESTS = 1

@@ -45,6 +45,8 @@
 
 #include "miscadmin.h"
 
+#include "common/pg_prng.h"
+
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "utils/memutils.h"
@@ -470,10 +472,9 @@ HnswAreaLinkUnreachable(HnswBuildArea *area, HnswGraph *graph)
 
 /*
  * Write the graph to pages, after the metapage, without WAL, and set the
- * metapage's entry point and dimension.  Element tuples are laid out in
- * element order; an element's upper tuple follows it on the same page when
- * both fit.  Their places are computed first so lists can name them.
- * Then the filter directory gets their filter columns, if there are any.
+ * metapage's entry point and dimension.  Where each tuple goes is planned
+ * first (layout.c), so that lists can name their elements.  Then the
+ * filter directory gets their filter columns, if there are any.
  *
  * No insert may be under way (flush_lock held exclusively, or the build
  * over).
@@ -483,20 +484,17 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 {
 	int			n = area->nelements;
 	int			m = area->m;
-	ItemPointerData *etids = palloc_extended(sizeof(ItemPointerData) * Max(n, 1),
-											 MCXT_ALLOC_HUGE);
-	ItemPointerData *utids = palloc_extended(sizeof(ItemPointerData) * Max(n, 1),
-											 MCXT_ALLOC_HUGE);
-	const Size	empty = BLCKSZ - SizeOfPageHeaderData -
-		MAXALIGN(sizeof(HnswPageOpaqueData));
 	HnswExternalValue **exts = palloc_extended(sizeof(HnswExternalValue *) * Max(n, 1),
 											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	BlockNumber blkno;
-	OffsetNumber off = 0;
-	Size		room = empty;
+	HnswLayoutElement *sizes = palloc_extended(sizeof(HnswLayoutElement) * Max(n, 1),
+											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	uint64	   *tokens = NULL;
+	HnswLayout *layout;
+	ItemPointerData *etids;
 	Buffer		buf = InvalidBuffer;
 	Page		page = NULL;
 	HnswPageEdit edit;
+	HnswChunkTuple chunk = palloc0(HNSW_MAX_TUPLE_SIZE);
 
 	/* pass 0: values too large for their element's page go to chunk pages */
 	for (int i = 0; i < n; i++)
@@ -513,63 +511,74 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 	}
 
 	/* pass 1: where every tuple goes */
-	blkno = RelationGetNumberOfBlocks(index);
 	for (int i = 0; i < n; i++)
 	{
 		HnswBuildElement *e = area_element(area, area_numbered(area, i));
 		IndexTuple	filter = element_filter(e);
-		Size		esize = HnswElementTupleSize(m, exts[i] ? sizeof(HnswExternalValue) :
-												 VARSIZE_ANY(DatumGetPointer(element_value(e))),
-												 filter ? IndexTupleSize(filter) : 0);
-		Size		usize = e->level > 0 ? HnswUpperTupleSize(m, e->level) : 0;
-		Size		need = esize + sizeof(ItemIdData) +
-			(usize > 0 && esize + usize + 2 * sizeof(ItemIdData) <= empty ?
-			 usize + sizeof(ItemIdData) : 0);
+		Size		fsize = filter ? IndexTupleSize(filter) : 0;
+		Size		vsize = VARSIZE_ANY(DatumGetPointer(element_value(e)));
+		uint32	   *ids = element_list(area, e, 0);
 
-		if (need > room)
-		{
-			blkno++;
-			off = 0;
-			room = empty;
-		}
-		ItemPointerSet(&etids[i], blkno, ++off);
-		room -= esize + sizeof(ItemIdData);
-		if (usize > 0)
-		{
-			if (usize + sizeof(ItemIdData) > room)
-			{
-				blkno++;
-				off = 0;
-				room = empty;
-			}
-			ItemPointerSet(&utids[i], blkno, ++off);
-			room -= usize + sizeof(ItemIdData);
-		}
+		sizes[i].vsize = vsize;
+		sizes[i].esize = HnswElementTupleSize(m, exts[i] ? sizeof(HnswExternalValue) : vsize,
+											  fsize);
+		/* only an inline value of an element of layer 0 may be split off */
+		if (!exts[i] && e->level == 0)
+			sizes[i].xsize = HnswElementTupleSize(m, sizeof(HnswExternalValue), fsize);
+		sizes[i].usize = e->level > 0 ? HnswUpperTupleSize(m, e->level) : 0;
+		for (int j = 0; j < e->counts[0]; j++)
+			sizes[area_element(area, ids[j])->number].indegree++;
+	}
+	layout = HnswPlanLayout(sizes, n, RelationGetNumberOfBlocks(index));
+	etids = layout->etids;
+	if (layout->nsplit > 0)
+	{
+		tokens = palloc_extended(sizeof(uint64) * n, MCXT_ALLOC_HUGE);
+		for (int i = 0; i < n; i++)
+			tokens[i] = pg_prng_uint64(&pg_global_prng_state);
 	}
 
 	/* pass 2: write them, page by page, in the same order */
 	HnswEditStart(&edit, index, false);
-	for (int i = 0; i < n; i++)
+	for (int p = 0; p < layout->nplacements; p++)
 	{
-		HnswBuildElement *e = area_element(area, area_numbered(area, i));
+		HnswPlacement *pl = &layout->placements[p];
+		HnswBuildElement *e = area_element(area, area_numbered(area, pl->element));
 		HnswCandidate list[2 * HNSW_MAX_M];
-		HnswElementTuple etup;
-		HnswUpperTuple utup = NULL;
-		uint32	   *ids = element_list(area, e, 0);
-		Size		esize,
-					usize;
+		Item		item;
+		Size		size;
+		uint32	   *ids;
 
 		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < e->counts[0]; j++)
-			list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
-		etup = HnswFormElement(m, element_value(e), element_filter(e),
-							   e->level, &e->heaptid,
-							   list, e->counts[0], exts[i], &esize);
-		if (e->level > 0)
+		if (pl->kind == HNSW_PLACE_ELEMENT)
 		{
-			etup->upper = utids[i];
-			utup = HnswFormUpper(m, e->level, &usize);
-			utup->element = etids[i];
+			HnswExternalValue split;
+			HnswExternalValue *ext = exts[pl->element];
+			HnswElementTuple etup;
+
+			if (layout->first_chunk[pl->element] >= 0)
+			{
+				SET_VARSIZE(&split, sizeof(HnswExternalValue));
+				split.size = sizes[pl->element].vsize;
+				split.token = tokens[pl->element];
+				split.first = layout->placements[layout->first_chunk[pl->element]].tid;
+				ext = &split;
+			}
+			ids = element_list(area, e, 0);
+			for (int j = 0; j < e->counts[0]; j++)
+				list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
+			etup = HnswFormElement(m, element_value(e), element_filter(e),
+								   e->level, &e->heaptid,
+								   list, e->counts[0], ext, &size);
+			if (e->level > 0)
+				etup->upper = layout->utids[pl->element];
+			item = (Item) etup;
+		}
+		else if (pl->kind == HNSW_PLACE_UPPER)
+		{
+			HnswUpperTuple utup = HnswFormUpper(m, e->level, &size);
+
+			utup->element = etids[pl->element];
 			for (int l = 1; l <= e->level; l++)
 			{
 				ids = element_list(area, e, l);
@@ -577,38 +586,45 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 					list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
 				HnswSetNeighbors(NULL, utup, l, list, e->counts[l]);
 			}
+			item = (Item) utup;
 		}
-
-		for (int t = 0; t < (utup ? 2 : 1); t++)
+		else
 		{
-			ItemPointer want = t == 0 ? &etids[i] : &utids[i];
-
-			if (!BufferIsValid(buf) ||
-				BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(want))
-			{
-				if (BufferIsValid(buf))
-				{
-					HnswEditFinish(&edit);
-					RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
-											PageGetExactFreeSpace(page));
-					UnlockReleaseBuffer(buf);
-				}
-				buf = HnswNewBuffer(index, MAIN_FORKNUM);
-				if (BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(want))
-					elog(ERROR, "unexpected block %u in hnsw build",
-						 BufferGetBlockNumber(buf));
-				HnswEditStart(&edit, index, false);
-				page = HnswEditPage(&edit, buf, true);
-				HnswInitPage(page, HNSW_PAGE_ELEMENTS);
-			}
-			if (PageAddItem(page, t == 0 ? (Item) etup : (Item) utup,
-							t == 0 ? esize : usize, InvalidOffsetNumber,
-							false, false) != ItemPointerGetOffsetNumber(want))
-				elog(ERROR, "unexpected item position in hnsw build");
+			chunk->type = HNSW_TUPLE_CHUNK;
+			chunk->len = pl->len;
+			chunk->token = tokens[pl->element];
+			if (pl->next >= 0)
+				chunk->next = layout->placements[pl->next].tid;
+			else
+				ItemPointerSetInvalid(&chunk->next);
+			memcpy(chunk->data, DatumGetPointer(element_value(e)) + pl->start, pl->len);
+			size = MAXALIGN(HNSW_CHUNK_HEADER_SIZE + pl->len);
+			item = (Item) chunk;
 		}
-		pfree(etup);
-		if (utup)
-			pfree(utup);
+
+		if (!BufferIsValid(buf) ||
+			BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&pl->tid))
+		{
+			if (BufferIsValid(buf))
+			{
+				HnswEditFinish(&edit);
+				RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
+										PageGetExactFreeSpace(page));
+				UnlockReleaseBuffer(buf);
+			}
+			buf = HnswNewBuffer(index, MAIN_FORKNUM);
+			if (BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&pl->tid))
+				elog(ERROR, "unexpected block %u in hnsw build",
+					 BufferGetBlockNumber(buf));
+			HnswEditStart(&edit, index, false);
+			page = HnswEditPage(&edit, buf, true);
+			HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+		}
+		if (PageAddItem(page, item, size, InvalidOffsetNumber, false, false) !=
+			ItemPointerGetOffsetNumber(&pl->tid))
+			elog(ERROR, "unexpected item position in hnsw build");
+		if (item != (Item) chunk)
+			pfree(item);
 	}
 	if (BufferIsValid(buf))
 	{
@@ -617,6 +633,7 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 								PageGetExactFreeSpace(page));
 		UnlockReleaseBuffer(buf);
 	}
+	pfree(chunk);
 
 	/* pass 3: the filter directory's tuples, in the same order */
 	buf = InvalidBuffer;
@@ -665,6 +682,7 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 	HnswEditFinish(&edit);
 	UnlockReleaseBuffer(buf);
 
-	pfree(etids);
-	pfree(utids);
+	pfree(sizes);
+	if (tokens)
+		pfree(tokens);
 }

@@ -421,6 +421,46 @@ extern bool HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
 extern void HnswAreaWrite(HnswBuildArea *area, Relation index);
 extern int	HnswAreaLinkUnreachable(HnswBuildArea *area, HnswGraph *graph);
 
+/* layout.c: where a build puts each tuple */
+typedef struct HnswLayoutElement
+{
+	Size		esize;			/* element tuple with the value inline */
+	Size		xsize;			/* with the value in chunks; 0: not split */
+	Size		usize;			/* upper tuple; 0 for level 0 */
+	Size		vsize;			/* bytes of the value */
+	uint32		indegree;		/* layer-0 lists that name it */
+} HnswLayoutElement;
+
+typedef enum HnswPlaceKind
+{
+	HNSW_PLACE_ELEMENT,
+	HNSW_PLACE_UPPER,
+	HNSW_PLACE_CHUNK
+} HnswPlaceKind;
+
+typedef struct HnswPlacement
+{
+	ItemPointerData tid;
+	uint8		kind;			/* HnswPlaceKind */
+	uint32		element;		/* whose tuple */
+	uint32		start;			/* a chunk: where its bytes of the value */
+	uint32		len;			/* start, and how many */
+	int32		next;			/* a chunk: the next one's placement, or -1 */
+} HnswPlacement;
+
+typedef struct HnswLayout
+{
+	HnswPlacement *placements;	/* in (block, offset) order */
+	int32		nplacements;
+	ItemPointerData *etids;		/* each element's tuple */
+	ItemPointerData *utids;		/* and upper tuple */
+	int32	   *first_chunk;	/* split ones: first chunk's placement; -1 */
+	uint32		nsplit;
+} HnswLayout;
+
+extern HnswLayout *HnswPlanLayout(const HnswLayoutElement *elements,
+								  uint32 n, BlockNumber first_block);
+
 /* build.c */
 extern char *hnswbuildphasename(int64 phase);
 struct dsm_segment;

@@ -366,9 +366,12 @@ HnswGetChunk(Page page, OffsetNumber off, uint64 token)
  * are not there (VACUUM removed the element since its id was read).
  *
  * Chunk pages are share-locked one at a time while the element's page is
- * locked too; that cannot deadlock, as nobody holding a chunk page's lock
- * waits for another lock (chunks are written on new pages and removed by
- * VACUUM one page at a time).
+ * locked too.  Chunks may share pages with elements (a build packs them
+ * into the room whole elements leave, see layout.c; inserts put them where
+ * there is room), but that cannot deadlock: whoever holds a page's lock
+ * exclusively waits, if at all, only for a directory page, the metapage or
+ * a page just added (see insert.c), and VACUUM, the one writer that reads
+ * chunks under a lock, holds one page at a time.
  */
 struct varlena *
 HnswElementValue(Relation index, HnswElementTuple etup, HnswValueBuffer *buffer)
@@ -377,7 +380,6 @@ HnswElementValue(Relation index, HnswElementTuple etup, HnswValueBuffer *buffer)
 	char	   *out;
 	Size		done = 0;
 	ItemPointerData tid;
-	BlockNumber nblocks;
 
 	if (!(etup->flags & HNSW_ELEMENT_EXTERNAL))
 		return HnswElementTupleGetValue(etup);
@@ -399,22 +401,19 @@ HnswElementValue(Relation index, HnswElementTuple etup, HnswValueBuffer *buffer)
 		out = buffer->data;
 	}
 
-	nblocks = RelationGetNumberOfBlocks(index);
 	tid = ext.first;
 	while (done < ext.size)
 	{
-		BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(&tid);
 		Buffer		buf;
 		HnswChunkTuple chunk;
 		bool		ok;
 
-		if (!ItemPointerIsValid(&tid) || blkno == HNSW_METAPAGE_BLKNO ||
-			blkno >= nblocks)
+		if (!ItemPointerIsValid(&tid))
 			return NULL;
-		buf = ReadBuffer(index, blkno);
 		/* share: we only copy the chunk out */
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		HnswCheckPage(index, BufferGetPage(buf), blkno);
+		buf = HnswReadShare(index, ItemPointerGetBlockNumberNoCheck(&tid));
+		if (!BufferIsValid(buf))
+			return NULL;
 		chunk = HnswGetChunk(BufferGetPage(buf), ItemPointerGetOffsetNumberNoCheck(&tid),
 							 ext.token);
 		ok = chunk != NULL && chunk->len > 0 && chunk->len <= ext.size - done;
