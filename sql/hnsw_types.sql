@@ -64,6 +64,25 @@ SELECT count(*) AS rows, bool_and(d = e) AS same FROM (
 		(v || '{}'::real[]) <-> ((SELECT v FROM toasted WHERE id = 3) || '{}'::real[]) AS e
 	FROM toasted) s;
 DROP TABLE toasted;
+-- values compressed in the row: the same compressed bytes as in the call
+-- before are decompressed once; values of the same compressed size but
+-- other bytes are other values
+CREATE TABLE compressed (id int, v real[]);
+ALTER TABLE compressed ALTER COLUMN v SET STORAGE MAIN;
+INSERT INTO compressed SELECT i, ARRAY(SELECT (k / 100 + i % 5 + (i / 5) * 0.25)::real
+	FROM generate_series(1, 1000) k) FROM generate_series(1, 20) i;
+SELECT count(*) AS rows, bool_and(pg_column_compression(v) IS NOT NULL) AS all_compressed,
+	count(DISTINCT pg_column_size(v)) < 20 AS sizes_shared
+	FROM compressed;
+SELECT count(*) AS pairs,
+	bool_and(a.v <-> b.v = (a.v || '{}'::real[]) <-> (b.v || '{}'::real[])) AS same,
+	bool_and(a.v <#> b.v = (a.v || '{}'::real[]) <#> (b.v || '{}'::real[])) AS same_ip
+FROM compressed a, compressed b;
+SELECT count(*) AS rows, bool_and(d = e) AS same, count(DISTINCT d) AS distinct_distances FROM (
+	SELECT v <-> (SELECT v FROM compressed WHERE id = 7) AS d,
+		(v || '{}'::real[]) <-> ((SELECT v FROM compressed WHERE id = 7) || '{}'::real[]) AS e
+	FROM compressed) s;
+DROP TABLE compressed;
 
 -- the kernel GUC
 SHOW hnsw.kernel;

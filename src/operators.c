@@ -36,23 +36,28 @@ PG_FUNCTION_INFO_V1(hnsw_int4_hamming_distance);
 PG_FUNCTION_INFO_V1(hnsw_int4_jaccard_distance);
 
 /*
- * The last external (TOAST) values a distance function was called with,
- * fetched, per argument.
+ * The last stored (TOASTed) values a distance function was called with, and
+ * what they came to, per argument: for a value out of line its TOAST
+ * pointer, for a value compressed in line a copy of its compressed bytes.
  */
 typedef struct DetoastCache
 {
 	struct varatt_external pointer[2];
+	struct varlena *compressed[2];	/* NULL: the value was out of line */
 	struct varlena *value[2];
 } DetoastCache;
 
 /*
  * Argument argno of a distance function, detoasted.  In
  * ORDER BY v <-> (SELECT v FROM queries ...) the query vector reaches every
- * call as the same TOAST pointer (an InitPlan's result keeps it as it is),
- * and every row's distance would fetch it from the TOAST table again: a
- * value behind the same pointer as in the call before is fetched once per
- * expression and kept in fn_extra.  (A pointer names one value for as long
- * as the query can see it.)
+ * call as it is stored (an InitPlan's result keeps it so): a TOAST pointer,
+ * or a value compressed in the row.  Every row's distance would fetch it
+ * from the TOAST table, or decompress it, again: a value behind the same
+ * TOAST pointer, or with the same compressed bytes, as in the call before
+ * is fetched or decompressed once per expression and kept in fn_extra.  (A
+ * pointer names one value for as long as the query can see it; compressed
+ * bytes are compared whole, which costs a small part of decompressing
+ * them.)
  */
 void *
 HnswDetoastArg(FunctionCallInfo fcinfo, int argno)
@@ -61,23 +66,43 @@ HnswDetoastArg(FunctionCallInfo fcinfo, int argno)
 	struct varatt_external pointer;
 	DetoastCache *cache;
 	MemoryContext old_cxt;
+	bool		ondisk = VARATT_IS_EXTERNAL_ONDISK(v);
 
-	if (!VARATT_IS_EXTERNAL_ONDISK(v) || fcinfo->flinfo == NULL || argno > 1)
+	if (!(ondisk || VARATT_IS_COMPRESSED(v)) || fcinfo->flinfo == NULL ||
+		argno > 1)
 		return pg_detoast_datum(v);
 	if (fcinfo->flinfo->fn_extra == NULL)
 		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 														  sizeof(DetoastCache));
 	cache = (DetoastCache *) fcinfo->flinfo->fn_extra;
-	VARATT_EXTERNAL_GET_POINTER(pointer, v);
-	if (cache->value[argno] != NULL &&
-		memcmp(&cache->pointer[argno], &pointer, sizeof(pointer)) == 0)
-		return cache->value[argno];
 	if (cache->value[argno] != NULL)
+	{
+		struct varlena *c = cache->compressed[argno];
+
+		if (ondisk && c == NULL)
+		{
+			VARATT_EXTERNAL_GET_POINTER(pointer, v);
+			if (memcmp(&cache->pointer[argno], &pointer, sizeof(pointer)) == 0)
+				return cache->value[argno];
+		}
+		else if (!ondisk && c != NULL && VARSIZE(c) == VARSIZE(v) &&
+				 memcmp(c, v, VARSIZE(v)) == 0)
+			return cache->value[argno];
 		pfree(cache->value[argno]);
+		if (c != NULL)
+			pfree(c);
+		cache->value[argno] = cache->compressed[argno] = NULL;
+	}
 	old_cxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	cache->value[argno] = detoast_attr(v);
+	if (ondisk)
+		VARATT_EXTERNAL_GET_POINTER(cache->pointer[argno], v);
+	else
+	{
+		cache->compressed[argno] = palloc(VARSIZE(v));
+		memcpy(cache->compressed[argno], v, VARSIZE(v));
+	}
 	MemoryContextSwitchTo(old_cxt);
-	cache->pointer[argno] = pointer;
 	return cache->value[argno];
 }
 
