@@ -15,7 +15,10 @@
  *	  neighbour ids;
  *	- an upper tuple, only for elements whose level is above 0: the
  *	  neighbour lists of layers 1 .. level (m slots each).  It is placed on
- *	  the same page as its element whenever there is room.
+ *	  the same page as its element whenever there is room;
+ *	- chunk tuples, holding the value of an element whose value is kept
+ *	  out of its element tuple: a value too large for a page, or one a
+ *	  build split off to fill the room whole elements leave (layout.c).
  *
  * An index with filter columns also has directory pages, a chain from the
  * metapage's directory_head: one small tuple per element, its id and its
@@ -207,10 +210,12 @@ typedef HnswUpperTupleData *HnswUpperTuple;
 				  MAXALIGN(sizeof(HnswPageOpaqueData)))
 
 /*
- * An external value: stored in chunk tuples, one per page, each leading to
- * the next.  The element holds this varlena in place of the value; token
- * is repeated in each chunk, so a reader can tell the value's chunks from
- * tuples that took their place after VACUUM removed the element.
+ * An external value: stored in chunk tuples, each leading to the next.
+ * Chunks go wherever there is room, beside elements too: an insert puts
+ * each where an element would go, a build into the room whole elements
+ * leave (layout.c).  The element holds this varlena in place of the value;
+ * token is repeated in each chunk, so a reader can tell the value's chunks
+ * from tuples that took their place after VACUUM removed the element.
  */
 typedef struct HnswExternalValue
 {
