@@ -6,6 +6,8 @@
 #
 # Run as the postgres user from a writable copy of the tree, after
 # "make install":   bash test/valgrind.sh
+# VALGRIND_REGRESS names other tests to run (hnsw_types first: it drops and
+# creates the extension).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +28,7 @@ for i in $(seq 1 120); do
 done
 
 status=0
-make -C "$top" -s installcheck TAP_TESTS= REGRESS="hnsw_types hnsw_index hnsw_kernels" \
+make -C "$top" -s installcheck TAP_TESTS= REGRESS="${VALGRIND_REGRESS:-hnsw_types hnsw_index hnsw_kernels hnsw_layout}" \
 	PGHOST="$work" PGPORT=$port || status=$?
 "$bindir/pg_ctl" -D "$work/data" -m fast -w -t 300 stop >/dev/null || true
 wait $server || true
