@@ -16,6 +16,10 @@ are also measured as a plain index scan of the same index
 (enable_indexonlyscan off), which reads each row, and its vector, from
 the table.
 
+A one-client pgbench and its server process share one CPU (see
+pin_backends); --unpinned lets them run anywhere.  The two-client figure is
+unpinned.
+
 Data: Fashion-MNIST from Debian's dataset-fashion-mnist (the default), or
 any ann-benchmarks HDF5 file (datasets train, test, neighbors, distances)
 with --hdf5.  Exact ground truth for Fashion-MNIST is computed once with
@@ -469,7 +473,8 @@ def draw(report, path):
         pts = sorted((r["recall"], r["qps"]) for r in sweep)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=label)
     ax.set_xlabel(f"recall@{report['k']}")
-    ax.set_ylabel("queries per second (one client)")
+    ax.set_ylabel("queries per second (one client"
+                  + (", on one CPU with its server)" if report.get("pinned_cpu") is not None else ")"))
     ax.set_yscale("log")
     ax.set_title(f"{report['dataset']}, {report['train']} vectors\n"
                  f"{report['index_options']}, k = {report['k']}", fontsize=10)
