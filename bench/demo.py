@@ -601,7 +601,8 @@ def main():
     good = [r for r in results if r["recall"] >= 0.97] or results
     ef2 = max(good, key=lambda r: r["qps"])["ef_search"]
     one = pgbench_qps(knn_script(len(test), args.k), args.seconds, 1, ef2)
-    one_unpinned = pgbench_qps(knn_script(len(test), args.k), args.seconds, 1, ef2, pin=False)
+    one_unpinned = (pgbench_qps(knn_script(len(test), args.k), args.seconds, 1, ef2, pin=False)
+                    if PIN_CPU is not None else one)
     two = pgbench_qps(knn_script(len(test), args.k), args.seconds, 2, ef2)
     print(f"clients at ef_search {ef2}: one {one:.0f} q/s"
           + (" (on one CPU with its server process)" if PIN_CPU is not None else "")
@@ -635,7 +636,8 @@ def main():
                      f"INSERT INTO items (id, v) SELECT {len(train) + 2 * n} + :q, v FROM queries "
                      f"WHERE qid = :q;\n")
     insert_one = pgbench_qps(insert_script, args.seconds, 1)
-    insert_one_unpinned = pgbench_qps(insert_script, args.seconds, 1, pin=False)
+    insert_one_unpinned = (pgbench_qps(insert_script, args.seconds, 1, pin=False)
+                           if PIN_CPU is not None else insert_one)
     insert_two = pgbench_qps(insert_script, args.seconds, 2)
     print(f"single-row INSERT from pgbench: one client {insert_one:.0f} rows/s ({insert_one / build_rate:.2f}x "
           f"the build), unpinned {insert_one_unpinned:.0f} rows/s ({insert_one_unpinned / build_rate:.2f}x), "

@@ -590,15 +590,9 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 		}
 		else
 		{
-			chunk->type = HNSW_TUPLE_CHUNK;
-			chunk->len = pl->len;
-			chunk->token = tokens[pl->element];
-			if (pl->next >= 0)
-				chunk->next = layout->placements[pl->next].tid;
-			else
-				ItemPointerSetInvalid(&chunk->next);
-			memcpy(chunk->data, DatumGetPointer(element_value(e)) + pl->start, pl->len);
-			size = MAXALIGN(HNSW_CHUNK_HEADER_SIZE + pl->len);
+			size = HnswFormChunk(chunk, tokens[pl->element],
+								 pl->next >= 0 ? &layout->placements[pl->next].tid : NULL,
+								 DatumGetPointer(element_value(e)) + pl->start, pl->len);
 			item = (Item) chunk;
 		}
 

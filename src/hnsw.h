@@ -486,6 +486,8 @@ extern HnswElementTuple HnswFormElement(int m, Datum value, IndexTuple filter,
 										int nneighbors,
 										HnswExternalValue *ext, Size *size);
 extern HnswUpperTuple HnswFormUpper(int m, int level, Size *size);
+extern Size HnswFormChunk(HnswChunkTuple chunk, uint64 token,
+						  ItemPointer next, const char *data, Size len);
 extern Buffer HnswReadShare(Relation index, BlockNumber blkno);
 extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,
 							  HnswDistance *dist, HnswMetaPageData *meta);

@@ -451,6 +451,26 @@ HnswFormUpper(int m, int level, Size *size)
 }
 
 /*
+ * Fill chunk (HNSW_MAX_TUPLE_SIZE bytes) with len bytes of a value from
+ * data, leading to next (NULL for the last chunk); returns the tuple's size.
+ */
+Size
+HnswFormChunk(HnswChunkTuple chunk, uint64 token, ItemPointer next,
+			  const char *data, Size len)
+{
+	Assert(len <= HNSW_CHUNK_DATA_SIZE);
+	chunk->type = HNSW_TUPLE_CHUNK;
+	chunk->len = len;
+	chunk->token = token;
+	if (next)
+		chunk->next = *next;
+	else
+		ItemPointerSetInvalid(&chunk->next);
+	memcpy(chunk->data, data, len);
+	return MAXALIGN(HNSW_CHUNK_HEADER_SIZE + len);
+}
+
+/*
  * Lock blkno exclusively if it has room for size bytes; else return
  * InvalidBuffer (and correct the free space map).
  */
@@ -543,18 +563,15 @@ HnswWriteChunks(Relation index, Datum value, HnswExternalValue *ext, bool wal)
 	{
 		Size		start = (Size) i * HNSW_CHUNK_DATA_SIZE;
 		Size		len = Min(HNSW_CHUNK_DATA_SIZE, size - start);
-		Size		tuple_size = MAXALIGN(HNSW_CHUNK_HEADER_SIZE + len);
+		Size		tuple_size = HnswFormChunk(chunk, ext->token,
+											   i == nchunks - 1 ? NULL : &next,
+											   (char *) v + start, len);
 		bool		fresh;
 		Buffer		buf = page_with_room(index, tuple_size + sizeof(ItemIdData), &fresh);
 		HnswPageEdit edit;
 		Page		page;
 		OffsetNumber off;
 
-		chunk->type = HNSW_TUPLE_CHUNK;
-		chunk->len = len;
-		chunk->token = ext->token;
-		chunk->next = next;
-		memcpy(chunk->data, (char *) v + start, len);
 		HnswEditStart(&edit, index, wal);
 		page = HnswEditPage(&edit, buf, fresh);
 		if (fresh)
