@@ -46,26 +46,35 @@
 #define HNSW_LINK_RETRIES		10
 
 /*
- * Buffers of recently read blocks, by block number modulo this.  A query
- * visits a few hundred pages, mostly the same ones as the queries before
- * it (upper layers, the neighbourhood of the entry point, and on a small
- * index everything), and ReadRecentBuffer() pins a remembered buffer
- * without a lookup in the shared buffer table.  The cache lives in the
- * index's relcache entry (rd_amcache), so it lasts across queries and goes
- * when the index's storage changes (256 kB per index and backend).  A
- * remembered buffer since given to another page is noticed by
- * ReadRecentBuffer().
+ * Buffers of recently read blocks, by block number modulo the number of
+ * slots.  A query visits a few hundred pages, mostly the same ones as the
+ * queries before it (upper layers, the neighbourhood of the entry point,
+ * and on a small index everything), and ReadRecentBuffer() pins a
+ * remembered buffer without a lookup in the shared buffer table.  The cache
+ * lives in the index's relcache entry (rd_amcache), so it lasts across
+ * queries and goes when the index's storage changes.  A remembered buffer
+ * since given to another page is noticed by ReadRecentBuffer().
+ *
+ * It has a slot for every block of the index (8 bytes each), up to
+ * HNSW_RECENT_BUFFERS_MAX slots (1 MB, an index of 1 GB) per index and
+ * backend; on a larger index blocks share slots.  It grows when an
+ * operation starts (HnswInitDiskGraph) and finds the index grown past it,
+ * never during one: graphs hold a pointer to it.
  */
-#define HNSW_RECENT_BUFFERS		32768
+#define HNSW_RECENT_BUFFERS_MIN	1024
+#define HNSW_RECENT_BUFFERS_MAX	131072
+
+typedef struct HnswRecentBuffer
+{
+	BlockNumber blkno;
+	Buffer		buffer;
+} HnswRecentBuffer;
 
 typedef struct HnswBufferCache
 {
 	BlockNumber nblocks;		/* size of the index when last asked */
-	struct
-	{
-		BlockNumber blkno;
-		Buffer		buffer;
-	}			recent[HNSW_RECENT_BUFFERS];
+	uint32		mask;			/* slots - 1, slots a power of 2 */
+	HnswRecentBuffer recent[FLEXIBLE_ARRAY_MEMBER];
 } HnswBufferCache;
 
 typedef struct HnswDiskGraph
@@ -85,21 +94,62 @@ typedef struct CachedValue
 	struct varlena *value;
 } CachedValue;
 
+/*
+ * A buffer cache for index with a slot for each of its nblocks blocks (as
+ * far as the maximum allows), keeping what old remembered.
+ */
+static HnswBufferCache *
+make_buffer_cache(Relation index, BlockNumber nblocks, HnswBufferCache *old)
+{
+	uint32		nslots = HNSW_RECENT_BUFFERS_MIN;
+	HnswBufferCache *cache;
+
+	while (nslots < nblocks && nslots < HNSW_RECENT_BUFFERS_MAX)
+		nslots *= 2;
+	cache = MemoryContextAlloc(index->rd_indexcxt,
+							   offsetof(HnswBufferCache, recent) +
+							   sizeof(HnswRecentBuffer) * nslots);
+	cache->nblocks = nblocks;
+	cache->mask = nslots - 1;
+	for (uint32 i = 0; i < nslots; i++)
+		cache->recent[i].blkno = InvalidBlockNumber;
+	if (old != NULL)
+	{
+		for (uint32 i = 0; i <= old->mask; i++)
+			if (old->recent[i].blkno != InvalidBlockNumber)
+				cache->recent[old->recent[i].blkno & cache->mask] = old->recent[i];
+		pfree(old);
+	}
+	return cache;
+}
+
 /* The buffer cache of index, made on first use */
 static HnswBufferCache *
 buffer_cache(Relation index)
 {
 	if (index->rd_amcache == NULL)
-	{
-		HnswBufferCache *cache = MemoryContextAlloc(index->rd_indexcxt,
-													sizeof(HnswBufferCache));
+		index->rd_amcache = make_buffer_cache(index,
+											  RelationGetNumberOfBlocks(index),
+											  NULL);
+	return (HnswBufferCache *) index->rd_amcache;
+}
 
-		cache->nblocks = 0;
-		for (int i = 0; i < HNSW_RECENT_BUFFERS; i++)
-			cache->recent[i].blkno = InvalidBlockNumber;
+/*
+ * The buffer cache of index for an operation about to start: grown first if
+ * the index has outgrown it.
+ */
+static HnswBufferCache *
+buffer_cache_for_operation(Relation index)
+{
+	HnswBufferCache *cache = buffer_cache(index);
+
+	if (cache->nblocks > cache->mask + 1 &&
+		cache->mask + 1 < HNSW_RECENT_BUFFERS_MAX)
+	{
+		cache = make_buffer_cache(index, cache->nblocks, cache);
 		index->rd_amcache = cache;
 	}
-	return (HnswBufferCache *) index->rd_amcache;
+	return cache;
 }
 
 /*
@@ -118,6 +168,26 @@ block_exists(Relation index, BlockNumber blkno)
 }
 
 /*
+ * Pin block blkno of index through the index's cache of recent buffers.
+ * The caller has checked that the block exists.
+ */
+static Buffer
+read_recent(Relation index, BlockNumber blkno)
+{
+	HnswBufferCache *cache = buffer_cache(index);
+	HnswRecentBuffer *slot = &cache->recent[blkno & cache->mask];
+	Buffer		buf;
+
+	if (slot->blkno == blkno &&
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, slot->buffer))
+		return slot->buffer;
+	buf = ReadBuffer(index, blkno);
+	slot->blkno = blkno;
+	slot->buffer = buf;
+	return buf;
+}
+
+/*
  * Pin and share-lock block blkno of index, an element page, through the
  * index's cache of recent buffers, and check it.  Returns InvalidBuffer if
  * blkno is the metapage or past the end of the index (a stale id).
@@ -125,22 +195,11 @@ block_exists(Relation index, BlockNumber blkno)
 Buffer
 HnswReadShare(Relation index, BlockNumber blkno)
 {
-	HnswBufferCache *cache = buffer_cache(index);
-	int			slot = blkno % HNSW_RECENT_BUFFERS;
 	Buffer		buf;
 
 	if (blkno == HNSW_METAPAGE_BLKNO || !block_exists(index, blkno))
 		return InvalidBuffer;
-	if (cache->recent[slot].blkno == blkno &&
-		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno,
-						 cache->recent[slot].buffer))
-		buf = cache->recent[slot].buffer;
-	else
-	{
-		buf = ReadBuffer(index, blkno);
-		cache->recent[slot].blkno = blkno;
-		cache->recent[slot].buffer = buf;
-	}
+	buf = read_recent(index, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	HnswCheckPage(index, BufferGetPage(buf), blkno);
 	return buf;
@@ -208,7 +267,7 @@ disk_prefetch(HnswGraph *graph, HnswElemId id, bool deep)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
 	BlockNumber blkno = HnswElemIdGetBlock(id);
-	int			slot = blkno % HNSW_RECENT_BUFFERS;
+	int			slot = blkno & g->cache->mask;
 	Page		page;
 
 	if (g->cache->recent[slot].blkno != blkno ||
@@ -360,7 +419,7 @@ HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
 	g->graph.prefetch = disk_prefetch;
 	g->graph.replace = disk_replace;
 	g->index = index;
-	g->cache = buffer_cache(index);
+	g->cache = buffer_cache_for_operation(index);
 	g->scratch.cxt = CurrentMemoryContext;
 	g->dimensions = meta->dimensions;
 	*graph = &g->graph;
@@ -718,7 +777,7 @@ lock_list(Relation index, HnswElemId target, ItemPointer upper, int layer,
 
 	memset(ll, 0, sizeof(LockedList));
 	ll->count = -1;
-	ll->buf = ReadBuffer(index, blkno);
+	ll->buf = read_recent(index, blkno);
 	/* exclusive: the list is rewritten in place */
 	LockBuffer(ll->buf, BUFFER_LOCK_EXCLUSIVE);
 	HnswCheckPage(index, BufferGetPage(ll->buf), blkno);
