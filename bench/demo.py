@@ -561,6 +561,16 @@ def main():
           f"({size_ratio:.2f}x the raw float4 vectors)")
     print("progress phases seen:", "; ".join(
         f"{p['phase']} ({p['tuples_done']}/{p['tuples_total']} tuples)" for p in watcher.phases) or "none")
+    # the same build in one process, for the inserts: one client inserts in
+    # one process, the build above ran in two
+    cur.execute("SET max_parallel_maintenance_workers = 0")
+    t0 = time.time()
+    cur.execute(f"CREATE INDEX items_serial_idx ON items USING hnsw (v float4_l2_ops) INCLUDE (id){with_clause}")
+    serial_build_seconds = time.time() - t0
+    cur.execute("DROP INDEX items_serial_idx")
+    cur.execute("SET max_parallel_maintenance_workers = 1")
+    print(f"the same CREATE INDEX in one process (max_parallel_maintenance_workers = 0): "
+          f"{serial_build_seconds:.1f} s")
 
     # the query vectors live in a table: clients send a query number, and
     # the client's own cost (formatting and sending 784 floats as text) is
@@ -639,9 +649,12 @@ def main():
     insert_one_unpinned = (pgbench_qps(insert_script, args.seconds, 1, pin=False)
                            if PIN_CPU is not None else insert_one)
     insert_two = pgbench_qps(insert_script, args.seconds, 2)
+    serial_build_rate = len(train) / serial_build_seconds
     print(f"single-row INSERT from pgbench: one client {insert_one:.0f} rows/s ({insert_one / build_rate:.2f}x "
           f"the build), unpinned {insert_one_unpinned:.0f} rows/s ({insert_one_unpinned / build_rate:.2f}x), "
           f"two clients {insert_two:.0f} rows/s ({insert_two / build_rate:.2f}x)")
+    print(f"  against the build in one process ({serial_build_rate:.0f} rows/s): one client "
+          f"{insert_one / serial_build_rate:.2f}x, the second batch {insert_rates[1] / serial_build_rate:.2f}x")
 
     report = {"dataset": name, "train": len(train), "queries": len(test), "k": args.k,
               "index_options": with_clause.strip(), "build_seconds": build_seconds,
@@ -656,6 +669,9 @@ def main():
                           "after_checkpoint_rows_per_second": insert_rates[0],
                           "next_rows_per_second": insert_rates[1],
                           "build_rows_per_second": build_rate,
+                          "serial_build_seconds": serial_build_seconds,
+                          "serial_build_rows_per_second": serial_build_rate,
+                          "pgbench_one_client_to_serial_build": insert_one / serial_build_rate,
                           "insert_to_build": insert_rates[1] / build_rate,
                           "after_checkpoint_to_build": insert_rates[0] / build_rate,
                           "pgbench_one_client_rows_per_second": insert_one,
