@@ -894,14 +894,15 @@ id_in(HnswElemId id, const HnswElemId *list, int n)
 
 /*
  * An insert's cut of target's layer-0 list (from seen to list) dropped some
- * elements.  An element whose last in-link that was would be unreachable
- * until VACUUM links it back (see README, "Known gaps"), so for each one
- * dropped, unless the new element lists it, look for another list that
- * names it among the lists of its own neighbours (the list of its nearest
- * one nearly always does: 99.5% of drops when measured); if none does, link
- * it from its nearest neighbours, trying the first three.  In-links from
- * elements that are not its neighbours are not seen, so a few elements get
- * a link they did not need.
+ * elements.  If that was an element's last in-link, no search reaches it
+ * until VACUUM links it back (see README, "Known gaps").  So for each one
+ * dropped, unless the new element lists it, look for another list naming
+ * it among the lists of its own neighbours (its nearest neighbour's nearly
+ * always does: for 99.5% of the drops of 7,000 inserts into Fashion-MNIST);
+ * if none does, link it from its nearest neighbours, trying the first
+ * three.  In-links from elements that are not its neighbours are not seen,
+ * so a few elements get a link they did not need.  The lists are read one
+ * page at a time, and a link is added as any other (HnswAddLink).
  */
 static void
 relink_dropped(Relation index, HnswGraph *graph, HnswElemId target,
