@@ -981,7 +981,7 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 
 	for (int attempt = 0; attempt < HNSW_LINK_RETRIES; attempt++)
 	{
-		Buffer		buf = read_share((HnswDiskGraph *) graph, HnswElemIdGetBlock(target));
+		Buffer		buf = read_share(g, HnswElemIdGetBlock(target));
 		HnswElementTuple etup;
 		ItemPointerData upper;
 		int			nseen;
