@@ -659,8 +659,8 @@ def main():
     cur.execute("SELECT n_live_tup + n_dead_tup, autovacuum_count FROM pg_stat_user_tables "
                 "WHERE relid = 'items'::regclass")
     rows_after, autovacuums = cur.fetchone()
-    # pgbench inserts the same query vectors again and again, and copies of
-    # one value turn each other away (README, "Known gaps")
+    # pgbench inserts the same query vectors again and again: many copies of
+    # one value (README, "Known gaps")
     cur.execute("SELECT count(*), count(DISTINCT v) FROM items WHERE id >= %s", (len(train),))
     inserted, inserted_distinct = cur.fetchone()
     print(f"single-row INSERT from pgbench: one client {insert_one:.0f} rows/s ({insert_one / build_rate:.2f}x "
@@ -670,8 +670,7 @@ def main():
           f"{insert_one / serial_build_rate:.2f}x, the second batch {insert_rates[1] / serial_build_rate:.2f}x")
     print(f"after the inserts, hnsw_verify: {unreachable} of about {rows_after} rows' elements cannot be "
           f"reached from the entry point (autovacuums of the table so far: {autovacuums}); the "
-          f"{inserted} rows inserted hold {inserted_distinct} distinct vectors, and copies of one "
-          f"value turn each other away (README, \"Known gaps\")")
+          f"{inserted} rows inserted hold {inserted_distinct} distinct vectors (README, \"Known gaps\")")
 
     report = {"dataset": name, "train": len(train), "queries": len(test), "k": args.k,
               "index_options": with_clause.strip(), "build_seconds": build_seconds,

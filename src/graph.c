@@ -202,6 +202,7 @@ HnswElemIdCompare(const void *a, const void *b)
 }
 
 static pg_prng_state level_state;
+static pg_prng_state tie_state;
 static bool level_state_seeded = false;
 
 /*
@@ -213,6 +214,7 @@ void
 HnswSeedLevels(uint64 seed)
 {
 	pg_prng_seed(&level_state, seed);
+	pg_prng_seed(&tie_state, seed ^ UINT64CONST(0x5DEECE66D));
 	level_state_seeded = true;
 }
 
@@ -515,6 +517,37 @@ candidate_value(HnswGraph *graph, HnswCandidate *candidates, Datum *values,
 }
 
 /*
+ * Put each run of candidates at the same distance (nearest first, as
+ * sorted) in random order.  Such runs are mostly exact copies of one value,
+ * and the heuristic keeps the first of them and turns away the rest (each
+ * is at distance 0 from the first); ties broken by id instead sent every
+ * list's links to the same few oldest copies, and a copy none of them
+ * listed could be reached by no search.
+ */
+static void
+shuffle_ties(HnswCandidate *candidates, int n)
+{
+	if (!level_state_seeded)
+		HnswSeedLevels(pg_prng_uint64(&pg_global_prng_state));
+	for (int i = 0; i < n;)
+	{
+		int			j = i + 1;
+
+		while (j < n && candidates[j].distance == candidates[i].distance)
+			j++;
+		for (int k = j - 1; k > i; k--)
+		{
+			int			r = i + (int) pg_prng_uint64_range(&tie_state, 0, k - i);
+			HnswCandidate tmp = candidates[k];
+
+			candidates[k] = candidates[r];
+			candidates[r] = tmp;
+		}
+		i = j;
+	}
+}
+
+/*
  * SELECT-NEIGHBORS-HEURISTIC (Algorithm 4 of the paper) for base on layer:
  * with extend (the index's extend_candidates, for a new element's own
  * neighbours), the candidates' own neighbours join them first; then
@@ -550,6 +583,7 @@ select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 		memcpy(selected, candidates, sizeof(HnswCandidate) * ncandidates);
 		return ncandidates;
 	}
+	shuffle_ties(candidates, ncandidates);
 	values = palloc0(sizeof(Datum) * ncandidates);
 	kept = palloc(sizeof(int) * ncandidates);
 	taken = palloc0(sizeof(bool) * ncandidates);
