@@ -7,6 +7,7 @@ DATA = sql/hnsw--0.1.0.sql sql/hnsw--0.2.0.sql sql/hnsw--0.3.0.sql \
 PGFILEDESC = "hnsw - HNSW index access method"
 
 OBJS = \
+	src/buffers.o \
 	src/build.o \
 	src/buildgraph.o \
 	src/cost.o \

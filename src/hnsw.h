@@ -488,7 +488,26 @@ extern HnswElementTuple HnswFormElement(int m, Datum value, IndexTuple filter,
 extern HnswUpperTuple HnswFormUpper(int m, int level, Size *size);
 extern Size HnswFormChunk(HnswChunkTuple chunk, uint64 token,
 						  ItemPointer next, const char *data, Size len);
+
+/* buffers.c: which shared buffer holds each block (see there) */
+typedef struct HnswRecentBuffer
+{
+	BlockNumber blkno;
+	Buffer		buffer;
+} HnswRecentBuffer;
+
+typedef struct HnswBufferCache
+{
+	BlockNumber nblocks;		/* size of the index when last asked */
+	uint32		mask;			/* slots - 1, slots a power of 2 */
+	HnswRecentBuffer recent[FLEXIBLE_ARRAY_MEMBER];
+} HnswBufferCache;
+
+extern HnswBufferCache *HnswBufferCacheForOperation(Relation index);
+extern bool HnswBlockExists(Relation index, BlockNumber blkno);
+extern Buffer HnswReadRecent(Relation index, BlockNumber blkno);
 extern Buffer HnswReadShare(Relation index, BlockNumber blkno);
+
 extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,
 							  HnswDistance *dist, HnswMetaPageData *meta);
 extern bool HnswReplaceNeighbors(Relation index, HnswElemId target,

@@ -1,0 +1,146 @@
+/*-------------------------------------------------------------------------
+ *
+ * buffers.c
+ *	  Each backend's cache of the shared buffers that hold an index's
+ *	  blocks, and reading element pages through it.
+ *
+ * The cache remembers the buffer of each block read lately, in a slot
+ * chosen by block number modulo the number of slots.  A query visits a few hundred pages, mostly the same ones as the
+ * queries before it (upper layers, the neighbourhood of the entry point,
+ * and on a small index everything), and ReadRecentBuffer() pins a
+ * remembered buffer without a lookup in the shared buffer table.  The cache
+ * lives in the index's relcache entry (rd_amcache), so it lasts across
+ * queries and goes when the index's storage changes.  A remembered buffer
+ * since given to another page is noticed by ReadRecentBuffer().
+ *
+ * It has a slot for every block of the index (8 bytes each), up to
+ * HNSW_RECENT_BUFFERS_MAX slots (1 MB, an index of 1 GB) per index and
+ * backend; on a larger index blocks share slots.  It grows when an
+ * operation starts (HnswInitDiskGraph) and finds the index grown past it,
+ * never during one: graphs hold a pointer to it.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+#define HNSW_RECENT_BUFFERS_MIN	1024
+#define HNSW_RECENT_BUFFERS_MAX	131072
+
+/*
+ * A buffer cache for index with a slot for each of its nblocks blocks (as
+ * far as the maximum allows), keeping what old remembered.
+ */
+static HnswBufferCache *
+make_buffer_cache(Relation index, BlockNumber nblocks, HnswBufferCache *old)
+{
+	uint32		nslots = HNSW_RECENT_BUFFERS_MIN;
+	HnswBufferCache *cache;
+
+	while (nslots < nblocks && nslots < HNSW_RECENT_BUFFERS_MAX)
+		nslots *= 2;
+	cache = MemoryContextAlloc(index->rd_indexcxt,
+							   offsetof(HnswBufferCache, recent) +
+							   sizeof(HnswRecentBuffer) * nslots);
+	cache->nblocks = nblocks;
+	cache->mask = nslots - 1;
+	for (uint32 i = 0; i < nslots; i++)
+		cache->recent[i].blkno = InvalidBlockNumber;
+	if (old != NULL)
+	{
+		for (uint32 i = 0; i <= old->mask; i++)
+			if (old->recent[i].blkno != InvalidBlockNumber)
+				cache->recent[old->recent[i].blkno & cache->mask] = old->recent[i];
+		pfree(old);
+	}
+	return cache;
+}
+
+/* The buffer cache of index, made on first use */
+static HnswBufferCache *
+buffer_cache(Relation index)
+{
+	if (index->rd_amcache == NULL)
+		index->rd_amcache = make_buffer_cache(index,
+											  RelationGetNumberOfBlocks(index),
+											  NULL);
+	return (HnswBufferCache *) index->rd_amcache;
+}
+
+/*
+ * The buffer cache of index for an operation about to start: grown first if
+ * the index has outgrown it.
+ */
+HnswBufferCache *
+HnswBufferCacheForOperation(Relation index)
+{
+	HnswBufferCache *cache = buffer_cache(index);
+
+	if (cache->nblocks > cache->mask + 1 &&
+		cache->mask + 1 < HNSW_RECENT_BUFFERS_MAX)
+	{
+		cache = make_buffer_cache(index, cache->nblocks, cache);
+		index->rd_amcache = cache;
+	}
+	return cache;
+}
+
+/*
+ * Does blkno exist in index?  Asking the storage manager for the size costs
+ * a system call, so the size is asked again only for a block past the end
+ * of what we knew (an hnsw index never shrinks).
+ */
+bool
+HnswBlockExists(Relation index, BlockNumber blkno)
+{
+	HnswBufferCache *cache = buffer_cache(index);
+
+	if (blkno >= cache->nblocks)
+		cache->nblocks = RelationGetNumberOfBlocks(index);
+	return blkno < cache->nblocks;
+}
+
+/*
+ * Pin block blkno of index through the index's cache of recent buffers.
+ * The caller has checked that the block exists.
+ */
+Buffer
+HnswReadRecent(Relation index, BlockNumber blkno)
+{
+	HnswBufferCache *cache = buffer_cache(index);
+	HnswRecentBuffer *slot = &cache->recent[blkno & cache->mask];
+	Buffer		buf;
+
+	if (slot->blkno == blkno &&
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, slot->buffer))
+		return slot->buffer;
+	buf = ReadBuffer(index, blkno);
+	slot->blkno = blkno;
+	slot->buffer = buf;
+	return buf;
+}
+
+/*
+ * Pin and share-lock block blkno of index, an element page, through the
+ * index's cache of recent buffers, and check it.  Returns InvalidBuffer if
+ * blkno is the metapage or past the end of the index (a stale id).
+ */
+Buffer
+HnswReadShare(Relation index, BlockNumber blkno)
+{
+	Buffer		buf;
+
+	if (blkno == HNSW_METAPAGE_BLKNO || !HnswBlockExists(index, blkno))
+		return InvalidBuffer;
+	buf = HnswReadRecent(index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	HnswCheckPage(index, BufferGetPage(buf), blkno);
+	return buf;
+}
+
