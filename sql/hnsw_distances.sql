@@ -43,6 +43,21 @@ SELECT levenshtein_distance('kitten', 'sitting') AS kitten,
        levenshtein_distance('héllo', 'hello') AS by_character,
        'flaw'::text <~> 'lawn' AS flaw;
 SELECT levenshtein_distance(repeat('a', 2001), 'a');
+-- the same as fuzzystrmatch's levenshtein on 3,000 random pairs of 0 to 90
+-- characters (up to 64 in the shorter string the distance is computed a
+-- column of bits at a time, past that a character at a time), some of
+-- them past ASCII
+CREATE EXTENSION fuzzystrmatch;
+SELECT setseed(0.17);
+SELECT count(*) AS pairs,
+       count(*) FILTER (WHERE levenshtein_distance(a, b) <> levenshtein(a, b)) AS differ,
+       count(*) FILTER (WHERE least(length(a), length(b)) > 64) AS both_past_64
+FROM (SELECT (SELECT coalesce(string_agg(substr('abcé0ж', 1 + (random() * 5)::int, 1), ''), '')
+              FROM generate_series(1, (random() * 90)::int + 0 * i)) AS a,
+             (SELECT coalesce(string_agg(substr('abcé0ж', 1 + (random() * 5)::int, 1), ''), '')
+              FROM generate_series(1, (random() * 90)::int + 0 * i)) AS b
+      FROM generate_series(1, 3000) i) pairs;
+DROP EXTENSION fuzzystrmatch;
 
 -- every new operator class validates
 SELECT opcname, amvalidate(oid) FROM pg_opclass

@@ -297,7 +297,15 @@ INT_JACCARD(hnsw_int8_jaccard_distance, int64, INT8OID)
 /*
  * Levenshtein distance between two strings, in characters (not bytes):
  * the fewest insertions, deletions and substitutions that turn one into
- * the other.  Two rows of the classic dynamic programme.
+ * the other.
+ *
+ * When the shorter string has at most 64 characters, the distances of a
+ * whole column of the classic dynamic programme are kept as bits of two
+ * words (Myers' bit-vector algorithm, in Hyyro's form for the distance
+ * between whole strings): a column costs a dozen word operations instead of
+ * one step per character of the shorter string, 20 to 30 times fewer for
+ * 32-character strings.  Longer strings take the programme itself, two rows
+ * at a time.
  */
 PG_FUNCTION_INFO_V1(hnsw_levenshtein_distance);
 
@@ -316,13 +324,10 @@ to_characters(text *t, int *len)
 	return chars;
 }
 
-Datum
-hnsw_levenshtein_distance(PG_FUNCTION_ARGS)
+/* The distance by the dynamic programme, two rows of it at a time */
+static int
+levenshtein_rows(const pg_wchar *s, int n, const pg_wchar *t, int m)
 {
-	int			n,
-				m;
-	pg_wchar   *s = to_characters(PG_GETARG_TEXT_PP(0), &n);
-	pg_wchar   *t = to_characters(PG_GETARG_TEXT_PP(1), &m);
 	int		   *prev = palloc(sizeof(int) * (m + 1));
 	int		   *cur = palloc(sizeof(int) * (m + 1));
 
@@ -345,5 +350,99 @@ hnsw_levenshtein_distance(PG_FUNCTION_ARGS)
 		prev = cur;
 		cur = swap;
 	}
-	PG_RETURN_FLOAT8((double) prev[m]);
+	return prev[m];
+}
+
+/*
+ * The distance between p (1 to 64 characters) and t, a column of the
+ * programme per character of t.  Bit i of a column's words says how the
+ * distance changes from row i to row i + 1 (the prefixes of p one
+ * character apart): up by one (pv), down by one (mv) or not at all; the
+ * bottom row's distance is kept in score.  eq has a bit for each position
+ * of p that holds the column's character.
+ */
+static int
+levenshtein_bits(const pg_wchar *p, int m, const pg_wchar *t, int n)
+{
+	uint64		ascii[128];
+	pg_wchar	others[64];		/* characters of p past ASCII */
+	uint64		others_eq[64];
+	int			nothers = 0;
+	uint64		pv = ~UINT64CONST(0);
+	uint64		mv = 0;
+	uint64		last = UINT64CONST(1) << (m - 1);
+	int			score = m;
+
+	Assert(m >= 1 && m <= 64);
+	memset(ascii, 0, sizeof(ascii));
+	for (int i = 0; i < m; i++)
+	{
+		if (p[i] < 128)
+			ascii[p[i]] |= UINT64CONST(1) << i;
+		else
+		{
+			int			k = 0;
+
+			while (k < nothers && others[k] != p[i])
+				k++;
+			if (k == nothers)
+			{
+				others[nothers] = p[i];
+				others_eq[nothers++] = 0;
+			}
+			others_eq[k] |= UINT64CONST(1) << i;
+		}
+	}
+
+	for (int j = 0; j < n; j++)
+	{
+		uint64		eq = 0;
+		uint64		xv,
+					xh,
+					ph,
+					mh;
+
+		if (t[j] < 128)
+			eq = ascii[t[j]];
+		else
+		{
+			for (int k = 0; k < nothers; k++)
+				if (others[k] == t[j])
+					eq = others_eq[k];
+		}
+		xv = eq | mv;
+		xh = (((eq & pv) + pv) ^ pv) | eq;
+		ph = mv | ~(xh | pv);
+		mh = pv & xh;
+		if (ph & last)
+			score++;
+		else if (mh & last)
+			score--;
+		/* row 0 of every column is one more than in the column before */
+		ph = (ph << 1) | 1;
+		mh <<= 1;
+		pv = mh | ~(xv | ph);
+		mv = ph & xv;
+	}
+	return score;
+}
+
+Datum
+hnsw_levenshtein_distance(PG_FUNCTION_ARGS)
+{
+	int			n,
+				m;
+	pg_wchar   *s = to_characters(PG_GETARG_TEXT_PP(0), &n);
+	pg_wchar   *t = to_characters(PG_GETARG_TEXT_PP(1), &m);
+	int			distance;
+
+	if (n == 0 || m == 0)
+		distance = n + m;
+	else if (m <= 64 && m <= n)
+		distance = levenshtein_bits(t, m, s, n);
+	else if (n <= 64)
+		distance = levenshtein_bits(s, n, t, m);
+	else
+		distance = levenshtein_rows(s, n, t, m);
+	PG_RETURN_FLOAT8((double) distance);
 }
