@@ -551,7 +551,8 @@ shuffle_ties(HnswCandidate *candidates, int n)
  * SELECT-NEIGHBORS-HEURISTIC (Algorithm 4 of the paper) for base on layer:
  * with extend (the index's extend_candidates, for a new element's own
  * neighbours), the candidates' own neighbours join them first; then
- * candidates (nearest first) are taken in order, and one is kept only if it
+ * candidates (nearest first, ties in random order: see shuffle_ties, which
+ * reorders the caller's array) are taken in order, and one is kept only if it
  * is nearer to the base than to every neighbour kept so far; with
  * keep_pruned the list is then topped up with the nearest of the pruned ones
  * to fill_to entries.  Returns the number put in selected.
