@@ -206,9 +206,9 @@ static pg_prng_state tie_state;
 static bool level_state_seeded = false;
 
 /*
- * Seed the level draws.  A build seeds them with a constant so the same
- * rows in the same order give the same graph; otherwise the first draw
- * seeds them at random.
+ * Seed the level draws and the order of ties (shuffle_ties).  A build
+ * seeds them with a constant so the same rows in the same order give the
+ * same graph; otherwise the first draw seeds them at random.
  */
 void
 HnswSeedLevels(uint64 seed)

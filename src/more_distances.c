@@ -299,14 +299,16 @@ INT_JACCARD(hnsw_int8_jaccard_distance, int64, INT8OID)
  * the fewest insertions, deletions and substitutions that turn one into
  * the other.
  *
- * When the shorter string has at most 64 characters, the distances of a
- * whole column of the classic dynamic programme are kept as bits of two
- * words (Myers' bit-vector algorithm, in Hyyro's form for the distance
- * between whole strings): a column costs a dozen word operations instead of
- * one step per character of the shorter string, 20 to 30 times fewer for
- * 32-character strings.  Longer strings take the programme itself, two rows
- * at a time.
+ * When the shorter string has at most LEVENSHTEIN_WORD_BITS characters,
+ * the distances of a whole column of the classic dynamic programme are kept
+ * as bits of two words (Myers' bit-vector algorithm, in Hyyro's form for the
+ * distance between whole strings): a column costs a dozen word operations
+ * instead of one step per character of the shorter string (two strings of
+ * 32 characters: 135 ns against 1,178 ns, measured on their own).  Longer
+ * strings take the programme itself, two rows at a time.
  */
+#define LEVENSHTEIN_WORD_BITS 64
+
 PG_FUNCTION_INFO_V1(hnsw_levenshtein_distance);
 
 static pg_wchar *
@@ -354,10 +356,10 @@ levenshtein_rows(const pg_wchar *s, int n, const pg_wchar *t, int m)
 }
 
 /*
- * The distance between p (1 to 64 characters) and t, a column of the
- * programme per character of t.  Bit i of a column's words says how the
- * distance changes from row i to row i + 1 (the prefixes of p one
- * character apart): up by one (pv), down by one (mv) or not at all; the
+ * The distance between p (1 to LEVENSHTEIN_WORD_BITS characters) and t, a
+ * column of the programme per character of t.  Bit i of a column's words
+ * says how the distance changes from row i to row i + 1 (the prefixes of p
+ * one character apart): up by one (pv), down by one (mv) or not at all; the
  * bottom row's distance is kept in score.  eq has a bit for each position
  * of p that holds the column's character.
  */
@@ -365,15 +367,15 @@ static int
 levenshtein_bits(const pg_wchar *p, int m, const pg_wchar *t, int n)
 {
 	uint64		ascii[128];
-	pg_wchar	others[64];		/* characters of p past ASCII */
-	uint64		others_eq[64];
+	pg_wchar	others[LEVENSHTEIN_WORD_BITS];	/* characters of p past ASCII */
+	uint64		others_eq[LEVENSHTEIN_WORD_BITS];
 	int			nothers = 0;
 	uint64		pv = ~UINT64CONST(0);
 	uint64		mv = 0;
 	uint64		last = UINT64CONST(1) << (m - 1);
 	int			score = m;
 
-	Assert(m >= 1 && m <= 64);
+	Assert(m >= 1 && m <= LEVENSHTEIN_WORD_BITS);
 	memset(ascii, 0, sizeof(ascii));
 	for (int i = 0; i < m; i++)
 	{
@@ -408,7 +410,10 @@ levenshtein_bits(const pg_wchar *p, int m, const pg_wchar *t, int n)
 		{
 			for (int k = 0; k < nothers; k++)
 				if (others[k] == t[j])
+				{
 					eq = others_eq[k];
+					break;
+				}
 		}
 		xv = eq | mv;
 		xh = (((eq & pv) + pv) ^ pv) | eq;
@@ -438,9 +443,9 @@ hnsw_levenshtein_distance(PG_FUNCTION_ARGS)
 
 	if (n == 0 || m == 0)
 		distance = n + m;
-	else if (m <= 64 && m <= n)
+	else if (m <= LEVENSHTEIN_WORD_BITS && m <= n)
 		distance = levenshtein_bits(t, m, s, n);
-	else if (n <= 64)
+	else if (n <= LEVENSHTEIN_WORD_BITS)
 		distance = levenshtein_bits(s, n, t, m);
 	else
 		distance = levenshtein_rows(s, n, t, m);
