@@ -8,8 +8,8 @@
  * chosen by block number modulo the number of slots.  A query visits a few
  * hundred pages, mostly the same ones as the queries before it (upper
  * layers, the neighbourhood of the entry point, and on a small index
- * everything), and ReadRecentBuffer() pins a
- * remembered buffer without a lookup in the shared buffer table.  The cache
+ * everything), and ReadRecentBuffer() pins a remembered buffer without a
+ * lookup in the shared buffer table.  The cache
  * lives in the index's relcache entry (rd_amcache), so it lasts across
  * queries and goes when the index's storage changes.  A remembered buffer
  * since given to another page is noticed by ReadRecentBuffer().
