@@ -22,6 +22,7 @@ OBJS = \
 	src/kernels_avx512.o \
 	src/kernels_scalar.o \
 	src/layout.o \
+	src/links.o \
 	src/more_distances.o \
 	src/operators.o \
 	src/page.o \
@@ -32,7 +33,7 @@ OBJS = \
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
-REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering hnsw_layout
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering hnsw_layout hnsw_links
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 TAP_TESTS = 1

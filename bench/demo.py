@@ -238,7 +238,10 @@ def filtered_search(cur, args, train, test, labels, with_clause):
     "own class", for its own class, whose rows are mostly its neighbours.
     For each, and each ef_search of the index ways: recall@k against
     numpy's exact filtered neighbours, the fewest rows a query got, and
-    queries/s (pgbench, one client)."""
+    queries/s (pgbench, one client).  The filter columns are measured
+    twice: as built by default, and with value links (filter_links =
+    --filter-links), along which a walk for "column = value" stays among
+    the matching rows."""
     nq = min(len(test), 200 if args.small else 500)
     ids = np.arange(len(train))
     # the rows of the INSERT test are not in the exact answers: drop them
@@ -301,7 +304,7 @@ def filtered_search(cur, args, train, test, labels, with_clause):
 
     print(f"filtered queries ({nq} queries, pgbench {args.seconds} s per figure):")
     out = {name: {"case": name, "column": col, "matching": float(np.mean(values == wanted(0))),
-                  "executor": {}, "filter_columns": {}}
+                  "executor": {}, "filter_columns": {}, "value_links": {}}
            for name, col, values, wanted, _ in cases}
     # the plain index: the qual is checked above an iterative scan ("+ 0"
     # keeps it out of an index with filter columns, were there one)
@@ -311,21 +314,27 @@ def filtered_search(cur, args, train, test, labels, with_clause):
             out[name]["executor"][ef] = measure(name, f"{col} + 0 = {value}",
                                                 [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
     columns = ", ".join(dict.fromkeys(col for _, col, _, _, _ in cases))
-    t0 = time.time()
-    cur.execute(f"CREATE INDEX items_vf_idx ON items USING hnsw (v, {columns}){with_clause}")
-    build = time.time() - t0
     cur.execute("DROP INDEX items_v_idx")
-    print(f"CREATE INDEX ... (v, {columns}): {build:.1f} s")
-    for name, col, _, _, value in cases:
-        for ef in FILTER_EFS:
-            out[name]["filter_columns"][ef] = measure(name, f"{col} = {value}",
-                                                      [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
-        # what the planner picks by itself
-        cur.execute(f"EXPLAIN SELECT id FROM items WHERE {col} = {value.replace(':q', '7')} "
-                    f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = 7) LIMIT {args.k}")
-        plan = [r[0] for r in cur.fetchall()]
-        out[name]["planner_picks"] = "filter columns" if any(f"Index Cond: ({col}" in p for p in plan) \
-            else "exact scan" if any("Seq Scan on items" in p for p in plan) else "other"
+    builds = {}
+    for way, clause in (("filter_columns", with_clause),
+                        ("value_links", with_clause[:-1] + f", filter_links = {args.filter_links})")):
+        t0 = time.time()
+        cur.execute(f"CREATE INDEX items_vf_idx ON items USING hnsw (v, {columns}){clause}")
+        builds[way] = time.time() - t0
+        cur.execute("SELECT pg_relation_size('items_vf_idx')")
+        size = cur.fetchone()[0]
+        print(f"CREATE INDEX ... (v, {columns}){clause}: {builds[way]:.1f} s, {size / 2**20:.1f} MiB")
+        for name, col, _, _, value in cases:
+            for ef in FILTER_EFS:
+                out[name][way][ef] = measure(name, f"{col} = {value}",
+                                             [f"SET hnsw.ef_search = {ef}", "SET enable_seqscan = off"])
+            # what the planner picks by itself
+            cur.execute(f"EXPLAIN SELECT id FROM items WHERE {col} = {value.replace(':q', '7')} "
+                        f"ORDER BY v <-> (SELECT v FROM queries WHERE qid = 7) LIMIT {args.k}")
+            plan = [r[0] for r in cur.fetchall()]
+            out[name]["planner_picks"] = "filter columns" if any(f"Index Cond: ({col}" in p for p in plan) \
+                else "exact scan" if any("Seq Scan on items" in p for p in plan) else "other"
+        cur.execute("DROP INDEX items_vf_idx")
 
     def label(name):
         return f"{100.0 * out[name]['matching']:.1f}% {name}"
@@ -333,33 +342,36 @@ def filtered_search(cur, args, train, test, labels, with_clause):
     print(f"{'matching':>16} {'way':>15} {'ef':>4} {'recall@%d' % args.k:>10} {'min rows':>9} {'q/s':>8}")
     for name, _, _, _, _ in cases:
         r = out[name]
-        for way in ("filter_columns", "executor"):
+        for way in ("value_links", "filter_columns", "executor"):
             for ef in FILTER_EFS:
                 x = r[way][ef]
                 print(f"{label(name):>16} {way:>15} {ef:>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
         x = r["exact"]
         print(f"{label(name):>16} {'exact scan':>15} {'':>4} {x['recall']:>10.4f} {x['min_rows']:>9} {x['qps']:>8.0f}")
     print("best queries/s at recall >= 0.95 with every query getting its rows:")
-    print(f"{'matching':>16} {'filter cols':>12} {'executor':>9} {'exact':>7} {'cols/exec':>10} {'cols/exact':>11}  planner picks")
+    print(f"{'matching':>16} {'value links':>12} {'filter cols':>12} {'executor':>9} {'exact':>7} "
+          f"{'links/exec':>11} {'cols/exec':>10} {'links/exact':>12}  planner picks")
     for name, _, _, _, _ in cases:
         r = out[name]
 
         def best(way):
             ok = [x["qps"] for x in r[way].values() if x["recall"] >= 0.95 and x["min_rows"] == args.k]
             return max(ok) if ok else None
-        fc, ex = best("filter_columns"), best("executor")
+        vl, fc, ex = best("value_links"), best("filter_columns"), best("executor")
         exact = r["exact"]["qps"]
-        r["best"] = {"filter_columns": fc, "executor": ex, "exact": exact}
+        r["best"] = {"value_links": vl, "filter_columns": fc, "executor": ex, "exact": exact}
 
         def fmt(v):
             return f"{v:.0f}" if v else "-"
 
         def ratio(a, b):
             return f"{a / b:.1f}x" if a and b else "-"
-        print(f"{label(name):>16} {fmt(fc):>12} {fmt(ex):>9} {exact:>7.0f} {ratio(fc, ex):>10} "
-              f"{ratio(fc, exact):>11}  {r['planner_picks']}")
-    return [dict(out[name], executor={str(k): v for k, v in out[name]["executor"].items()},
-                 filter_columns={str(k): v for k, v in out[name]["filter_columns"].items()})
+        print(f"{label(name):>16} {fmt(vl):>12} {fmt(fc):>12} {fmt(ex):>9} {exact:>7.0f} "
+              f"{ratio(vl, ex):>11} {ratio(fc, ex):>10} {ratio(vl, exact):>12}  {r['planner_picks']}")
+    return [dict(out[name], builds=builds,
+                 executor={str(k): v for k, v in out[name]["executor"].items()},
+                 filter_columns={str(k): v for k, v in out[name]["filter_columns"].items()},
+                 value_links={str(k): v for k, v in out[name]["value_links"].items()})
             for name, _, _, _, _ in cases]
 
 
@@ -501,6 +513,8 @@ def main():
     ap.add_argument("--filtered", action="store_true",
                     help="also measure filtered queries (10%%, 1%%, 0.1%% of rows match): filter "
                          "columns, an iterative scan under the executor's filter, and an exact scan")
+    ap.add_argument("--filter-links", type=int, default=16,
+                    help="filter_links of the second filtered index (default 16)")
     ap.add_argument("--no-hnswlib", action="store_true", help="skip the in-process hnswlib reference")
     ap.add_argument("--hnswlib-threads", type=int, default=2, help="threads for the hnswlib build (default 2)")
     ap.add_argument("--cache", default=os.environ.get("HNSW_CACHE", "/var/tmp/hnsw-cache"))

@@ -125,7 +125,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		filter = HnswFormFilter(index, bs->filter_desc, values, isnull);
 
 		if (!bs->on_disk &&
-			!HnswAreaInsert(bs->area, bs->graph, value, filter, tid))
+			!HnswAreaInsert(bs->area, bs->graph, value, filter,
+								bs->filter_desc, tid))
 			flush_area(bs);
 		if (bs->on_disk)
 			HnswInsertValue(index, &bs->dist, value, filter, tid, false);
@@ -248,7 +249,7 @@ build_workers(Relation heap, Relation index, IndexInfo *indexInfo)
  */
 static HnswBuildArea *
 build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
-			   HnswOptions *opts, ParallelContext **pcxt_out)
+			   HnswOptions *opts, uint32 linked, ParallelContext **pcxt_out)
 {
 	int			nworkers;
 	ParallelContext *pcxt;
@@ -284,7 +285,7 @@ build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	}
 
 	area = HnswAreaInit(shm_toc_allocate(pcxt->toc, area_size), area_size,
-						opts, true);
+						opts, linked, true);
 	area->heaprelid = RelationGetRelid(heap);
 	area->indexrelid = RelationGetRelid(index);
 	area->isconcurrent = indexInfo->ii_Concurrent;
@@ -312,10 +313,11 @@ build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 /*
  * Write the metapage of an empty index to block 0 of fork, and for an index
  * with filter key columns the first page of its filter directory to block 1.
+ * linked are the filter columns that get value links (see links.c).
  */
 static void
 write_metapage(Relation index, ForkNumber fork, HnswOptions *opts,
-			   bool wal)
+			   uint32 linked, bool wal)
 {
 	Buffer		buf = HnswNewBuffer(index, fork);
 	Buffer		dirbuf = InvalidBuffer;
@@ -332,7 +334,7 @@ write_metapage(Relation index, ForkNumber fork, HnswOptions *opts,
 				 RelationGetRelationName(index));
 	}
 	START_CRIT_SECTION();
-	HnswInitMetaPage(page, opts, 0);
+	HnswInitMetaPage(page, opts, 0, linked);
 	if (BufferIsValid(dirbuf))
 	{
 		HnswMetaPage meta = HnswPageGetMeta(page);
@@ -388,24 +390,25 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	ParallelContext *pcxt = NULL;
 	HnswBuildArea *area;
 	void	   *local = NULL;
+	uint32		linked = opts->filter_links > 0 ? HnswLinkableColumns(index) : 0;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
 
-	write_metapage(index, MAIN_FORKNUM, opts, false);
+	write_metapage(index, MAIN_FORKNUM, opts, linked, false);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 								 (int64) heap->rd_rel->reltuples);
 
-	area = build_parallel(heap, index, indexInfo, opts, &pcxt);
+	area = build_parallel(heap, index, indexInfo, opts, linked, &pcxt);
 	if (area == NULL)
 	{
 		/* serial: pages of the area are touched only as it fills */
 		Size		size = (Size) maintenance_work_mem * 1024;
 
 		local = MemoryContextAllocHuge(CurrentMemoryContext, size);
-		area = HnswAreaInit(local, size, opts, false);
+		area = HnswAreaInit(local, size, opts, linked, false);
 		participate(area, heap, index, indexInfo, NULL, true);
 	}
 
@@ -452,5 +455,6 @@ hnswbuildempty(Relation index)
 {
 	HnswOptions *opts = HnswGetOptions(index);
 
-	write_metapage(index, INIT_FORKNUM, opts, true);
+	write_metapage(index, INIT_FORKNUM, opts,
+				   opts->filter_links > 0 ? HnswLinkableColumns(index) : 0, true);
 }

@@ -67,10 +67,29 @@ typedef struct HnswBuildElement
 	uint32		filter_offset;	/* from the start of this struct; 0 = none */
 	uint32		lists_offset;	/* likewise: layer 0's 2m slots, then m per
 								 * layer up to level, element ids */
-	LWLock		lock;			/* counts and lists, in a shared area */
+	uint32		links_offset;	/* likewise: its AreaLinks; 0 = none */
+	LWLock		lock;			/* counts, lists and links, in a shared area */
 } HnswBuildElement;
 
 #define ELEMENT_VALUE_OFFSET MAXALIGN(sizeof(HnswBuildElement))
+
+/*
+ * The value links of an element (links.c), in an area with linked columns:
+ * the keys of its values in those columns, which of them are not NULL, and
+ * per column how many links it has; then per column link_slots element ids
+ * and link_slots distances.
+ */
+typedef struct AreaLinks
+{
+	uint32		valid;			/* bit j: linked column j is not NULL */
+	uint8		counts[32];
+	uint64		keys[FLEXIBLE_ARRAY_MEMBER];
+} AreaLinks;
+
+#define AREA_LINKS_SIZE(area) \
+	MAXALIGN(offsetof(AreaLinks, keys) + sizeof(uint64) * (area)->nlinked + \
+			 (Size) (area)->nlinked * (area)->link_slots * \
+			 (sizeof(uint32) + sizeof(float4)))
 
 /* The graph callbacks over an area, private to one process */
 typedef struct AreaGraph
@@ -101,6 +120,25 @@ element_list(HnswBuildArea *area, HnswBuildElement *e, int layer)
 {
 	return (uint32 *) ((char *) e + e->lists_offset) +
 		(layer == 0 ? 0 : 2 * area->m + (layer - 1) * area->m);
+}
+
+static inline AreaLinks *
+element_links(HnswBuildElement *e)
+{
+	return (AreaLinks *) ((char *) e + e->links_offset);
+}
+
+/* the element ids of linked column j's links; their distances follow */
+static inline uint32 *
+links_ids(HnswBuildArea *area, AreaLinks *links, int j)
+{
+	return (uint32 *) (links->keys + area->nlinked) + j * 2 * area->link_slots;
+}
+
+static inline float4 *
+links_distances(HnswBuildArea *area, AreaLinks *links, int j)
+{
+	return (float4 *) (links_ids(area, links, j) + area->link_slots);
 }
 
 static inline Datum
@@ -134,7 +172,8 @@ unlock_element(HnswBuildArea *area, HnswBuildElement *e)
  * use it too, so it needs its locks.
  */
 HnswBuildArea *
-HnswAreaInit(void *mem, Size size, HnswOptions *opts, bool shared)
+HnswAreaInit(void *mem, Size size, HnswOptions *opts, uint32 linked_columns,
+			 bool shared)
 {
 	HnswBuildArea *area = (HnswBuildArea *) mem;
 
@@ -143,6 +182,12 @@ HnswAreaInit(void *mem, Size size, HnswOptions *opts, bool shared)
 	area->size = Min(size, (Size) PG_UINT32_MAX * MAXIMUM_ALIGNOF);
 	area->opts = *opts;
 	area->m = opts->m;
+	if (opts->filter_links > 0 && linked_columns != 0)
+	{
+		area->linked_columns = linked_columns;
+		area->nlinked = HnswLinkedColumnCount(linked_columns);
+		area->link_slots = opts->filter_links;
+	}
 	area->shared = shared;
 	area->front = MAXALIGN(sizeof(HnswBuildArea));
 	area->entry_level = -1;
@@ -337,21 +382,93 @@ add_link(HnswBuildArea *area, HnswGraph *graph, HnswElemId target, int layer,
 }
 
 /*
+ * Give the new element id (which nobody knows yet) its value links, chosen
+ * from pool, the candidates of its layer-0 search, and give each element it
+ * links to a link back (see links.c).
+ */
+static void
+link_values(HnswBuildArea *area, HnswElemId id, HnswCandidate *pool, int npool)
+{
+	HnswBuildElement *e = area_element(area, id);
+	AreaLinks  *links = element_links(e);
+	int			ncolumns = area->nlinked;
+	int			nslots = area->link_slots;
+	uint64	   *pool_keys = palloc(sizeof(uint64) * ncolumns * Max(npool, 1));
+	uint32	   *pool_valid = palloc(sizeof(uint32) * Max(npool, 1));
+	HnswCandidate *chosen = palloc(sizeof(HnswCandidate) * ncolumns * nslots);
+	int			counts[32];
+
+	for (int i = 0; i < npool; i++)
+	{
+		AreaLinks  *other = element_links(area_element(area, pool[i].id));
+
+		pool_valid[i] = other->valid;
+		memcpy(&pool_keys[i * ncolumns], other->keys, sizeof(uint64) * ncolumns);
+	}
+	HnswChooseValueLinks(ncolumns, nslots, links->keys, links->valid, id,
+						 pool, npool, pool_keys, pool_valid, chosen, counts);
+
+	lock_element(area, e, LW_EXCLUSIVE);
+	for (int j = 0; j < ncolumns; j++)
+	{
+		for (int i = 0; i < counts[j]; i++)
+		{
+			links_ids(area, links, j)[i] = (uint32) chosen[j * nslots + i].id;
+			links_distances(area, links, j)[i] = (float4) chosen[j * nslots + i].distance;
+		}
+		links->counts[j] = counts[j];
+	}
+	unlock_element(area, e);
+
+	for (int j = 0; j < ncolumns; j++)
+		for (int i = 0; i < counts[j]; i++)
+		{
+			HnswBuildElement *t = area_element(area, chosen[j * nslots + i].id);
+			AreaLinks  *tl = element_links(t);
+			uint32	   *ids = links_ids(area, tl, j);
+			float4	   *distances = links_distances(area, tl, j);
+			float4		distance = (float4) chosen[j * nslots + i].distance;
+			bool		present = false;
+			int			slot;
+
+			lock_element(area, t, LW_EXCLUSIVE);
+			for (int k = 0; k < tl->counts[j] && !present; k++)
+				present = (ids[k] == (uint32) id);
+			slot = present ? -1 :
+				HnswValueLinkSlot(distances, tl->counts[j], nslots, distance);
+			if (slot >= 0)
+			{
+				ids[slot] = (uint32) id;
+				distances[slot] = distance;
+				if (slot == tl->counts[j])
+					tl->counts[j]++;
+			}
+			unlock_element(area, t);
+		}
+	pfree(pool_keys);
+	pfree(pool_valid);
+	pfree(chosen);
+}
+
+/*
  * Insert a prepared value as a new element (Algorithm 1 of the paper).
  * Returns false, having done nothing, if the area is full or has been
  * written out: the caller then goes on disk.
  */
 bool
 HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
-			   IndexTuple filter, ItemPointer heaptid)
+			   IndexTuple filter, TupleDesc filter_desc, ItemPointer heaptid)
 {
 	int			m = area->m;
 	int			level = HnswRandomLevel(graph);
 	Size		vsize = VARSIZE_ANY(DatumGetPointer(value));
 	Size		fsize = filter ? IndexTupleSize(filter) : 0;
-	Size		lists_size = sizeof(uint32) * (2 * m + level * m);
+	Size		lists_size = MAXALIGN(sizeof(uint32) * (2 * m + level * m));
+	Size		links_size = area->nlinked > 0 ? AREA_LINKS_SIZE(area) : 0;
 	Size		size = ELEMENT_VALUE_OFFSET + MAXALIGN(vsize) + MAXALIGN(fsize) +
-		lists_size;
+		lists_size + links_size;
+	HnswCandidate *pool = NULL;
+	int			npool = 0;
 	HnswCandidate *lists[HNSW_MAX_LAYERS];
 	int			counts[HNSW_MAX_LAYERS];
 	HnswBuildElement *e;
@@ -407,13 +524,27 @@ HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
 	}
 	e->lists_offset = ELEMENT_VALUE_OFFSET + MAXALIGN(vsize) + MAXALIGN(fsize);
 	memset(e->counts, 0, sizeof(e->counts));
+	e->links_offset = 0;
+	if (links_size > 0)
+	{
+		AreaLinks  *links;
+
+		e->links_offset = e->lists_offset + lists_size;
+		links = element_links(e);
+		memset(links, 0, offsetof(AreaLinks, keys));
+		links->valid = HnswValueKeys(filter_desc, filter, area->linked_columns,
+									 links->keys);
+	}
 	if (area->shared)
 		LWLockInitialize(&e->lock, area->lwlock_tranche);
 
 	for (int l = 0; l <= level; l++)
 		counts[l] = 0;
 	if (entry_level >= 0)
-		HnswFindNeighbors(graph, value, level, entry, entry_level, lists, counts);
+		HnswFindNeighbors(graph, value, level, entry, entry_level, lists, counts,
+						  links_size > 0 ? &pool : NULL, &npool);
+	if (links_size > 0)
+		link_values(area, id, pool, npool);
 
 	lock_element(area, e, LW_EXCLUSIVE);
 	for (int l = 0; l <= level; l++)
@@ -470,6 +601,31 @@ HnswAreaLinkUnreachable(HnswBuildArea *area, HnswGraph *graph)
 	return unreached;
 }
 
+/* Copy the value links of e into its element tuple, ids made TIDs */
+static void
+write_links(HnswBuildArea *area, HnswBuildElement *e, ItemPointerData *etids,
+			HnswElementTuple etup)
+{
+	AreaLinks  *links = element_links(e);
+	int			nslots = area->link_slots;
+	HnswCandidate *list = palloc(sizeof(HnswCandidate) * area->nlinked * nslots);
+	int			counts[32];
+
+	for (int j = 0; j < area->nlinked; j++)
+	{
+		counts[j] = links->counts[j];
+		for (int i = 0; i < counts[j]; i++)
+		{
+			HnswCandidate *c = &list[j * nslots + i];
+
+			c->id = HnswElemIdFromTid(&etids[area_element(area, links_ids(area, links, j)[i])->number]);
+			c->distance = links_distances(area, links, j)[i];
+		}
+	}
+	HnswSetValueLinks(etup, list, counts);
+	pfree(list);
+}
+
 /*
  * Write the graph to pages, after the metapage, without WAL, and set the
  * metapage's entry point and dimension.  Where each tuple goes is planned
@@ -503,7 +659,8 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 		IndexTuple	filter = element_filter(e);
 
 		if (HnswValueIsExternal(m, VARSIZE_ANY(DatumGetPointer(element_value(e))),
-								filter ? IndexTupleSize(filter) : 0))
+								HnswElementTailSize(filter, area->nlinked,
+													area->link_slots)))
 		{
 			exts[i] = palloc(sizeof(HnswExternalValue));
 			HnswWriteChunks(index, element_value(e), exts[i], false);
@@ -515,7 +672,8 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 	{
 		HnswBuildElement *e = area_element(area, area_numbered(area, i));
 		IndexTuple	filter = element_filter(e);
-		Size		fsize = filter ? IndexTupleSize(filter) : 0;
+		Size		fsize = HnswElementTailSize(filter, area->nlinked,
+												area->link_slots);
 		Size		vsize = VARSIZE_ANY(DatumGetPointer(element_value(e)));
 		uint32	   *ids = element_list(area, e, 0);
 
@@ -568,8 +726,11 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 			for (int j = 0; j < e->counts[0]; j++)
 				list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
 			etup = HnswFormElement(m, element_value(e), element_filter(e),
+								   area->nlinked, area->link_slots,
 								   e->level, &e->heaptid,
 								   list, e->counts[0], ext, &size);
+			if (e->links_offset != 0 && (etup->flags & HNSW_ELEMENT_LINKS))
+				write_links(area, e, etids, etup);
 			if (e->level > 0)
 				etup->upper = layout->utids[pl->element];
 			item = (Item) etup;

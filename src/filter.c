@@ -182,6 +182,7 @@ HnswPrepareFilter(Relation index, ScanKey keys, int nkeys)
 			return filter;
 		}
 		key->attno = sk->sk_attno;
+		key->strategy = sk->sk_strategy;
 		key->func = &sk->sk_func;
 		key->collation = sk->sk_collation;
 		key->argument = sk->sk_argument;
@@ -292,4 +293,28 @@ HnswFilterHasColumnKeys(HnswFilter *filter)
 		if (filter->keys[i].attno > 1)
 			return true;
 	return false;
+}
+
+/*
+ * Which of the linked columns (a mask of filter columns, see
+ * HnswLinkableColumns) has an equality key in filter, as its position
+ * among them, and its index column in *attno; -1 if none has.  A scan
+ * follows that column's value links (links.c).
+ */
+int
+HnswFilterLinkColumn(HnswFilter *filter, uint32 linked, AttrNumber *attno)
+{
+	for (int i = 0; i < filter->nkeys; i++)
+	{
+		HnswFilterKey *key = &filter->keys[i];
+		int			column = key->attno - 2;
+
+		if (key->strategy == HNSW_EQ_STRATEGY && column >= 0 && column < 32 &&
+			(linked & ((uint32) 1 << column)) != 0)
+		{
+			*attno = key->attno;
+			return HnswLinkedColumnCount(linked & (((uint32) 1 << column) - 1));
+		}
+	}
+	return -1;
 }

@@ -62,6 +62,9 @@ _PG_init(void)
 	add_bool_reloption(hnsw_relopt_kind, "keep_pruned",
 					   "Fill neighbour lists with candidates the heuristic pruned",
 					   true, AccessExclusiveLock);
+	add_int_reloption(hnsw_relopt_kind, "filter_links",
+					  "Links each element keeps, per scalar filter column, to the nearest elements with the same value in it",
+					  0, 0, HNSW_MAX_VALUE_LINKS, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the dynamic candidate list of an index scan.",
@@ -104,7 +107,7 @@ HnswOptions *
 HnswGetOptions(Relation index)
 {
 	static HnswOptions defaults = {0, HNSW_DEFAULT_M, HNSW_DEFAULT_EF_CONSTRUCTION,
-	HNSW_MAX_LAYERS, HNSW_DEFAULT_LEVEL_SCALE, false, true};
+	HNSW_MAX_LAYERS, HNSW_DEFAULT_LEVEL_SCALE, false, true, 0};
 
 	if (index->rd_options)
 		return (HnswOptions *) index->rd_options;
@@ -121,6 +124,7 @@ hnswoptions(Datum reloptions, bool validate)
 		{"level_scale", RELOPT_TYPE_REAL, offsetof(HnswOptions, level_scale)},
 		{"extend_candidates", RELOPT_TYPE_BOOL, offsetof(HnswOptions, extend_candidates)},
 		{"keep_pruned", RELOPT_TYPE_BOOL, offsetof(HnswOptions, keep_pruned)},
+		{"filter_links", RELOPT_TYPE_INT, offsetof(HnswOptions, filter_links)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, hnsw_relopt_kind,

@@ -82,6 +82,7 @@ typedef struct HnswOptions
 	double		level_scale;
 	bool		extend_candidates;
 	bool		keep_pruned;
+	int			filter_links;	/* value links per scalar filter column */
 } HnswOptions;
 
 /*
@@ -176,6 +177,15 @@ struct HnswGraph
 							HnswCandidate *list, int nlist);
 
 	/*
+	 * Optional, for a scan with "column = constant" on a column with value
+	 * links: the value links of id for that column, into out (at most
+	 * HNSW_MAX_VALUE_LINKS); -1 if it has none.  The search follows them,
+	 * instead of the layer-0 list, from elements that match its quals.
+	 */
+	int			(*value_neighbors) (HnswGraph *graph, HnswElemId id,
+									HnswElemId *out);
+
+	/*
 	 * Optional, for a scan with quals on the index's columns: distance_to
 	 * reports an element that fails them as deleted (routed through, never
 	 * a result).
@@ -254,6 +264,7 @@ extern void HnswCheckStoredValue(Relation index, HnswDistance *dist,
 typedef struct HnswFilterKey
 {
 	AttrNumber	attno;			/* index column, 1-based */
+	StrategyNumber strategy;	/* HNSW_*_STRATEGY */
 	FmgrInfo   *func;			/* the operator's function */
 	Oid			collation;
 	Datum		argument;
@@ -284,6 +295,8 @@ extern IndexTuple HnswFormFilter(Relation index, TupleDesc desc,
 extern HnswFilter *HnswPrepareFilter(Relation index, ScanKey keys, int nkeys);
 extern bool HnswFilterMatchesColumns(HnswFilter *filter, IndexTuple itup);
 extern bool HnswFilterHasColumnKeys(HnswFilter *filter);
+extern int	HnswFilterLinkColumn(HnswFilter *filter, uint32 linked,
+								 AttrNumber *attno);
 extern bool HnswFilterMatches(HnswFilter *filter, Datum value,
 							  HnswElementTuple etup);
 
@@ -321,7 +334,8 @@ extern int	HnswSelectNeighbors(HnswGraph *graph, Datum base, int layer,
 								HnswCandidate *selected);
 extern bool HnswFindNeighbors(HnswGraph *graph, Datum value, int level,
 							  HnswElemId entry, int entry_level,
-							  HnswCandidate **lists, int *counts);
+							  HnswCandidate **lists, int *counts,
+							  HnswCandidate **pool, int *npool);
 extern int	HnswPruneNeighbors(HnswGraph *graph, Datum base,
 							   const HnswElemId *ids, int nids,
 							   const HnswCandidate *extra, int max_neighbors,
@@ -349,7 +363,8 @@ typedef struct HnswValueBuffer
 	Size		size;
 } HnswValueBuffer;
 
-extern void HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions);
+extern void HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions,
+							 uint32 linked_columns);
 extern bool HnswValueIsExternal(int m, Size size, Size filtersize);
 extern void HnswWriteChunks(Relation index, Datum value,
 							HnswExternalValue *ext, bool wal);
@@ -372,6 +387,16 @@ extern HnswUpperTuple HnswGetUpper(Relation index, Page page,
 								   OffsetNumber off);
 extern void HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup,
 							 int layer, HnswCandidate *list, int count);
+extern Size HnswElementTailSize(IndexTuple filter, int nlinked, int nslots);
+extern HnswElementTuple HnswFormElement(int m, Datum value, IndexTuple filter,
+										int nlinked, int nslots, int level,
+										ItemPointer heaptid,
+										HnswCandidate *neighbors,
+										int nneighbors,
+										HnswExternalValue *ext, Size *size);
+extern HnswUpperTuple HnswFormUpper(int m, int level, Size *size);
+extern Size HnswFormChunk(HnswChunkTuple chunk, uint64 token,
+						  ItemPointer next, const char *data, Size len);
 
 /*
  * The in-memory graph of a build (buildgraph.c), in local memory or, for a
@@ -383,6 +408,9 @@ typedef struct HnswBuildArea
 	Size		size;			/* bytes, this header included */
 	HnswOptions opts;			/* the index's options */
 	int			m;				/* opts.m, used everywhere */
+	uint32		linked_columns; /* filter columns with value links */
+	int			nlinked;		/* how many */
+	int			link_slots;		/* opts.filter_links, if nlinked > 0 */
 	bool		shared;			/* used by several processes: lock */
 	int			lwlock_tranche;
 
@@ -413,11 +441,12 @@ extern int	HnswLinkUnreachable(HnswGraph *graph, const HnswElemId *ids,
 
 /* buildgraph.c */
 extern HnswBuildArea *HnswAreaInit(void *mem, Size size, HnswOptions *opts,
-								   bool shared);
+								   uint32 linked_columns, bool shared);
 extern HnswGraph *HnswAreaGraph(HnswBuildArea *area, HnswDistance *dist);
 extern void HnswAreaCheckDimensions(HnswBuildArea *area, uint32 dims);
 extern bool HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
-						   IndexTuple filter, ItemPointer heaptid);
+						   IndexTuple filter, TupleDesc filter_desc,
+						   ItemPointer heaptid);
 extern void HnswAreaWrite(HnswBuildArea *area, Relation index);
 extern int	HnswAreaLinkUnreachable(HnswBuildArea *area, HnswGraph *graph);
 
@@ -479,15 +508,6 @@ extern bool hnswinsert(Relation index, Datum *values, bool *isnull,
 extern void HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 							IndexTuple filter, ItemPointer heaptid, bool wal);
 extern void HnswCheckElementSize(Relation index, int m, Datum value);
-extern HnswElementTuple HnswFormElement(int m, Datum value, IndexTuple filter,
-										int level,
-										ItemPointer heaptid,
-										HnswCandidate *neighbors,
-										int nneighbors,
-										HnswExternalValue *ext, Size *size);
-extern HnswUpperTuple HnswFormUpper(int m, int level, Size *size);
-extern Size HnswFormChunk(HnswChunkTuple chunk, uint64 token,
-						  ItemPointer next, const char *data, Size len);
 
 /* buffers.c: which shared buffer holds each block (see there) */
 typedef struct HnswRecentBuffer
@@ -510,6 +530,7 @@ extern Buffer HnswReadShare(Relation index, BlockNumber blkno);
 
 extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,
 							  HnswDistance *dist, HnswMetaPageData *meta);
+extern void HnswFollowValueLinks(HnswGraph *graph, int j);
 extern bool HnswReplaceNeighbors(Relation index, HnswElemId target,
 								 ItemPointer upper, int layer,
 								 const HnswElemId *seen, int nseen,
@@ -541,6 +562,39 @@ extern bool HnswDirectoryMatches(Relation index, BlockNumber head,
 								 HnswFilter *filter, int max_rows,
 								 double expected_rows, HnswElemId **ids,
 								 int *nids, double *projected);
+
+/* links.c */
+extern uint32 HnswLinkableColumns(Relation index);
+extern int	HnswLinkedColumnCount(uint32 linked);
+extern uint32 HnswValueKeys(TupleDesc desc, IndexTuple filter, uint32 linked,
+							uint64 *keys);
+extern void HnswChooseValueLinks(int ncolumns, int nslots, const uint64 *keys,
+								 uint32 valid, HnswElemId self,
+								 const HnswCandidate *pool, int npool,
+								 const uint64 *pool_keys,
+								 const uint32 *pool_valid,
+								 HnswCandidate *out, int *counts);
+extern int	HnswValueLinkSlot(const float4 *distances, int count, int nslots,
+							  float4 distance);
+extern void HnswSetValueLinks(HnswElementTuple etup,
+							  const HnswCandidate *links, const int *counts);
+extern int	HnswElementValueLinks(HnswElementTuple etup, int j,
+								  HnswElemId *out);
+extern void HnswChooseDiskValueLinks(Relation index, HnswMetaPageData *meta,
+									 IndexTuple filter,
+									 const HnswCandidate *pool, int npool,
+									 HnswCandidate *out, int *counts);
+extern void HnswAddValueLinksBack(Relation index, HnswElemId id,
+								  int ncolumns, int nslots,
+								  const HnswCandidate *links,
+								  const int *counts, bool wal);
+extern void HnswRepairValueLinks(Relation index, HnswGraph *graph,
+								 HnswElemId id, Datum value,
+								 bool (*deleted) (void *arg, HnswElemId id),
+								 void *arg);
+extern bool HnswDropValueLinks(HnswElementTuple etup,
+							   bool (*drop) (void *arg, HnswElemId id),
+							   void *arg);
 
 /* scan.c */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);

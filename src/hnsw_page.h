@@ -48,7 +48,7 @@
 
 /* Identity of the index format, checked whenever the metapage is read */
 #define HNSW_MAGIC				0x484E5357	/* "HNSW" */
-#define HNSW_FORMAT_VERSION		3
+#define HNSW_FORMAT_VERSION		4
 #define HNSW_OLDEST_FORMAT_VERSION	1	/* still read: see HnswMetaPageData */
 
 /* The level of an element is at most HNSW_MAX_LAYERS - 1 */
@@ -99,7 +99,8 @@ typedef HnswPageOpaqueData *HnswPageOpaque;
  * zeros there, and is read with those options' defaults (which is how
  * version 1 built its graphs), so version 1 indexes keep working.  Version
  * 3 added the filter directory; older indexes have none, and their scans
- * always walk the graph.
+ * always walk the graph.  Version 4 added value links (see
+ * HnswValueLinksData); older indexes have none, and zeros in the fields.
  */
 typedef struct HnswMetaPageData
 {
@@ -120,6 +121,11 @@ typedef struct HnswMetaPageData
 	/* version 3 */
 	BlockNumber directory_head; /* first directory page; 0 = none */
 	BlockNumber directory_tail; /* the last, or one before it (a hint) */
+	/* version 4 */
+	uint16		value_links;	/* links per linked column; 0 = none */
+	uint16		unused3;
+	uint32		linked_columns; /* bit i: filter column i (index column
+								 * i + 2) has value links */
 } HnswMetaPageData;
 
 #define HNSW_META_EXTEND_CANDIDATES	(1 << 0)
@@ -140,6 +146,7 @@ typedef HnswMetaPageData *HnswMetaPage;
 #define HNSW_ELEMENT_DELETED	(1 << 0)	/* row is dead; do not return */
 #define HNSW_ELEMENT_EXTERNAL	(1 << 1)	/* value in chunk tuples */
 #define HNSW_ELEMENT_FILTER		(1 << 2)	/* filter columns follow the value */
+#define HNSW_ELEMENT_LINKS		(1 << 3)	/* value links follow those */
 
 /*
  * Element tuple.  neighbors[] has 2 * m slots (layer 0); the first
@@ -149,7 +156,9 @@ typedef HnswMetaPageData *HnswMetaPage;
  * HnswExternalValue that leads to the chunk tuples holding it.  In an index
  * with filter columns (the columns after the first; HNSW_ELEMENT_FILTER),
  * their values follow the value at the next MAXALIGN'd offset, as an
- * IndexTuple of those columns (see filter.c).
+ * IndexTuple of those columns (see filter.c); in an index with value links
+ * (HNSW_ELEMENT_LINKS), those follow at the next MAXALIGN'd offset after
+ * that.
  */
 typedef struct HnswElementTupleData
 {
@@ -181,6 +190,60 @@ typedef HnswElementTupleData *HnswElementTuple;
 	(HnswElementTupleFilterOffset(etup) + sizeof(IndexTupleData) <= (len) && \
 	 HnswElementTupleFilterOffset(etup) + \
 	 IndexTupleSize(HnswElementTupleGetFilter(etup)) <= (len))
+
+/*
+ * Value links (format 4, reloption filter_links): for each linked filter
+ * column (a scalar one: see HnswLinkableColumns), up to nslots links to
+ * the nearest elements that have the same value in that column, each with
+ * its distance from this element.  A scan whose quals include "column =
+ * constant" on a linked column follows them from every element that
+ * matches its quals, so its walk stays among the matching rows instead of
+ * passing through the rows that fail (links.c).  "Same value" is judged by
+ * a 64-bit key of the value, so a link may be wrong after a hash collision
+ * or after VACUUM gave its element's place to another row; the scan checks
+ * every element it reaches, so such a link only costs a visit.
+ *
+ * Layout: this header with one count per column, padded to 4 bytes; then,
+ * per column, nslots distances (float4) and nslots element TIDs.
+ */
+typedef struct HnswValueLinksData
+{
+	uint8		ncolumns;		/* linked columns */
+	uint8		nslots;			/* links per column */
+	uint8		counts[FLEXIBLE_ARRAY_MEMBER];	/* valid links, per column */
+} HnswValueLinksData;
+
+typedef HnswValueLinksData *HnswValueLinks;
+
+#define HnswValueLinksHeaderSize(ncolumns)	TYPEALIGN(4, 2 + (ncolumns))
+#define HnswValueLinksColumnSize(nslots) \
+	TYPEALIGN(4, (nslots) * (sizeof(float4) + sizeof(ItemPointerData)))
+#define HnswValueLinksSize(ncolumns, nslots) \
+	MAXALIGN(HnswValueLinksHeaderSize(ncolumns) + \
+			 (ncolumns) * HnswValueLinksColumnSize(nslots))
+#define HnswValueLinksDistances(vl, column) \
+	((float4 *) ((char *) (vl) + HnswValueLinksHeaderSize((vl)->ncolumns) + \
+				 (column) * HnswValueLinksColumnSize((vl)->nslots)))
+#define HnswValueLinksIds(vl, column) \
+	((ItemPointerData *) (HnswValueLinksDistances(vl, column) + (vl)->nslots))
+
+/* Where an element's value links start (flags FILTER and LINKS set) */
+#define HnswElementTupleLinksOffset(etup) \
+	(HnswElementTupleFilterOffset(etup) + \
+	 MAXALIGN(IndexTupleSize(HnswElementTupleGetFilter(etup))))
+#define HnswElementTupleGetLinks(etup) \
+	((HnswValueLinks) ((char *) (etup) + HnswElementTupleLinksOffset(etup)))
+
+/* Do etup's value links (flags FILTER and LINKS set) lie within len bytes? */
+#define HnswElementTupleLinksFit(etup, len) \
+	(((etup)->flags & HNSW_ELEMENT_FILTER) && \
+	 HnswElementTupleLinksOffset(etup) + 2 <= (len) && \
+	 HnswElementTupleLinksOffset(etup) + \
+	 HnswValueLinksSize(HnswElementTupleGetLinks(etup)->ncolumns, \
+						HnswElementTupleGetLinks(etup)->nslots) <= (len))
+
+/* Most links per column (filter_links); nslots is a uint8 */
+#define HNSW_MAX_VALUE_LINKS	64
 
 /*
  * Upper tuple: neighbour lists of layers 1 .. level, m slots each.  The list

@@ -58,6 +58,7 @@ typedef struct HnswDiskGraph
 	const HnswCandidate *new_list;
 	int			new_count;
 	bool		relinking;		/* in relink_dropped: no nested checks */
+	int			link_column;	/* a scan's: whose value links it follows */
 } HnswDiskGraph;
 
 /* An entry of HnswDiskGraph.values */
@@ -214,6 +215,37 @@ disk_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
 	return n;
 }
 
+/* value_neighbors callback (see HnswGraph) */
+static int
+disk_value_neighbors(HnswGraph *graph, HnswElemId id, HnswElemId *out)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+	int			n = -1;
+
+	if (!BufferIsValid(buf))
+		return -1;
+	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup != NULL)
+		n = HnswElementValueLinks(etup, g->link_column, out);
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/*
+ * Have searches of a scan's graph follow the value links of linked column
+ * j (the j-th of the metapage's linked_columns) from matching elements.
+ */
+void
+HnswFollowValueLinks(HnswGraph *graph, int j)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+
+	g->link_column = j;
+	graph->value_neighbors = disk_value_neighbors;
+}
+
 /*
  * A palloc'd copy of the value of id; (Datum) 0 if it is gone.  An insert's
  * graph keeps the copies and hands out the same one again: the heuristic
@@ -323,72 +355,6 @@ HnswCheckElementSize(Relation index, int m, Datum value)
 						RelationGetRelationName(index)),
 				 errdetail("A value of an hnsw index may take at most %d bytes.",
 						   HNSW_MAX_VALUE_SIZE)));
-}
-
-/*
- * Build an element tuple with its layer-0 neighbours.  With ext, the value
- * is stored in chunks and the element holds ext in its place.  filter is
- * the row's filter columns (NULL if the index has none).
- */
-HnswElementTuple
-HnswFormElement(int m, Datum value, IndexTuple filter, int level,
-				ItemPointer heaptid, HnswCandidate *neighbors, int nneighbors,
-				HnswExternalValue *ext, Size *size)
-{
-	struct varlena *v = ext ? (struct varlena *) ext :
-		(struct varlena *) DatumGetPointer(value);
-	Size		fsize = filter ? IndexTupleSize(filter) : 0;
-	HnswElementTuple etup;
-
-	*size = HnswElementTupleSize(m, VARSIZE_ANY(v), fsize);
-	etup = palloc0(*size);
-	etup->type = HNSW_TUPLE_ELEMENT;
-	etup->flags = (ext ? HNSW_ELEMENT_EXTERNAL : 0) |
-		(filter ? HNSW_ELEMENT_FILTER : 0);
-	etup->level = level;
-	etup->value_offset = HnswElementTupleValueOffset(m);
-	etup->heaptid = *heaptid;
-	ItemPointerSetInvalid(&etup->upper);
-	HnswSetNeighbors(etup, NULL, 0, neighbors, nneighbors);
-	memcpy(HnswElementTupleGetValue(etup), v, VARSIZE_ANY(v));
-	if (filter)
-		memcpy(HnswElementTupleGetFilter(etup), filter, fsize);
-	return etup;
-}
-
-/* Build an empty upper tuple for an element of the given level */
-HnswUpperTuple
-HnswFormUpper(int m, int level, Size *size)
-{
-	HnswUpperTuple utup;
-
-	*size = HnswUpperTupleSize(m, level);
-	utup = palloc0(*size);
-	utup->type = HNSW_TUPLE_UPPER;
-	utup->level = level;
-	utup->m = m;
-	ItemPointerSetInvalid(&utup->element);
-	return utup;
-}
-
-/*
- * Fill chunk (HNSW_MAX_TUPLE_SIZE bytes) with len bytes of a value from
- * data, leading to next (NULL for the last chunk); returns the tuple's size.
- */
-Size
-HnswFormChunk(HnswChunkTuple chunk, uint64 token, ItemPointer next,
-			  const char *data, Size len)
-{
-	Assert(len <= HNSW_CHUNK_DATA_SIZE);
-	chunk->type = HNSW_TUPLE_CHUNK;
-	chunk->len = len;
-	chunk->token = token;
-	if (next)
-		chunk->next = *next;
-	else
-		ItemPointerSetInvalid(&chunk->next);
-	memcpy(chunk->data, data, len);
-	return MAXALIGN(HNSW_CHUNK_HEADER_SIZE + len);
 }
 
 /*
@@ -924,6 +890,11 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 				usize = 0;
 	HnswElemId	id;
 	HnswExternalValue *ext = NULL;
+	HnswCandidate *pool = NULL;
+	int			npool = 0;
+	int			nlinked;
+	HnswCandidate *links = NULL;
+	int			link_counts[32];
 
 	/* see the locking notes at the top of this file */
 	LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
@@ -952,6 +923,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	}
 	check_dimensions(index, dist, &meta, value);
 	HnswCheckElementSize(index, meta.m, value);
+	nlinked = HnswLinkedColumnCount(meta.linked_columns);
 
 	if (dist->fixed_dimensions && meta.dimensions == 0)
 	{
@@ -974,7 +946,8 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 		/* an entry point removed by a concurrent VACUUM: look again */
 		while (!HnswFindNeighbors(graph, value, level,
 								  HnswElemIdFromTid(&meta.entry),
-								  meta.entry_level, lists, counts))
+								  meta.entry_level, lists, counts,
+								  &pool, &npool))
 		{
 			HnswMetaPageData again = HnswReadMetaPage(index);
 
@@ -992,13 +965,21 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 
 	/* a value too large for its element's page goes to chunks first */
 	if (HnswValueIsExternal(meta.m, VARSIZE_ANY(DatumGetPointer(value)),
-							filter ? IndexTupleSize(filter) : 0))
+							HnswElementTailSize(filter, nlinked, meta.value_links)))
 	{
 		ext = palloc(sizeof(HnswExternalValue));
 		HnswWriteChunks(index, value, ext, wal);
 	}
-	etup = HnswFormElement(meta.m, value, filter, level, heaptid,
-						   counts[0] > 0 ? lists[0] : NULL, counts[0], ext, &esize);
+	etup = HnswFormElement(meta.m, value, filter, nlinked, meta.value_links,
+						   level, heaptid, counts[0] > 0 ? lists[0] : NULL,
+						   counts[0], ext, &esize);
+	if (filter && nlinked > 0)
+	{
+		links = palloc(sizeof(HnswCandidate) * nlinked * meta.value_links);
+		HnswChooseDiskValueLinks(index, &meta, filter, pool, npool, links,
+								 link_counts);
+		HnswSetValueLinks(etup, links, link_counts);
+	}
 	if (level > 0)
 	{
 		utup = HnswFormUpper(meta.m, level, &usize);
@@ -1023,6 +1004,9 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 			link.deleted = false;
 			HnswAddLink(index, graph, lists[l][i].id, l, &link, wal);
 		}
+	if (links)
+		HnswAddValueLinksBack(index, id, nlinked, meta.value_links, links,
+							  link_counts, wal);
 
 	UnlockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
 }

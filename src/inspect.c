@@ -188,6 +188,26 @@ check_metapage(VerifyState *vs)
 	return true;
 }
 
+/*
+ * Are the value links of etup (len bytes) what the metapage calls for?
+ */
+static bool
+value_links_ok(VerifyState *vs, HnswElementTuple etup, Size len)
+{
+	HnswValueLinks vl;
+
+	if (vs->meta.value_links == 0 || !HnswElementTupleLinksFit(etup, len))
+		return false;
+	vl = HnswElementTupleGetLinks(etup);
+	if (vl->ncolumns != HnswLinkedColumnCount(vs->meta.linked_columns) ||
+		vl->nslots != vs->meta.value_links)
+		return false;
+	for (int j = 0; j < vl->ncolumns; j++)
+		if (vl->counts[j] > vl->nslots)
+			return false;
+	return true;
+}
+
 /* Copy a neighbour list into memory, checking its length */
 static void
 keep_list(VerifyState *vs, VerifyElement *e, int layer,
@@ -288,6 +308,9 @@ collect_elements(VerifyState *vs)
 			else if ((etup->flags & HNSW_ELEMENT_FILTER) &&
 					 !HnswElementTupleFilterFits(etup, len))
 				report(vs, blkno, off, "filter columns run past the end of the element tuple");
+			if ((etup->flags & HNSW_ELEMENT_LINKS) &&
+				!value_links_ok(vs, etup, len))
+				report(vs, blkno, off, "malformed value links");
 			if (etup->flags & HNSW_ELEMENT_EXTERNAL)
 			{
 				/* an external value: its chunks must all be there */
@@ -852,6 +875,33 @@ hnsw_page_items(PG_FUNCTION_ARGS)
 		else
 			values[1] = CStringGetTextDatum(ItemIdIsUsed(iid) ? "unknown" : "unused");
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+		/* an element's value links: a row of their own, kind "value links" */
+		if (etup != NULL && (etup->flags & HNSW_ELEMENT_LINKS))
+		{
+			HnswValueLinks vl = HnswElementTupleGetLinks(etup);
+			Datum	   *counts = palloc(sizeof(Datum) * Max(vl->ncolumns, 1));
+			ItemPointerData *all = palloc(sizeof(ItemPointerData) *
+										  Max(vl->ncolumns * vl->nslots, 1));
+			int			n = 0;
+
+			for (int j = 0; j < vl->ncolumns; j++)
+			{
+				int			count = Min(vl->counts[j], vl->nslots);
+
+				counts[j] = Int32GetDatum(count);
+				for (int i = 0; i < count; i++)
+					all[n++] = HnswValueLinksIds(vl, j)[i];
+			}
+			memset(nulls, true, sizeof(nulls));
+			values[0] = Int32GetDatum(off);
+			values[1] = CStringGetTextDatum("value links");
+			values[6] = PointerGetDatum(construct_array(counts, vl->ncolumns, INT4OID,
+														4, true, TYPALIGN_INT));
+			values[7] = tid_array(all, n);
+			nulls[0] = nulls[1] = nulls[6] = nulls[7] = false;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
 	}
 	relation_close(vs.index, AccessShareLock);
 	return (Datum) 0;

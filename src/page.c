@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * page.c
- *	  Page primitives of the hnsw index, and the only caller of GenericXLog.
+ *	  Page primitives of the hnsw index, its tuples, and the only caller of
+ *	  GenericXLog.
  *
  * Every change to a page goes through HnswEditStart / HnswEditPage /
  * HnswEditFinish.  With WAL, that is a GenericXLog record covering at most
@@ -35,9 +36,14 @@ HnswInitPage(Page page, uint16 flags)
 	opaque->hnsw_page_id = HNSW_PAGE_ID;
 }
 
-/* Initialise the metapage of an empty index */
+/*
+ * Initialise the metapage of an empty index.  linked_columns are the filter
+ * columns that get value links (see HnswLinkableColumns), if the options
+ * ask for any.
+ */
 void
-HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions)
+HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions,
+				 uint32 linked_columns)
 {
 	HnswMetaPage meta;
 
@@ -55,6 +61,11 @@ HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions)
 		(opts->keep_pruned ? HNSW_META_KEEP_PRUNED : 0);
 	meta->entry_level = -1;
 	ItemPointerSetInvalid(&meta->entry);
+	if (opts->filter_links > 0 && linked_columns != 0)
+	{
+		meta->value_links = opts->filter_links;
+		meta->linked_columns = linked_columns;
+	}
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
 }
@@ -78,6 +89,11 @@ HnswMetaPageContents(Page page)
 	{
 		meta.flags &= ~HNSW_META_DIRECTORY;
 		meta.directory_head = meta.directory_tail = 0;
+	}
+	if (meta.version < 4)
+	{
+		meta.value_links = 0;
+		meta.linked_columns = 0;
 	}
 	return meta;
 }
@@ -262,7 +278,9 @@ HnswGetElement(Relation index, Page page, OffsetNumber off)
 		etup->level >= HNSW_MAX_LAYERS ||
 		HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * etup->nneighbors > etup->value_offset ||
 		((etup->flags & HNSW_ELEMENT_FILTER) &&
-		 !HnswElementTupleFilterFits(etup, ItemIdGetLength(iid))))
+		 !HnswElementTupleFilterFits(etup, ItemIdGetLength(iid))) ||
+		((etup->flags & HNSW_ELEMENT_LINKS) &&
+		 !HnswElementTupleLinksFit(etup, ItemIdGetLength(iid))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is corrupted", RelationGetRelationName(index)),
@@ -294,6 +312,101 @@ HnswGetUpper(Relation index, Page page, OffsetNumber off)
 				 errdetail("Upper tuple at offset %u of a page is malformed.", off),
 				 errhint("Please REINDEX it.")));
 	return utup;
+}
+
+/*
+ * Bytes of an element tuple after its value: the filter columns (filter,
+ * NULL if the index has none) and the value links of nlinked columns with
+ * nslots links each (none if nlinked is 0).
+ */
+Size
+HnswElementTailSize(IndexTuple filter, int nlinked, int nslots)
+{
+	Size		fsize = filter ? IndexTupleSize(filter) : 0;
+
+	if (filter == NULL || nlinked == 0)
+		return fsize;
+	return MAXALIGN(fsize) + HnswValueLinksSize(nlinked, nslots);
+}
+
+/*
+ * Build an element tuple with its layer-0 neighbours.  With ext, the value
+ * is stored in chunks and the element holds ext in its place.  filter is
+ * the row's filter columns (NULL if the index has none); with nlinked,
+ * room follows them for the value links of that many columns, nslots each,
+ * all empty (see HnswSetValueLinks).
+ */
+HnswElementTuple
+HnswFormElement(int m, Datum value, IndexTuple filter, int nlinked,
+				int nslots, int level, ItemPointer heaptid,
+				HnswCandidate *neighbors, int nneighbors,
+				HnswExternalValue *ext, Size *size)
+{
+	struct varlena *v = ext ? (struct varlena *) ext :
+		(struct varlena *) DatumGetPointer(value);
+	Size		fsize = filter ? IndexTupleSize(filter) : 0;
+	HnswElementTuple etup;
+
+	if (filter == NULL)
+		nlinked = 0;
+	*size = HnswElementTupleSize(m, VARSIZE_ANY(v),
+								 HnswElementTailSize(filter, nlinked, nslots));
+	etup = palloc0(*size);
+	etup->type = HNSW_TUPLE_ELEMENT;
+	etup->flags = (ext ? HNSW_ELEMENT_EXTERNAL : 0) |
+		(filter ? HNSW_ELEMENT_FILTER : 0) |
+		(nlinked > 0 ? HNSW_ELEMENT_LINKS : 0);
+	etup->level = level;
+	etup->value_offset = HnswElementTupleValueOffset(m);
+	etup->heaptid = *heaptid;
+	ItemPointerSetInvalid(&etup->upper);
+	HnswSetNeighbors(etup, NULL, 0, neighbors, nneighbors);
+	memcpy(HnswElementTupleGetValue(etup), v, VARSIZE_ANY(v));
+	if (filter)
+		memcpy(HnswElementTupleGetFilter(etup), filter, fsize);
+	if (nlinked > 0)
+	{
+		HnswValueLinks vl = HnswElementTupleGetLinks(etup);
+
+		vl->ncolumns = nlinked;
+		vl->nslots = nslots;
+	}
+	return etup;
+}
+
+/* Build an empty upper tuple for an element of the given level */
+HnswUpperTuple
+HnswFormUpper(int m, int level, Size *size)
+{
+	HnswUpperTuple utup;
+
+	*size = HnswUpperTupleSize(m, level);
+	utup = palloc0(*size);
+	utup->type = HNSW_TUPLE_UPPER;
+	utup->level = level;
+	utup->m = m;
+	ItemPointerSetInvalid(&utup->element);
+	return utup;
+}
+
+/*
+ * Fill chunk (HNSW_MAX_TUPLE_SIZE bytes) with len bytes of a value from
+ * data, leading to next (NULL for the last chunk); returns the tuple's size.
+ */
+Size
+HnswFormChunk(HnswChunkTuple chunk, uint64 token, ItemPointer next,
+			  const char *data, Size len)
+{
+	Assert(len <= HNSW_CHUNK_DATA_SIZE);
+	chunk->type = HNSW_TUPLE_CHUNK;
+	chunk->len = len;
+	chunk->token = token;
+	if (next)
+		chunk->next = *next;
+	else
+		ItemPointerSetInvalid(&chunk->next);
+	memcpy(chunk->data, data, len);
+	return MAXALIGN(HNSW_CHUNK_HEADER_SIZE + len);
 }
 
 /*

@@ -106,7 +106,8 @@ relink(Walk *walk, HnswElemId entry, int entry_level, int k)
 	int			n = 0;
 
 	if (value == (Datum) 0 ||
-		!HnswFindNeighbors(graph, value, 0, entry, entry_level, lists, counts))
+		!HnswFindNeighbors(graph, value, 0, entry, entry_level, lists, counts,
+						   NULL, NULL))
 		return false;
 	/* the search may find the element itself, through one not in ids */
 	for (int i = 0; i < counts[0]; i++)

@@ -348,6 +348,20 @@ search(IndexScanDesc scan)
 						   RelationGetRelationName(index), meta.dimensions)));
 	HnswInitDiskGraph(&graph, index, &so->dist, &meta);
 	graph->filter = so->filter;
+	if (so->filter && meta.value_links > 0)
+	{
+		AttrNumber	attno;
+		int			j = HnswFilterLinkColumn(so->filter, meta.linked_columns,
+											 &attno);
+
+		if (j >= 0)
+		{
+			elog(DEBUG1, "index \"%s\" follows the value links of column \"%s\"",
+				 RelationGetRelationName(index),
+				 NameStr(TupleDescAttr(RelationGetDescr(index), attno - 1)->attname));
+			HnswFollowValueLinks(graph, j);
+		}
+	}
 
 	/*
 	 * Quals that few rows pass: rank those rows, found in the directory.

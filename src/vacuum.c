@@ -15,7 +15,9 @@
  *	   repair, not a search of the whole graph per element.  If the entry
  *	   point was deleted, the highest live element becomes the entry point.
  *	   A list too busy with concurrent inserts to be rewritten after a few
- *	   tries has its deleted elements struck out in place instead.
+ *	   tries has its deleted elements struck out in place instead.  Value
+ *	   links (links.c) that name deleted elements are chosen again the same
+ *	   way, from the deleted elements' own value links.
  *	3. Remove the deleted elements' tuples, keeping line pointer numbers
  *	   (so other ids stay valid), and give their space to the free space map;
  *	   first their tuples in the filter directory, if the index has one.
@@ -247,6 +249,25 @@ repair_list(HnswVacuumState *vs, HnswElemId id, ItemPointer upper,
 	pfree(list);
 }
 
+/* Do the value links of etup (links.c) name a deleted element? */
+static bool
+links_name_deleted(HnswVacuumState *vs, HnswElementTuple etup)
+{
+	HnswElemId	ids[HNSW_MAX_VALUE_LINKS];
+
+	if ((etup->flags & HNSW_ELEMENT_LINKS) == 0)
+		return false;
+	for (int j = 0; j < HnswElementTupleGetLinks(etup)->ncolumns; j++)
+	{
+		int			n = HnswElementValueLinks(etup, j, ids);
+
+		for (int i = 0; i < n; i++)
+			if (is_deleted(vs, ids[i]))
+				return true;
+	}
+	return false;
+}
+
 /*
  * Pass 2: repair the lists of live elements, and remember the live element
  * of the highest level as a possible new entry point.
@@ -269,6 +290,7 @@ repair_graph(HnswVacuumState *vs)
 			ItemPointerData upper;
 			int			level;
 			Datum		value;
+			bool		stale_links;
 			MemoryContext old_cxt;
 
 			/* share: copy the element out, then work without the lock */
@@ -295,6 +317,7 @@ repair_graph(HnswVacuumState *vs)
 			level = etup->level;
 			upper = etup->upper;
 			value = PointerGetDatum(HnswCopyElementValue(vs->index, etup));
+			stale_links = links_name_deleted(vs, etup);
 			UnlockReleaseBuffer(buf);
 			if (value != (Datum) 0)
 				HnswCheckStoredValue(vs->index, &vs->dist, value,
@@ -315,6 +338,9 @@ repair_graph(HnswVacuumState *vs)
 			}
 			for (int layer = 0; layer <= level; layer++)
 				repair_list(vs, id, &upper, value, layer);
+			if (stale_links)
+				HnswRepairValueLinks(vs->index, vs->graph, id, value,
+									 drop_deleted, vs);
 			MemoryContextSwitchTo(old_cxt);
 			MemoryContextReset(vs->tmp_cxt);
 		}

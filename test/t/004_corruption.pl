@@ -77,7 +77,7 @@ restore();
 # the format version
 damage(28, "\x63\x00\x00\x00");
 ($ret, $stdout, $stderr) = $node->psql('postgres', $query);
-like($stderr, qr/XX002: index "items_v_idx" has format version 99, but this build of hnsw reads versions 1 to 3/,
+like($stderr, qr/XX002: index "items_v_idx" has format version 99, but this build of hnsw reads versions 1 to 4/,
 	'other format version: clear error');
 restore();
 
