@@ -84,7 +84,9 @@ HnswLinkedColumnCount(uint32 linked)
 /*
  * The keys of the linked columns of filter (an IndexTuple of desc, the
  * filter columns), one per linked column in column order.  Returns a mask
- * (bit j: the j-th linked column) of those that are not NULL.
+ * (bit j: the j-th linked column) of those that are not NULL (a value
+ * whose length runs past the tuple counts as NULL: hnsw_verify and the
+ * scan's checks report such damage).
  */
 uint32
 HnswValueKeys(TupleDesc desc, IndexTuple filter, uint32 linked, uint64 *keys)
@@ -108,6 +110,11 @@ HnswValueKeys(TupleDesc desc, IndexTuple filter, uint32 linked, uint64 *keys)
 		}
 		att = TupleDescAttr(desc, i);
 		datum = index_getattr(filter, i + 1, desc, &isnull);
+		/* a damaged length must not send the hash off the tuple */
+		if (!isnull && att->attlen == -1 &&
+			(char *) DatumGetPointer(datum) + VARSIZE_ANY(DatumGetPointer(datum)) >
+			(char *) filter + IndexTupleSize(filter))
+			isnull = true;
 		if (!isnull)
 		{
 			if (att->attbyval)
