@@ -53,8 +53,8 @@ SELECT (SELECT counts FROM vl_links('vl_idx') l JOIN vl ON vl.ctid = l.owner_row
 WITH l AS (SELECT owner_row, counts, link, k
 		   FROM vl_links('vl_idx'), unnest(links) WITH ORDINALITY u(link, k)),
 	 e AS (SELECT * FROM vl_element_rows('vl_idx'))
-SELECT count(*) AS cat_links,
-	count(*) FILTER (WHERE o.cat = t.cat) AS same_cat
+SELECT count(*) >= 4000 * 4 AS many_cat_links,
+	count(*) FILTER (WHERE o.cat IS DISTINCT FROM t.cat) AS to_other_cat
 FROM l JOIN e ON e.element = l.link
 	JOIN vl o ON o.ctid = l.owner_row JOIN vl t ON t.ctid = e.row_tid
 WHERE l.k <= l.counts[1];

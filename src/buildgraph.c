@@ -387,7 +387,8 @@ add_link(HnswBuildArea *area, HnswGraph *graph, HnswElemId target, int layer,
  * links to a link back (see links.c).
  */
 static void
-link_values(HnswBuildArea *area, HnswElemId id, HnswCandidate *pool, int npool)
+link_values(HnswBuildArea *area, HnswGraph *graph, HnswElemId id,
+			HnswCandidate *pool, int npool)
 {
 	HnswBuildElement *e = area_element(area, id);
 	AreaLinks  *links = element_links(e);
@@ -405,8 +406,9 @@ link_values(HnswBuildArea *area, HnswElemId id, HnswCandidate *pool, int npool)
 		pool_valid[i] = other->valid;
 		memcpy(&pool_keys[i * ncolumns], other->keys, sizeof(uint64) * ncolumns);
 	}
-	HnswChooseValueLinks(ncolumns, nslots, links->keys, links->valid, id,
-						 pool, npool, pool_keys, pool_valid, chosen, counts);
+	HnswChooseValueLinks(graph, element_value(e), ncolumns, nslots,
+						 links->keys, links->valid, id, pool, npool,
+						 pool_keys, pool_valid, chosen, counts);
 
 	lock_element(area, e, LW_EXCLUSIVE);
 	for (int j = 0; j < ncolumns; j++)
@@ -544,7 +546,7 @@ HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
 		HnswFindNeighbors(graph, value, level, entry, entry_level, lists, counts,
 						  links_size > 0 ? &pool : NULL, &npool);
 	if (links_size > 0)
-		link_values(area, id, pool, npool);
+		link_values(area, graph, id, pool, npool);
 
 	lock_element(area, e, LW_EXCLUSIVE);
 	for (int l = 0; l <= level; l++)

@@ -568,7 +568,10 @@ extern uint32 HnswLinkableColumns(Relation index);
 extern int	HnswLinkedColumnCount(uint32 linked);
 extern uint32 HnswValueKeys(TupleDesc desc, IndexTuple filter, uint32 linked,
 							uint64 *keys);
-extern void HnswChooseValueLinks(int ncolumns, int nslots, const uint64 *keys,
+/* candidates of an element's value links of one column, nearest first */
+#define HNSW_VALUE_LINK_CANDIDATES(nslots) (3 * (nslots))
+extern void HnswChooseValueLinks(HnswGraph *graph, Datum value, int ncolumns,
+								 int nslots, const uint64 *keys,
 								 uint32 valid, HnswElemId self,
 								 const HnswCandidate *pool, int npool,
 								 const uint64 *pool_keys,
@@ -580,7 +583,8 @@ extern void HnswSetValueLinks(HnswElementTuple etup,
 							  const HnswCandidate *links, const int *counts);
 extern int	HnswElementValueLinks(HnswElementTuple etup, int j,
 								  HnswElemId *out);
-extern void HnswChooseDiskValueLinks(Relation index, HnswMetaPageData *meta,
+extern void HnswChooseDiskValueLinks(Relation index, HnswGraph *graph,
+									 Datum value, HnswMetaPageData *meta,
 									 IndexTuple filter,
 									 const HnswCandidate *pool, int npool,
 									 HnswCandidate *out, int *counts);

@@ -976,8 +976,8 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	if (filter && nlinked > 0)
 	{
 		links = palloc(sizeof(HnswCandidate) * nlinked * meta.value_links);
-		HnswChooseDiskValueLinks(index, &meta, filter, pool, npool, links,
-								 link_counts);
+		HnswChooseDiskValueLinks(index, graph, value, &meta, filter, pool,
+								 npool, links, link_counts);
 		HnswSetValueLinks(etup, links, link_counts);
 	}
 	if (level > 0)

@@ -143,31 +143,41 @@ HnswValueKeys(TupleDesc desc, IndexTuple filter, uint32 linked, uint64 *keys)
  * Choose an element's value links from pool, the candidates of its layer-0
  * search (nearest first), whose keys are pool_keys[i * ncolumns + j] and
  * whose non-NULL columns are pool_valid[i].  For each linked column j
- * where the element is not NULL, the first nslots candidates with its key
- * go to out[j * nslots ...], counts[j] of them.  self is the element's own
- * id, if the pool may hold it.
+ * where the element (value, whose id is self if the pool may hold it) is
+ * not NULL, the nearest candidates with its key, at most
+ * HNSW_VALUE_LINK_CANDIDATES of them, are cut down to nslots by the
+ * paper's heuristic (as a neighbour list is), and go to out[j * nslots
+ * ...], counts[j] of them.
  */
 void
-HnswChooseValueLinks(int ncolumns, int nslots, const uint64 *keys,
-					 uint32 valid, HnswElemId self,
+HnswChooseValueLinks(HnswGraph *graph, Datum value, int ncolumns, int nslots,
+					 const uint64 *keys, uint32 valid, HnswElemId self,
 					 const HnswCandidate *pool, int npool,
 					 const uint64 *pool_keys, const uint32 *pool_valid,
 					 HnswCandidate *out, int *counts)
 {
+	int			max = HNSW_VALUE_LINK_CANDIDATES(nslots);
+	HnswCandidate *same = palloc(sizeof(HnswCandidate) * max);
+
 	for (int j = 0; j < ncolumns; j++)
 	{
+		int			n = 0;
+
 		counts[j] = 0;
 		if ((valid & ((uint32) 1 << j)) == 0)
 			continue;
-		for (int i = 0; i < npool && counts[j] < nslots; i++)
+		for (int i = 0; i < npool && n < max; i++)
 		{
 			if (pool[i].deleted || pool[i].id == self ||
 				(pool_valid[i] & ((uint32) 1 << j)) == 0 ||
 				pool_keys[i * ncolumns + j] != keys[j])
 				continue;
-			out[j * nslots + counts[j]++] = pool[i];
+			same[n++] = pool[i];
 		}
+		counts[j] = HnswSelectNeighbors(graph, value, 0, false, same, n, nslots,
+										&out[j * nslots]);
 	}
+	pfree(same);
 }
 
 /*
@@ -247,9 +257,10 @@ HnswElementValueLinks(HnswElementTuple etup, int j, HnswElemId *out)
  * search that found them, so they are in shared buffers).
  */
 void
-HnswChooseDiskValueLinks(Relation index, HnswMetaPageData *meta,
-						 IndexTuple filter, const HnswCandidate *pool,
-						 int npool, HnswCandidate *out, int *counts)
+HnswChooseDiskValueLinks(Relation index, HnswGraph *graph, Datum value,
+						 HnswMetaPageData *meta, IndexTuple filter,
+						 const HnswCandidate *pool, int npool,
+						 HnswCandidate *out, int *counts)
 {
 	TupleDesc	desc = HnswFilterDesc(index);
 	int			ncolumns = HnswLinkedColumnCount(meta->linked_columns);
@@ -274,8 +285,9 @@ HnswChooseDiskValueLinks(Relation index, HnswMetaPageData *meta,
 										  &pool_keys[i * ncolumns]);
 		UnlockReleaseBuffer(buf);
 	}
-	HnswChooseValueLinks(ncolumns, meta->value_links, keys, valid, 0,
-						 pool, npool, pool_keys, pool_valid, out, counts);
+	HnswChooseValueLinks(graph, value, ncolumns, meta->value_links, keys,
+						 valid, 0, pool, npool, pool_keys, pool_valid, out,
+						 counts);
 	pfree(pool_keys);
 	pfree(pool_valid);
 }
