@@ -17,12 +17,13 @@
  *
  * An element's links are chosen without a search of their own: its layer-0
  * search, for its ordinary neighbours, met the ef_construction elements
- * nearest to it, and those that share its value are, nearest first, its
- * links.  Each of them gets a link back to it, which takes the place of its
- * farthest link when its list is full and the new element is nearer (the
- * distance of every link is stored beside it for that).  So a list holds
- * about the nearest elements of the same value, with no heuristic pruning:
- * the walk relies on the ordinary graph to bring it near the query first.
+ * nearest to it, and the nearest of those that share its value are cut
+ * down to its links by the paper's heuristic, as a neighbour list is.  Each
+ * of them gets a link back to it, which takes the place of its farthest
+ * link when its list is full and the new element is nearer (the distance
+ * of every link is stored beside it for that, so no value is read): lists
+ * drift toward the nearest elements of the same value.  The walk relies
+ * on the ordinary graph to bring it near the query first.
  *
  * "The same value" is judged by a 64-bit key (the value itself for
  * integers and booleans, a hash of its bytes otherwise), and only for
