@@ -175,7 +175,32 @@ SELECT count(*) AS value_link_rows FROM vl_links('vl_arrays');
 SELECT * FROM hnsw_verify('vl_plain');
 SELECT * FROM hnsw_verify('vl_arrays');
 
+-- A value whose links do not connect all its rows: 3 rows near the query,
+-- 50 far away, rows of another value between.  The walk along the links of
+-- the 3 runs out with 3 rows; it goes on without links (even without
+-- iterating) and finds the others.
+SELECT setseed(0.5);
+CREATE TABLE vl2 (id int, cat int, v real[]);
+INSERT INTO vl2 SELECT i, 0, ARRAY[random() * 100, random() * 100]::real[]
+FROM generate_series(1, 3000) i;
+INSERT INTO vl2 SELECT 10000 + i, 7, ARRAY[random(), random()]::real[]
+FROM generate_series(1, 3) i;
+INSERT INTO vl2 SELECT 20000 + i, 7, ARRAY[99 + random(), 99 + random()]::real[]
+FROM generate_series(1, 50) i;
+CREATE INDEX vl2_idx ON vl2 USING hnsw (v, cat)
+	WITH (m = 8, ef_construction = 32, filter_links = 8);
+SET enable_seqscan = off;
+SET hnsw.exact_filter_rows = 0;
+SET hnsw.ef_search = 10;
+SET hnsw.iterative_scan = off;
+SELECT count(*) AS rows_found, count(*) FILTER (WHERE id > 20000) AS far_rows
+FROM (SELECT id FROM vl2 WHERE cat = 7 ORDER BY v <-> '{0,0}' LIMIT 10) s;
+SET hnsw.iterative_scan = strict_order;
+SELECT count(*) AS rows_found, count(*) FILTER (WHERE id > 20000) AS far_rows
+FROM (SELECT id FROM vl2 WHERE cat = 7 ORDER BY v <-> '{0,0}' LIMIT 10) s;
+
 DROP TABLE vl;
+DROP TABLE vl2;
 DROP FUNCTION vl_recall(text, int);
 DROP FUNCTION vl_links(regclass);
 DROP FUNCTION vl_element_rows(regclass);

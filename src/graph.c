@@ -318,6 +318,14 @@ struct HnswSearch
 	bool		widened;		/* has run before: see HnswSearchRun */
 
 	/*
+	 * Elements near enough for the beam that a walk along value links did
+	 * not expand, since they fail the scan's quals (see HnswSearchRun)
+	 */
+	HnswCandidate *passed;
+	int			npassed;
+	int			passed_capacity;
+
+	/*
 	 * Elements whose distance is known but that the beam left out (not
 	 * near enough when met, or pushed out of W since): a wider beam takes
 	 * them back.
@@ -339,6 +347,19 @@ leave_out(HnswSearch *s, const HnswCandidate *c)
 			palloc(sizeof(HnswCandidate) * s->left_capacity);
 	}
 	s->left[s->nleft++] = *c;
+}
+
+/* Remember c, which a walk along value links passes by */
+static void
+pass_by(HnswSearch *s, const HnswCandidate *c)
+{
+	if (s->npassed == s->passed_capacity)
+	{
+		s->passed_capacity = Max(64, s->passed_capacity * 2);
+		s->passed = s->passed ? repalloc(s->passed, sizeof(HnswCandidate) * s->passed_capacity) :
+			palloc(sizeof(HnswCandidate) * s->passed_capacity);
+	}
+	s->passed[s->npassed++] = *c;
 }
 
 /* Add c to W, keeping at most ef there; what W lets go is left out */
@@ -411,6 +432,7 @@ HnswSearchRun(HnswGraph *graph, HnswSearch *s, int ef, HnswCandidate **result)
 		pfree(left);
 	}
 
+walk:
 	while (s->candidates.count > 0)
 	{
 		HnswCandidate c = heap_pop(&s->candidates);
@@ -481,21 +503,42 @@ HnswSearchRun(HnswGraph *graph, HnswSearch *s, int ef, HnswCandidate **result)
 			 * of a value need not connect all its elements, so a search run
 			 * again with a wider beam (an iterative scan that wants more
 			 * rows) expands every element, as without links, starting with
-			 * those left out here: it reaches every matching row.
+			 * those passed by here: it reaches every matching row.
 			 */
-			if ((s->found.count < ef || e.distance < s->found.items[0].distance) &&
-				!(e.deleted && follow_links && (c.deleted || by_links) &&
-				  s->found.count > 0))
+			if (!(s->found.count < ef || e.distance < s->found.items[0].distance))
+				leave_out(s, &e);
+			else if (e.deleted && follow_links && (c.deleted || by_links) &&
+					 s->found.count > 0)
+				pass_by(s, &e);
+			else
 			{
 				heap_push(&s->candidates, &e);
 				add_found(s, &e, ef);
 			}
-			else
-				leave_out(s, &e);
 		}
 	}
 
+	/*
+	 * The walk along value links ran out of elements before its beam was
+	 * full: the links it could reach end there (a value's links need not
+	 * connect all its elements).  Go on as without links from the elements
+	 * it passed by, so that a search that finds fewer than ef still means
+	 * there are no more (an iterative scan relies on it).
+	 */
+	if (follow_links && s->found.count < ef && s->npassed > 0)
+	{
+		follow_links = false;
+		for (int i = 0; i < s->npassed; i++)
+			heap_push(&s->candidates, &s->passed[i]);
+		s->npassed = 0;
+		goto walk;
+	}
+
 out:
+	/* what the walk passed by is left out: a wider beam takes it back */
+	for (int i = 0; i < s->npassed; i++)
+		leave_out(s, &s->passed[i]);
+	s->npassed = 0;
 	s->widened = true;
 	nresults = s->found.count;
 	*result = palloc(sizeof(HnswCandidate) * Max(nresults, 1));
@@ -514,6 +557,8 @@ HnswSearchEnd(HnswSearch *s)
 	pfree(s->found.items);
 	if (s->left)
 		pfree(s->left);
+	if (s->passed)
+		pfree(s->passed);
 	pfree(s);
 }
 
