@@ -380,6 +380,7 @@ extern void HnswEditStart(HnswPageEdit *edit, Relation index, bool wal);
 extern Page HnswEditPage(HnswPageEdit *edit, Buffer buffer, bool fresh);
 extern void HnswEditFinish(HnswPageEdit *edit);
 extern void HnswEditAbort(HnswPageEdit *edit);
+extern void HnswEditEnd(HnswPageEdit *edit, bool changed);
 extern Buffer HnswNewBuffer(Relation index, ForkNumber fork);
 extern HnswElementTuple HnswGetElement(Relation index, Page page,
 									   OffsetNumber off);

@@ -637,10 +637,7 @@ lock_list(Relation index, HnswElemId target, ItemPointer upper, int layer,
 static void
 unlock_list(LockedList *ll, bool changed)
 {
-	if (changed)
-		HnswEditFinish(&ll->edit);
-	else
-		HnswEditAbort(&ll->edit);
+	HnswEditEnd(&ll->edit, changed);
 	UnlockReleaseBuffer(ll->buf);
 }
 

@@ -350,10 +350,7 @@ HnswAddValueLinksBack(Relation index, HnswElemId id, int ncolumns,
 					}
 				}
 			}
-			if (changed)
-				HnswEditFinish(&edit);
-			else
-				HnswEditAbort(&edit);
+			HnswEditEnd(&edit, changed);
 			UnlockReleaseBuffer(buf);
 		}
 }
@@ -511,10 +508,7 @@ HnswRepairValueLinks(Relation index, HnswGraph *graph, HnswElemId id,
 				changed = true;
 			}
 	}
-	if (changed)
-		HnswEditFinish(&edit);
-	else
-		HnswEditAbort(&edit);
+	HnswEditEnd(&edit, changed);
 	UnlockReleaseBuffer(buf);
 	pfree(lists);
 	pfree(counts);

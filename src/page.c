@@ -232,6 +232,16 @@ HnswEditAbort(HnswPageEdit *edit)
 	edit->nbuffers = 0;
 }
 
+/* Finish the edit if changed, else abort it: nothing is written */
+void
+HnswEditEnd(HnswPageEdit *edit, bool changed)
+{
+	if (changed)
+		HnswEditFinish(edit);
+	else
+		HnswEditAbort(edit);
+}
+
 /*
  * Extend the index by one page and return it pinned and exclusively
  * locked.  The caller initialises it inside an edit.

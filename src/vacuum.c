@@ -180,10 +180,7 @@ mark_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats,
 			}
 			vs->deleted[vs->ndeleted++] = ((uint64) blkno << 16) | off;
 		}
-		if (changed)
-			HnswEditFinish(&edit);
-		else
-			HnswEditAbort(&edit);
+		HnswEditEnd(&edit, changed);
 		UnlockReleaseBuffer(buf);
 	}
 }
@@ -473,10 +470,7 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 				changed = true;
 			}
 		}
-		if (changed)
-			HnswEditFinish(&edit);
-		else
-			HnswEditAbort(&edit);
+		HnswEditEnd(&edit, changed);
 		RecordPageWithFreeSpace(vs->index, blkno,
 								PageGetExactFreeSpace(BufferGetPage(buf)));
 		UnlockReleaseBuffer(buf);
