@@ -243,7 +243,8 @@ HnswElementValueLinks(HnswElementTuple etup, int j, HnswElemId *out)
 	vl = HnswElementTupleGetLinks(etup);
 	if (j >= vl->ncolumns)
 		return -1;
-	n = Min(vl->counts[j], vl->nslots);
+	/* a damaged nslots must not overrun out[] */
+	n = Min(Min(vl->counts[j], vl->nslots), HNSW_MAX_VALUE_LINKS);
 	if (n == 0)
 		return -1;
 	ids = HnswValueLinksIds(vl, j);
@@ -294,8 +295,9 @@ HnswChooseDiskValueLinks(Relation index, HnswGraph *graph, Datum value,
 }
 
 /*
- * Give each element a new element id links to a link back (see the top of
- * this file).  Takes the exclusive lock on one page at a time.
+ * Give each element that new element id links to (links, counts[j] of them
+ * for linked column j) a link back to it (see the top of this file).
+ * Takes the exclusive lock on one page at a time.
  */
 void
 HnswAddValueLinksBack(Relation index, HnswElemId id, int ncolumns,
