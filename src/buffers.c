@@ -2,7 +2,7 @@
  *
  * buffers.c
  *	  Each backend's cache of the shared buffers that hold an index's
- *	  blocks, and reading element pages through it.
+ *	  blocks, and reading or locking element pages through it.
  *
  * The cache remembers the buffer of each block read lately, in a slot
  * chosen by block number modulo the number of slots.  A query visits a few
@@ -128,20 +128,46 @@ HnswReadRecent(Relation index, BlockNumber blkno)
 }
 
 /*
- * Pin and share-lock block blkno of index, an element page, through the
- * index's cache of recent buffers, and check it.  Returns InvalidBuffer if
+ * Pin block blkno of index, an element page, through the index's cache of
+ * recent buffers, lock it in mode and check it.  Returns InvalidBuffer if
  * blkno is the metapage or past the end of the index (a stale id).
  */
-Buffer
-HnswReadShare(Relation index, BlockNumber blkno)
+static Buffer
+read_locked(Relation index, BlockNumber blkno, int mode)
 {
 	Buffer		buf;
 
 	if (blkno == HNSW_METAPAGE_BLKNO || !HnswBlockExists(index, blkno))
 		return InvalidBuffer;
 	buf = HnswReadRecent(index, blkno);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	LockBuffer(buf, mode);
 	HnswCheckPage(index, BufferGetPage(buf), blkno);
 	return buf;
 }
 
+/* read_locked, to read: share lock */
+Buffer
+HnswReadShare(Relation index, BlockNumber blkno)
+{
+	return read_locked(index, blkno, BUFFER_LOCK_SHARE);
+}
+
+/*
+ * read_locked, to change the page in place: exclusive lock, and the page
+ * opened in edit (with WAL if wal); *page is the image to change.  The
+ * caller ends the edit (HnswEditEnd) and then releases the buffer.  Returns
+ * InvalidBuffer, with nothing locked or opened, for a stale id.
+ */
+Buffer
+HnswLockForEdit(Relation index, BlockNumber blkno, bool wal,
+				HnswPageEdit *edit, Page *page)
+{
+	Buffer		buf = read_locked(index, blkno, BUFFER_LOCK_EXCLUSIVE);
+
+	if (BufferIsValid(buf))
+	{
+		HnswEditStart(edit, index, wal);
+		*page = HnswEditPage(edit, buf, false);
+	}
+	return buf;
+}

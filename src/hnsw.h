@@ -528,6 +528,8 @@ extern HnswBufferCache *HnswBufferCacheForOperation(Relation index);
 extern bool HnswBlockExists(Relation index, BlockNumber blkno);
 extern Buffer HnswReadRecent(Relation index, BlockNumber blkno);
 extern Buffer HnswReadShare(Relation index, BlockNumber blkno);
+extern Buffer HnswLockForEdit(Relation index, BlockNumber blkno, bool wal,
+							  HnswPageEdit *edit, Page *page);
 
 extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,
 							  HnswDistance *dist, HnswMetaPageData *meta);

@@ -600,17 +600,12 @@ lock_list(Relation index, HnswElemId target, ItemPointer upper, int layer,
 		blkno = ItemPointerGetBlockNumber(upper);
 		off = ItemPointerGetOffsetNumber(upper);
 	}
-	if (blkno == HNSW_METAPAGE_BLKNO || !HnswBlockExists(index, blkno))
-		return false;
-
 	memset(ll, 0, sizeof(LockedList));
 	ll->count = -1;
-	ll->buf = HnswReadRecent(index, blkno);
 	/* exclusive: the list is rewritten in place */
-	LockBuffer(ll->buf, BUFFER_LOCK_EXCLUSIVE);
-	HnswCheckPage(index, BufferGetPage(ll->buf), blkno);
-	HnswEditStart(&ll->edit, index, wal);
-	page = HnswEditPage(&ll->edit, ll->buf, false);
+	ll->buf = HnswLockForEdit(index, blkno, wal, &ll->edit, &page);
+	if (!BufferIsValid(ll->buf))
+		return false;
 	if (layer == 0)
 	{
 		ll->etup = HnswGetElement(index, page, off);

@@ -309,21 +309,18 @@ HnswAddValueLinksBack(Relation index, HnswElemId id, int ncolumns,
 		{
 			HnswElemId	target = links[j * nslots + i].id;
 			float4		distance = (float4) links[j * nslots + i].distance;
-			BlockNumber blkno = HnswElemIdGetBlock(target);
 			HnswPageEdit edit;
 			HnswElementTuple etup;
 			Buffer		buf;
+			Page		page;
 			bool		changed = false;
 
-			if (blkno == HNSW_METAPAGE_BLKNO || !HnswBlockExists(index, blkno))
-				continue;
-			buf = HnswReadRecent(index, blkno);
 			/* exclusive: the list is rewritten in place */
-			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-			HnswCheckPage(index, BufferGetPage(buf), blkno);
-			HnswEditStart(&edit, index, wal);
-			etup = HnswGetElement(index, HnswEditPage(&edit, buf, false),
-								  HnswElemIdGetOffset(target));
+			buf = HnswLockForEdit(index, HnswElemIdGetBlock(target), wal,
+								  &edit, &page);
+			if (!BufferIsValid(buf))
+				continue;
+			etup = HnswGetElement(index, page, HnswElemIdGetOffset(target));
 			if (etup != NULL && (etup->flags & HNSW_ELEMENT_LINKS) &&
 				!(etup->flags & HNSW_ELEMENT_DELETED))
 			{
@@ -392,6 +389,7 @@ HnswRepairValueLinks(Relation index, HnswGraph *graph, HnswElemId id,
 	HnswElementTuple etup;
 	HnswValueLinks seen = NULL;
 	HnswPageEdit edit;
+	Page		page;
 	bool		changed = false;
 	bool		stale = false;
 	HnswCandidate *lists;
@@ -468,12 +466,10 @@ HnswRepairValueLinks(Relation index, HnswGraph *graph, HnswElemId id,
 	}
 
 	/* exclusive: the lists are rewritten in place */
-	buf = HnswReadRecent(index, HnswElemIdGetBlock(id));
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	HnswCheckPage(index, BufferGetPage(buf), HnswElemIdGetBlock(id));
-	HnswEditStart(&edit, index, true);
-	etup = HnswGetElement(index, HnswEditPage(&edit, buf, false),
-						  HnswElemIdGetOffset(id));
+	buf = HnswLockForEdit(index, HnswElemIdGetBlock(id), true, &edit, &page);
+	etup = NULL;
+	if (BufferIsValid(buf))
+		etup = HnswGetElement(index, page, HnswElemIdGetOffset(id));
 	if (etup != NULL && (etup->flags & HNSW_ELEMENT_LINKS))
 	{
 		HnswValueLinks vl = HnswElementTupleGetLinks(etup);
@@ -510,8 +506,11 @@ HnswRepairValueLinks(Relation index, HnswGraph *graph, HnswElemId id,
 				changed = true;
 			}
 	}
-	HnswEditEnd(&edit, changed);
-	UnlockReleaseBuffer(buf);
+	if (BufferIsValid(buf))
+	{
+		HnswEditEnd(&edit, changed);
+		UnlockReleaseBuffer(buf);
+	}
 	pfree(lists);
 	pfree(counts);
 	pfree(seen);
