@@ -520,6 +520,8 @@ def main():
     ap.add_argument("--cache", default=os.environ.get("HNSW_CACHE", "/var/tmp/hnsw-cache"))
     ap.add_argument("--json", help="write the results here as JSON")
     ap.add_argument("--png", help="draw the recall/queries-per-second curves here")
+    ap.add_argument("--huge-pages", action="store_true",
+                    help="demo.sh starts the cluster with huge_pages = on (shared buffers in 2 MB pages)")
     ap.add_argument("--unpinned", action="store_true",
                     help="let a one-client pgbench and its server process run on any CPU (by "
                          "default they share one; the two-client figure is always unpinned)")
@@ -543,6 +545,11 @@ def main():
     cur = conn.cursor()
     cur.execute("SELECT version()")
     print("server:", cur.fetchone()[0].split(",")[0])
+    cur.execute("SHOW shared_buffers")
+    shared_buffers = cur.fetchone()[0]
+    cur.execute("SHOW huge_pages")
+    huge_pages = cur.fetchone()[0]
+    print(f"shared_buffers {shared_buffers}, huge_pages {huge_pages}")
     cur.execute("DROP TABLE IF EXISTS items")
     cur.execute("CREATE EXTENSION IF NOT EXISTS hnsw")
     cur.execute("CREATE TABLE items (id int, v real[])")
@@ -687,6 +694,7 @@ def main():
           f"{inserted} rows inserted hold {inserted_distinct} distinct vectors (README, \"Known gaps\")")
 
     report = {"dataset": name, "train": len(train), "queries": len(test), "k": args.k,
+              "shared_buffers": shared_buffers, "huge_pages": huge_pages,
               "index_options": with_clause.strip(), "build_seconds": build_seconds,
               "index_bytes": index_bytes, "index_to_vectors": size_ratio,
               "progress_phases": watcher.phases, "plan": plan, "floor_qps": floor_qps,

@@ -9,6 +9,10 @@
 # results.png.
 #
 #   sudo bash bench/demo.sh [--small] [--queries N] [--ef-construction N] [--ef-search 10,40] [--hdf5 FILE]
+#
+# With --huge-pages the cluster runs with huge_pages = on, its 2 GB of
+# shared buffers in 2 MB pages; the kernel's pool of huge pages
+# (vm.nr_hugepages) is raised for the run if it is smaller, and put back.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +28,25 @@ out=${HNSW_OUT:-/var/tmp/hnsw-bench}
 mkdir -p "$cache" "$out"
 chown postgres:postgres "$cache" "$out"
 
+# shared_buffers, and room for the rest of shared memory, in 2 MB pages
+huge_pages=try
+for arg in "$@"; do
+	if [ "$arg" = "--huge-pages" ]; then
+		huge_pages=on
+		pool=/proc/sys/vm/nr_hugepages
+		before=$(cat $pool)
+		if [ "$before" -lt 1100 ]; then
+			echo 1100 > $pool
+			trap 'echo $before > $pool' EXIT
+			if [ "$(cat $pool)" -lt 1100 ]; then
+				echo "could not reserve 1100 huge pages (vm.nr_hugepages is $(cat $pool))" >&2
+				exit 1
+			fi
+		fi
+	fi
+done
+
 runuser -u postgres -- env HNSW_CACHE="$cache" MPLCONFIGDIR="$out/.matplotlib" \
 	pg_virtualenv -v $PG_MAJOR -o shared_buffers=2GB -o maintenance_work_mem=2GB \
-	-o max_wal_size=4GB -o jit=off \
+	-o max_wal_size=4GB -o jit=off -o huge_pages=$huge_pages \
 	/usr/bin/python3 "$top/bench/demo.py" --json "$out/results.json" --png "$out/results.png" "$@"

@@ -833,6 +833,10 @@ HnswPruneNeighbors(HnswGraph *graph, Datum base, const HnswElemId *ids,
 	int			n = 0;
 	int			result;
 
+	/* the heuristic below wants each member's value after its distance */
+	bool		(*measure) (HnswGraph *, Datum, HnswElemId, double *, bool *) =
+		graph->measure_kept ? graph->measure_kept : graph->distance_to;
+
 	for (int i = 0; i < nids; i++)
 	{
 		HnswCandidate *c = &candidates[n];
@@ -840,7 +844,7 @@ HnswPruneNeighbors(HnswGraph *graph, Datum base, const HnswElemId *ids,
 		if (extra != NULL && ids[i] == extra->id)
 			continue;
 		c->id = ids[i];
-		if (graph->distance_to(graph, base, c->id, &c->distance, &c->deleted) &&
+		if (measure(graph, base, c->id, &c->distance, &c->deleted) &&
 			!c->deleted)
 			n++;
 	}

@@ -162,6 +162,14 @@ struct HnswGraph
 	Datum		(*value) (HnswGraph *graph, HnswElemId id);
 
 	/*
+	 * Optional: distance_to for an element whose value the caller will ask
+	 * for next; a graph that keeps the values it reads (an insert's) keeps
+	 * the one read for this, so value() need not read it again.
+	 */
+	bool		(*measure_kept) (HnswGraph *graph, Datum value, HnswElemId id,
+								 double *distance, bool *deleted);
+
+	/*
 	 * Optional: start loading into the CPU cache what distance_to(id) will
 	 * read: the page header and line pointers, or with deep, the element
 	 * itself (whose place needs the line pointer).  A hint; never blocks.

@@ -65,7 +65,8 @@ typedef struct HnswDiskGraph
 typedef struct CachedValue
 {
 	HnswElemId	id;
-	struct varlena *value;
+	struct varlena *value;		/* NULL: the element is gone */
+	bool		deleted;		/* its row was dead when copied */
 } CachedValue;
 
 /* HnswReadShare for the disk graph g */
@@ -247,43 +248,86 @@ HnswFollowValueLinks(HnswGraph *graph, int j)
 }
 
 /*
- * A palloc'd copy of the value of id; (Datum) 0 if it is gone.  An insert's
- * graph keeps the copies and hands out the same one again: the heuristic
- * wants the values of the new element's candidates, and then of its
- * neighbours' neighbours when their lists are pruned, mostly the same
- * elements.  (Should VACUUM remove an element meanwhile and a new one take
- * its line pointer, one pruning decision of this insert would use the old
- * value: a list less well chosen, not a wrong one.)
+ * A palloc'd copy of the value of id, NULL if it is gone; *deleted says
+ * whether its row was dead.
  */
+static struct varlena *
+copy_value(HnswDiskGraph *g, HnswElemId id, bool *deleted)
+{
+	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+	struct varlena *copy = NULL;
+
+	*deleted = false;
+	if (!BufferIsValid(buf))
+		return NULL;
+	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup != NULL)
+	{
+		copy = HnswCopyElementValue(g->index, etup);
+		*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+	}
+	UnlockReleaseBuffer(buf);
+	if (copy != NULL)
+		check_value(g, id, copy);
+	return copy;
+}
+
+/*
+ * The cache entry of id, its value copied from its page if it was not
+ * there yet.  An insert's graph keeps the copies and hands out the same
+ * one again: the heuristic wants the values of the new element's
+ * candidates, and then of its neighbours' neighbours when their lists are
+ * pruned, mostly the same elements.  (Should VACUUM remove an element
+ * meanwhile and a new one take its line pointer, one pruning decision of
+ * this insert would use the old value: a list less well chosen, not a
+ * wrong one.)
+ */
+static CachedValue *
+cached_value(HnswDiskGraph *g, HnswElemId id)
+{
+	bool		found;
+	CachedValue *cached = hash_search(g->values, &id, HASH_ENTER, &found);
+
+	if (!found)
+		cached->value = copy_value(g, id, &cached->deleted);
+	return cached;
+}
+
+/* value callback: a copy of the value of id; (Datum) 0 if it is gone */
 static Datum
 disk_value(HnswGraph *graph, HnswElemId id)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	Buffer		buf;
-	HnswElementTuple etup;
-	struct varlena *copy = NULL;
-	CachedValue *cached = NULL;
-	bool		found;
+	bool		deleted;
 
 	if (g->values)
-	{
-		cached = hash_search(g->values, &id, HASH_ENTER, &found);
-		if (found)
-			return PointerGetDatum(cached->value);
-		cached->value = NULL;
-	}
-	buf = read_share(g, HnswElemIdGetBlock(id));
-	if (!BufferIsValid(buf))
-		return (Datum) 0;
-	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
-	if (etup != NULL)
-		copy = HnswCopyElementValue(g->index, etup);
-	UnlockReleaseBuffer(buf);
-	if (copy != NULL)
-		check_value(g, id, copy);
-	if (cached)
-		cached->value = copy;
-	return PointerGetDatum(copy);
+		return PointerGetDatum(cached_value(g, id)->value);
+	return PointerGetDatum(copy_value(g, id, &deleted));
+}
+
+/*
+ * measure_kept callback (see HnswGraph): distance_to through the insert's
+ * cache of values, so that the heuristic, which wants the value next,
+ * finds it there instead of reading the page again.  Graphs without the
+ * cache, or with a scan's quals, measure as distance_to does.
+ */
+static bool
+disk_measure_kept(HnswGraph *graph, Datum value, HnswElemId id,
+				  double *distance, bool *deleted)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	CachedValue *cached;
+
+	if (g->values == NULL || graph->filter != NULL)
+		return disk_distance_to(graph, value, id, distance, deleted);
+	cached = cached_value(g, id);
+	if (cached->value == NULL)
+		return false;
+	*distance = HnswComputeDistance(graph->distance, value,
+									PointerGetDatum(cached->value));
+	*deleted = cached->deleted;
+	return true;
 }
 
 /* replace callback: layer-0 lists, by VACUUM (so always WAL-logged) */
@@ -310,6 +354,7 @@ HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
 	g->graph.distance_to = disk_distance_to;
 	g->graph.neighbors = disk_neighbors;
 	g->graph.value = disk_value;
+	g->graph.measure_kept = disk_measure_kept;
 	g->graph.prefetch = disk_prefetch;
 	g->graph.replace = disk_replace;
 	g->index = index;
