@@ -36,10 +36,11 @@ for arg in "$@"; do
 		pool=/proc/sys/vm/nr_hugepages
 		before=$(cat $pool)
 		if [ "$before" -lt 1100 ]; then
-			echo 1100 > $pool
-			trap 'echo $before > $pool' EXIT
+			trap 'echo $before 2>/dev/null > $pool || true' EXIT
+			echo 1100 2>/dev/null > $pool || true
 			if [ "$(cat $pool)" -lt 1100 ]; then
-				echo "could not reserve 1100 huge pages (vm.nr_hugepages is $(cat $pool))" >&2
+				echo "--huge-pages: could not reserve 1100 huge pages of 2 MB" \
+					"(vm.nr_hugepages is $(cat $pool); run as root, with that much free memory)" >&2
 				exit 1
 			fi
 		fi
