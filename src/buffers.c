@@ -111,8 +111,8 @@ HnswBlockExists(Relation index, BlockNumber blkno)
  * Pin block blkno of index through the index's cache of recent buffers.
  * The caller has checked that the block exists.
  */
-Buffer
-HnswReadRecent(Relation index, BlockNumber blkno)
+static Buffer
+read_recent(Relation index, BlockNumber blkno)
 {
 	HnswBufferCache *cache = buffer_cache(index);
 	HnswRecentBuffer *slot = &cache->recent[blkno & cache->mask];
@@ -139,7 +139,7 @@ read_locked(Relation index, BlockNumber blkno, int mode)
 
 	if (blkno == HNSW_METAPAGE_BLKNO || !HnswBlockExists(index, blkno))
 		return InvalidBuffer;
-	buf = HnswReadRecent(index, blkno);
+	buf = read_recent(index, blkno);
 	LockBuffer(buf, mode);
 	HnswCheckPage(index, BufferGetPage(buf), blkno);
 	return buf;

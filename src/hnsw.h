@@ -534,7 +534,6 @@ typedef struct HnswBufferCache
 
 extern HnswBufferCache *HnswBufferCacheForOperation(Relation index);
 extern bool HnswBlockExists(Relation index, BlockNumber blkno);
-extern Buffer HnswReadRecent(Relation index, BlockNumber blkno);
 extern Buffer HnswReadShare(Relation index, BlockNumber blkno);
 extern Buffer HnswLockForEdit(Relation index, BlockNumber blkno, bool wal,
 							  HnswPageEdit *edit, Page *page);
