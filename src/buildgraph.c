@@ -203,12 +203,13 @@ HnswAreaInit(void *mem, Size size, HnswOptions *opts, uint32 linked_columns,
 }
 
 static bool
-area_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
+area_distance_to(HnswGraph *graph, Datum value, HnswElemId id, double limit,
 				 double *distance, bool *deleted)
 {
 	HnswBuildElement *e = area_element(((AreaGraph *) graph)->area, id);
 
-	*distance = HnswComputeDistance(graph->distance, value, element_value(e));
+	*distance = HnswComputeDistanceWithin(graph->distance, value,
+										  element_value(e), limit);
 	*deleted = false;
 	return true;
 }

@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -185,6 +186,45 @@ prepared_array(Datum d)
 
 #define F4(d) ((const float *) ARR_DATA_PTR(prepared_array(d)))
 #define DIM(d) (ARR_DIMS(prepared_array(d))[0])
+
+/*
+ * HnswComputeDistance for a caller that only needs to know whether the
+ * distance is below limit: the distance when it is, and otherwise any
+ * value at or above limit.  L2 and L1 stop summing once the sum is past
+ * the limit (the bounded kernels); the others compute it all.
+ *
+ * The kernel's limit is set a little above the true one, so that a sum
+ * that stopped early is past it however the final sum would have rounded:
+ * nothing the full distance would have put below limit is ever cut short.
+ */
+double
+HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b, double limit)
+{
+	if (!(limit < HNSW_DISTANCE_NO_LIMIT))
+		return HnswComputeDistance(dist, a, b);
+	switch (dist->kernel)
+	{
+		case HNSW_KERNEL_L2:
+			{
+				double		squared_limit = Max(limit, 0.0) * Max(limit, 0.0) * 1.0001;
+				float		sum;
+
+				if (squared_limit >= FLT_MAX)
+					break;
+				sum = hnsw_kernels->l2_squared_within(F4(a), F4(b), DIM(a),
+													  (float) squared_limit);
+				return sqrt((double) sum);
+			}
+		case HNSW_KERNEL_L1:
+			if (fabs(limit) * 1.0001 >= FLT_MAX)
+				break;
+			return hnsw_kernels->l1_within(F4(a), F4(b), DIM(a),
+										   (float) (limit + fabs(limit) * 0.0001));
+		default:
+			break;
+	}
+	return HnswComputeDistance(dist, a, b);
+}
 
 /*
  * Distance between two values prepared by HnswPrepareValue.  The values

@@ -282,7 +282,8 @@ extend_candidates(HnswGraph *graph, Datum base, int layer,
 			if (!visited_add(&seen, neighbors[j]))
 				continue;
 			c->id = neighbors[j];
-			if (graph->distance_to(graph, base, c->id, &c->distance, &c->deleted) &&
+			if (graph->distance_to(graph, base, c->id, HNSW_DISTANCE_NO_LIMIT,
+								   &c->distance, &c->deleted) &&
 				!c->deleted)
 				count++;
 		}
@@ -362,6 +363,25 @@ pass_by(HnswSearch *s, const HnswCandidate *c)
 	s->passed[s->npassed++] = *c;
 }
 
+/*
+ * The distance of c->id from the query, as far as the search needs it:
+ * once W holds ef elements, only whether it beats W's farthest, so a
+ * distance past that may be left unfinished (c->beyond; the kernels stop
+ * early, see HnswComputeDistanceWithin).  False if the element is gone.
+ */
+static inline bool
+measure(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef)
+{
+	double		limit = s->found.count >= ef ? s->found.items[0].distance :
+		HNSW_DISTANCE_NO_LIMIT;
+
+	if (!graph->distance_to(graph, s->query, c->id, limit, &c->distance,
+							&c->deleted))
+		return false;
+	c->beyond = limit < HNSW_DISTANCE_NO_LIMIT && !(c->distance < limit);
+	return true;
+}
+
 /* Add c to W, keeping at most ef there; what W lets go is left out */
 static void
 add_found(HnswSearch *s, const HnswCandidate *c, int ef)
@@ -395,9 +415,12 @@ HnswSearchBegin(HnswGraph *graph, Datum query, HnswCandidate *entries,
 						  Max(HnswMaxNeighbors(graph->m, 0), HNSW_MAX_VALUE_LINKS));
 	for (int i = 0; i < nentries; i++)
 	{
-		visited_add(&s->visited, entries[i].id);
-		heap_push(&s->candidates, &entries[i]);
-		add_found(s, &entries[i], ef);
+		HnswCandidate e = entries[i];
+
+		e.beyond = false;
+		visited_add(&s->visited, e.id);
+		heap_push(&s->candidates, &e);
+		add_found(s, &e, ef);
 	}
 	return s;
 }
@@ -427,7 +450,8 @@ HnswSearchRun(HnswGraph *graph, HnswSearch *s, int ef, HnswCandidate **result)
 		for (int i = 0; i < nleft; i++)
 		{
 			heap_push(&s->candidates, &left[i]);
-			add_found(s, &left[i], ef);
+			if (!left[i].beyond)
+				add_found(s, &left[i], ef);
 		}
 		pfree(left);
 	}
@@ -445,6 +469,26 @@ walk:
 			if (s->resumable)
 				heap_push(&s->candidates, &c);
 			break;
+		}
+
+		/*
+		 * One a narrower beam left out without its whole distance (only
+		 * that it was too far then): measure it now, and put it back in
+		 * its place.  Its bound was below the beam's farthest, so the true
+		 * distance may still make it.
+		 */
+		if (c.beyond)
+		{
+			if (!measure(graph, s, &c, ef))
+				continue;
+			if (s->found.count < ef || c.distance < s->found.items[0].distance)
+			{
+				heap_push(&s->candidates, &c);
+				add_found(s, &c, ef);
+			}
+			else
+				leave_out(s, &c);
+			continue;
 		}
 
 		/*
@@ -489,7 +533,7 @@ walk:
 			if (graph->prefetch && i + 2 < n)
 				graph->prefetch(graph, neighbors[i + 2], true);
 			e.id = neighbors[i];
-			if (!graph->distance_to(graph, s->query, e.id, &e.distance, &e.deleted))
+			if (!measure(graph, s, &e, ef))
 				continue;		/* removed by VACUUM meanwhile */
 
 			/*
@@ -678,7 +722,8 @@ select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 			if (!candidate_value(graph, candidates, values, i) ||
 				!candidate_value(graph, candidates, values, r))
 				good = false;	/* removed by VACUUM meanwhile */
-			else if (HnswComputeDistance(graph->distance, values[i], values[r]) <
+			else if (HnswComputeDistanceWithin(graph->distance, values[i], values[r],
+											   candidates[i].distance) <
 					 candidates[i].distance)
 				good = false;
 		}
@@ -765,8 +810,8 @@ HnswFindNeighbors(HnswGraph *graph, Datum value, int level,
 	}
 	entries = palloc(sizeof(HnswCandidate));
 	entries[0].id = entry;
-	if (!graph->distance_to(graph, value, entry, &entries[0].distance,
-							&entries[0].deleted))
+	if (!graph->distance_to(graph, value, entry, HNSW_DISTANCE_NO_LIMIT,
+							&entries[0].distance, &entries[0].deleted))
 		return false;
 
 	for (int layer = entry_level; layer >= 0; layer--)
@@ -834,7 +879,7 @@ HnswPruneNeighbors(HnswGraph *graph, Datum base, const HnswElemId *ids,
 	int			result;
 
 	/* the heuristic below wants each member's value after its distance */
-	bool		(*measure) (HnswGraph *, Datum, HnswElemId, double *, bool *) =
+	bool		(*measure) (HnswGraph *, Datum, HnswElemId, double, double *, bool *) =
 		graph->measure_kept ? graph->measure_kept : graph->distance_to;
 
 	for (int i = 0; i < nids; i++)
@@ -844,7 +889,8 @@ HnswPruneNeighbors(HnswGraph *graph, Datum base, const HnswElemId *ids,
 		if (extra != NULL && ids[i] == extra->id)
 			continue;
 		c->id = ids[i];
-		if (measure(graph, base, c->id, &c->distance, &c->deleted) &&
+		if (measure(graph, base, c->id, HNSW_DISTANCE_NO_LIMIT, &c->distance,
+					&c->deleted) &&
 			!c->deleted)
 			n++;
 	}

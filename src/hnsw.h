@@ -13,6 +13,8 @@
 #ifndef HNSW_H
 #define HNSW_H
 
+#include <math.h>
+
 #include "access/amapi.h"
 #include "access/generic_xlog.h"
 #include "fmgr.h"
@@ -130,7 +132,13 @@ typedef struct HnswCandidate
 	double		distance;
 	HnswElemId	id;
 	bool		deleted;		/* element of a dead row: route, never return */
+	bool		beyond;			/* within a search (graph.c) only: distance is
+								 * a bound below the true one, which was not
+								 * needed then (see distance_to's limit) */
 } HnswCandidate;
+
+/* distance_to's limit for "the distance, however large" */
+#define HNSW_DISTANCE_NO_LIMIT INFINITY
 
 /*
  * How the graph algorithms (graph.c) reach elements.  The build's in-memory
@@ -149,12 +157,15 @@ struct HnswGraph
 	bool		keep_pruned;	/* Algorithm 4's keepPrunedConnections */
 
 	/*
-	 * Distance from value to element id.  Returns false if the id no longer
-	 * holds an element (it was removed by VACUUM); sets *deleted if the
-	 * element belongs to a dead row (it is traversed but never a result).
+	 * Distance from value to element id; when that is not below limit, it
+	 * may be any value at or above limit instead (HnswComputeDistanceWithin;
+	 * HNSW_DISTANCE_NO_LIMIT for the distance always).  Returns false if the
+	 * id no longer holds an element (it was removed by VACUUM); sets
+	 * *deleted if the element belongs to a dead row (it is traversed but
+	 * never a result).
 	 */
 	bool		(*distance_to) (HnswGraph *graph, Datum value, HnswElemId id,
-								double *distance, bool *deleted);
+								double limit, double *distance, bool *deleted);
 	/* Copy the neighbour ids of id on layer into out; returns their count */
 	int			(*neighbors) (HnswGraph *graph, HnswElemId id, int layer,
 							  HnswElemId *out);
@@ -167,7 +178,7 @@ struct HnswGraph
 	 * the one read for this, so value() need not read it again.
 	 */
 	bool		(*measure_kept) (HnswGraph *graph, Datum value, HnswElemId id,
-								 double *distance, bool *deleted);
+								 double limit, double *distance, bool *deleted);
 
 	/*
 	 * Optional: start loading into the CPU cache what distance_to(id) will
@@ -260,6 +271,8 @@ extern void HnswKernelAssignHook(int newval, void *extra);
 extern void HnswInitKernels(void);
 extern void HnswInitDistance(HnswDistance *dist, Relation index);
 extern double HnswComputeDistance(HnswDistance *dist, Datum a, Datum b);
+extern double HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b,
+										double limit);
 extern Datum HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip);
 extern uint32 HnswValueDimensions(HnswDistance *dist, Datum value);
 extern bool HnswValueIsWellFormed(HnswDistance *dist, Datum value,

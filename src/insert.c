@@ -89,7 +89,7 @@ check_value(HnswDiskGraph *g, HnswElemId id, struct varlena *v)
 }
 
 static bool
-disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
+disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id, double limit,
 				 double *distance, bool *deleted)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
@@ -108,8 +108,8 @@ disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id,
 		else
 		{
 			check_value(g, id, v);
-			*distance = HnswComputeDistance(graph->distance, value,
-											PointerGetDatum(v));
+			*distance = HnswComputeDistanceWithin(graph->distance, value,
+												  PointerGetDatum(v), limit);
 			*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
 			if (graph->filter && !*deleted &&
 				!HnswFilterMatches(graph->filter, PointerGetDatum(v), etup))
@@ -158,7 +158,13 @@ disk_prefetch(HnswGraph *graph, HnswElemId id, bool deep)
 		/* an unlocked read may see garbage: stay inside the page */
 		if (off >= BLCKSZ || len > BLCKSZ - off)
 			return;
-		for (unsigned i = 0; i < len; i += HNSW_PREFETCH_STRIDE)
+
+		/*
+		 * The first 1.5 kB: past that the hardware prefetchers are streaming
+		 * the rest, and a distance that passes the search's limit (see
+		 * HnswComputeDistanceWithin) may never need it.
+		 */
+		for (unsigned i = 0; i < Min(len, 1536); i += HNSW_PREFETCH_STRIDE)
 			__builtin_prefetch(page + off + i);
 	}
 }
@@ -313,19 +319,19 @@ disk_value(HnswGraph *graph, HnswElemId id)
  * cache, or with a scan's quals, measure as distance_to does.
  */
 static bool
-disk_measure_kept(HnswGraph *graph, Datum value, HnswElemId id,
+disk_measure_kept(HnswGraph *graph, Datum value, HnswElemId id, double limit,
 				  double *distance, bool *deleted)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
 	CachedValue *cached;
 
 	if (g->values == NULL || graph->filter != NULL)
-		return disk_distance_to(graph, value, id, distance, deleted);
+		return disk_distance_to(graph, value, id, limit, distance, deleted);
 	cached = cached_value(g, id);
 	if (cached->value == NULL)
 		return false;
-	*distance = HnswComputeDistance(graph->distance, value,
-									PointerGetDatum(cached->value));
+	*distance = HnswComputeDistanceWithin(graph->distance, value,
+										  PointerGetDatum(cached->value), limit);
 	*deleted = cached->deleted;
 	return true;
 }
@@ -808,7 +814,8 @@ relink_dropped(Relation index, HnswGraph *graph, HnswElemId target,
 			if (base == (Datum) 0)
 				continue;
 			link.id = x;
-			if (!graph->distance_to(graph, base, x, &link.distance, &link.deleted) ||
+			if (!graph->distance_to(graph, base, x, HNSW_DISTANCE_NO_LIMIT,
+									&link.distance, &link.deleted) ||
 				link.deleted)
 				break;			/* gone, or its row is dead: nothing to keep */
 			g->relinking = true;

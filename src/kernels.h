@@ -24,6 +24,18 @@ typedef struct HnswKernelTable
 	float		(*l2_squared) (const float *a, const float *b, int n);
 	float		(*inner_product) (const float *a, const float *b, int n);
 	float		(*l1) (const float *a, const float *b, int n);
+
+	/*
+	 * l2_squared and l1 for a caller that only needs to know whether the
+	 * result is at most limit: the same result bit for bit when it is, and
+	 * otherwise possibly a smaller sum that already exceeds limit (the sum
+	 * so far, checked every HNSW_KERNEL_CHECK_EVERY elements).  Exact,
+	 * because every term is non-negative: no lane of the sum ever shrinks.
+	 */
+	float		(*l2_squared_within) (const float *a, const float *b, int n,
+									  float limit);
+	float		(*l1_within) (const float *a, const float *b, int n,
+							  float limit);
 	/* dot product and both squared norms, in one pass */
 	void		(*cosine_parts) (const float *a, const float *b, int n,
 								 float *dot, float *norm_a, float *norm_b);
@@ -32,6 +44,9 @@ typedef struct HnswKernelTable
 	void		(*bit_jaccard) (const uint8 *a, const uint8 *b, int nbytes,
 								uint64 *and_count, uint64 *or_count);
 } HnswKernelTable;
+
+/* How many elements a bounded kernel sums between checks (a power of 2) */
+#define HNSW_KERNEL_CHECK_EVERY 128
 
 extern const HnswKernelTable hnsw_scalar_kernels;
 

@@ -38,11 +38,14 @@ hsum256(__m256 v)
 /*
  * The three one-accumulator float kernels share this loop: two independent
  * accumulators of 8 lanes, then a scalar tail.  STEP(acc, va, vb) folds one
- * vector pair into acc; TAIL(x, y) is the scalar term.
+ * vector pair into acc; TAIL(x, y) is the scalar term.  name##_within
+ * stops once the sum passes limit (see HnswKernelTable); its check adds
+ * the accumulators as the end does, so the sum it sees never exceeds the
+ * final one.  bounded is a constant in each expansion.
  */
 #define HNSW_AVX2_FLOAT_KERNEL(name, STEP, TAIL) \
-HNSW_AVX2 static float \
-name(const float *a, const float *b, int n) \
+HNSW_AVX2 static inline float \
+name##_body(const float *a, const float *b, int n, bool bounded, float limit) \
 { \
 	__m256		acc0 = _mm256_setzero_ps(); \
 	__m256		acc1 = _mm256_setzero_ps(); \
@@ -53,6 +56,9 @@ name(const float *a, const float *b, int n) \
 	{ \
 		STEP(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)); \
 		STEP(acc1, _mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)); \
+		if (bounded && ((i + 16) & (HNSW_KERNEL_CHECK_EVERY - 1)) == 0 && \
+			(sum = hsum256(_mm256_add_ps(acc0, acc1))) > limit) \
+			return sum; \
 	} \
 	for (; i + 8 <= n; i += 8) \
 		STEP(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)); \
@@ -60,6 +66,18 @@ name(const float *a, const float *b, int n) \
 	for (; i < n; i++) \
 		sum += TAIL(a[i], b[i]); \
 	return sum; \
+} \
+\
+HNSW_AVX2 static float \
+name(const float *a, const float *b, int n) \
+{ \
+	return name##_body(a, b, n, false, 0.0f); \
+} \
+\
+HNSW_AVX2 static pg_attribute_unused() float \
+name##_within(const float *a, const float *b, int n, float limit) \
+{ \
+	return name##_body(a, b, n, true, limit); \
 }
 
 #define L2_STEP(acc, va, vb) \
@@ -162,6 +180,8 @@ const HnswKernelTable hnsw_avx2_kernels = {
 	avx2_l2_squared,
 	avx2_inner_product,
 	avx2_l1,
+	avx2_l2_squared_within,
+	avx2_l1_within,
 	avx2_cosine_parts,
 	avx2_bit_hamming,
 	avx2_bit_jaccard

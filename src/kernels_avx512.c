@@ -23,20 +23,27 @@
 /*
  * One template for the single-accumulator kernels: STEP(acc, va, vb)
  * folds one pair of 16-lane vectors into acc.  Lanes past n load as zero,
- * which adds nothing for any of the terms used here.
+ * which adds nothing for any of the terms used here.  name##_within stops
+ * once the sum passes limit (see HnswKernelTable); its check adds the
+ * accumulators as the end does, so the sum it sees never exceeds the
+ * final one.  bounded is a constant in each expansion.
  */
 #define HNSW_AVX512_FLOAT_KERNEL(name, STEP) \
-HNSW_AVX512 static float \
-name(const float *a, const float *b, int n) \
+HNSW_AVX512 static inline float \
+name##_body(const float *a, const float *b, int n, bool bounded, float limit) \
 { \
 	__m512		acc0 = _mm512_setzero_ps(); \
 	__m512		acc1 = _mm512_setzero_ps(); \
+	float		sum; \
 	int			i = 0; \
 \
 	for (; i + 32 <= n; i += 32) \
 	{ \
 		STEP(acc0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)); \
 		STEP(acc1, _mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16)); \
+		if (bounded && ((i + 32) & (HNSW_KERNEL_CHECK_EVERY - 1)) == 0 && \
+			(sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1))) > limit) \
+			return sum; \
 	} \
 	for (; i < n; i += 16) \
 	{ \
@@ -45,6 +52,18 @@ name(const float *a, const float *b, int n) \
 		STEP(acc0, _mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i)); \
 	} \
 	return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)); \
+} \
+\
+HNSW_AVX512 static float \
+name(const float *a, const float *b, int n) \
+{ \
+	return name##_body(a, b, n, false, 0.0f); \
+} \
+\
+HNSW_AVX512 static pg_attribute_unused() float \
+name##_within(const float *a, const float *b, int n, float limit) \
+{ \
+	return name##_body(a, b, n, true, limit); \
 }
 
 #define L2_STEP(acc, va, vb) \
@@ -90,6 +109,8 @@ HnswAvx512Kernels(void)
 	avx512_table.l2_squared = avx512_l2_squared;
 	avx512_table.inner_product = avx512_inner_product;
 	avx512_table.l1 = avx512_l1;
+	avx512_table.l2_squared_within = avx512_l2_squared_within;
+	avx512_table.l1_within = avx512_l1_within;
 	avx512_table.cosine_parts = avx512_cosine_parts;
 	return &avx512_table;
 }

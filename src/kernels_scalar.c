@@ -18,17 +18,36 @@
 
 /*
  * The float kernels differ only in what they accumulate per element, so
- * they are generated from one template.
+ * they are generated from one template.  name##_within stops once the sum
+ * passes limit (see HnswKernelTable); bounded is a constant in each
+ * expansion, so the plain kernel has no checks.
  */
 #define HNSW_SCALAR_FLOAT_KERNEL(name, term) \
-static float \
-name(const float *a, const float *b, int n) \
+static inline float \
+name##_body(const float *a, const float *b, int n, bool bounded, float limit) \
 { \
 	float		sum = 0.0f; \
 \
 	for (int i = 0; i < n; i++) \
+	{ \
 		sum += (term); \
+		if (bounded && ((i + 1) & (HNSW_KERNEL_CHECK_EVERY - 1)) == 0 && \
+			sum > limit) \
+			return sum; \
+	} \
 	return sum; \
+} \
+\
+static float \
+name(const float *a, const float *b, int n) \
+{ \
+	return name##_body(a, b, n, false, 0.0f); \
+} \
+\
+static pg_attribute_unused() float \
+name##_within(const float *a, const float *b, int n, float limit) \
+{ \
+	return name##_body(a, b, n, true, limit); \
 }
 
 HNSW_SCALAR_FLOAT_KERNEL(scalar_l2_squared, (a[i] - b[i]) * (a[i] - b[i]))
@@ -85,6 +104,8 @@ const HnswKernelTable hnsw_scalar_kernels = {
 	scalar_l2_squared,
 	scalar_inner_product,
 	scalar_l1,
+	scalar_l2_squared_within,
+	scalar_l1_within,
 	scalar_cosine_parts,
 	scalar_bit_hamming,
 	scalar_bit_jaccard

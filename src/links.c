@@ -456,7 +456,8 @@ HnswRepairValueLinks(Relation index, HnswGraph *graph, HnswElemId id,
 
 				if (theirs[k] == id || deleted(arg, theirs[k]))
 					continue;
-				if (graph->distance_to(graph, value, theirs[k], &distance, &dead) &&
+				if (graph->distance_to(graph, value, theirs[k], HNSW_DISTANCE_NO_LIMIT,
+									   &distance, &dead) &&
 					!dead)
 					add_candidate(list, &n, theirs[k], distance);
 			}

@@ -241,7 +241,8 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 			graph->prefetch(graph, ids[i + 1], true);
 		c = &so->results[so->nresults];
 		c->id = ids[i];
-		if (graph->distance_to(graph, so->query, ids[i], &c->distance,
+		if (graph->distance_to(graph, so->query, ids[i], HNSW_DISTANCE_NO_LIMIT,
+							   &c->distance,
 							   &c->deleted) && !c->deleted)
 			so->nresults++;
 	}
@@ -279,7 +280,8 @@ walk(HnswScanOpaque so, Relation index, HnswGraph *graph,
 		int			nentries = 1;
 
 		entry.id = HnswElemIdFromTid(&meta->entry);
-		if (!graph->distance_to(graph, so->query, entry.id, &entry.distance,
+		if (!graph->distance_to(graph, so->query, entry.id,
+								HNSW_DISTANCE_NO_LIMIT, &entry.distance,
 								&entry.deleted))
 		{
 			/* a VACUUM moved the entry point since we read it: read again */

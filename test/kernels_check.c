@@ -5,7 +5,8 @@
  *	  (or a sanitizer): every kernel table this CPU has against the scalar
  *	  reference, for every length from 0 to 300 and every misalignment of
  *	  the inputs, with the buffers allocated to the exact length so that a
- *	  read past the end is reported.
+ *	  read past the end is reported; and each bounded kernel against its
+ *	  own table's plain one.
  *
  *	  HNSW_KERNELS_SKIP=avx512 leaves a table out (valgrind cannot run
  *	  AVX-512 instructions).
@@ -51,6 +52,26 @@ abs_dot(const float *a, const float *b, int n)
 	for (int i = 0; i < n; i++)
 		s += fabs((double) a[i] * b[i]);
 	return s;
+}
+
+/*
+ * A bounded kernel: with a limit at or above the full sum, the plain
+ * kernel's result bit for bit; with one below it, a value above the limit
+ * and no larger than the full sum.
+ */
+static bool
+within_ok(float (*plain) (const float *, const float *, int),
+		  float (*within) (const float *, const float *, int, float),
+		  const float *a, const float *b, int n)
+{
+	float		full = plain(a, b, n);
+	float		low = full * 0.5f;
+	float		r;
+
+	if (within(a, b, n, INFINITY) != full || within(a, b, n, full) != full)
+		return false;
+	r = within(a, b, n, low);
+	return full <= low || (r > low && r <= full);
 }
 
 static void
@@ -100,6 +121,10 @@ check_table(const HnswKernelTable *t)
 			expect(close_to(t->inner_product(a, b, n), ref->inner_product(a, b, n), dots),
 				   t->name, "ip", n, shift);
 			expect(close_to(t->l1(a, b, n), l1, l1), t->name, "l1", n, shift);
+			expect(within_ok(t->l2_squared, t->l2_squared_within, a, b, n),
+				   t->name, "l2 within", n, shift);
+			expect(within_ok(t->l1, t->l1_within, a, b, n),
+				   t->name, "l1 within", n, shift);
 			t->cosine_parts(a, b, n, &d1, &n1, &m1);
 			ref->cosine_parts(a, b, n, &d2, &n2, &m2);
 			expect(close_to(d1, d2, dots) && close_to(n1, n2, n2) && close_to(m1, m2, m2),
