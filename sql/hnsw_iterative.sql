@@ -20,24 +20,25 @@ FROM (SELECT id FROM it WHERE cat = 7 ORDER BY v <-> '{0.5,0.5,0.5,0.5,0.5,0.5,0
 -- iterating, every query gets its 10, in distance order, and they are the
 -- right ones (compared with an exact scan of the matching rows)
 SET hnsw.iterative_scan = strict_order;
-CREATE FUNCTION it_check(c int, mode text) RETURNS TABLE (n bigint, ordered bool, hits bigint)
+CREATE FUNCTION knn_check(tbl text, q real[], c int, op text, mode text)
+RETURNS TABLE (n bigint, ordered bool, hits bigint)
 LANGUAGE plpgsql AS $$
-DECLARE
-	q real[] := ARRAY(SELECT (c % 10) / 10.0 + 0.05 FROM generate_series(1, 8))::real[];
 BEGIN
 	EXECUTE format('SET LOCAL hnsw.iterative_scan = %s', mode);
-	RETURN QUERY
-	WITH got AS (SELECT id, v <-> q AS d, row_number() OVER () AS pos
-				 FROM (SELECT id, v FROM it WHERE cat = c ORDER BY v <-> q LIMIT 10) s),
-	     exact AS (SELECT id FROM it WHERE cat = c ORDER BY (v <-> q) + 0 LIMIT 10)
+	RETURN QUERY EXECUTE format($f$
+	WITH got AS (SELECT id, v %2$s $1 AS d, row_number() OVER () AS pos
+				 FROM (SELECT id, v FROM %1$I WHERE cat = $2 ORDER BY v %2$s $1 LIMIT 10) s),
+	     exact AS (SELECT id FROM %1$I WHERE cat = $2 ORDER BY (v %2$s $1) + 0 LIMIT 10)
 	SELECT (SELECT count(*) FROM got),
 	       (SELECT bool_and(d >= coalesce(prev, 0)) FROM (SELECT d, lag(d) OVER (ORDER BY pos) AS prev FROM got) o),
-	       (SELECT count(*) FROM got JOIN exact USING (id));
+	       (SELECT count(*) FROM got JOIN exact USING (id))$f$, tbl, op) USING q, c;
 END $$;
 SELECT min(n) AS min_rows, bool_and(ordered) AS all_ordered, sum(hits) >= 0.9 * sum(n) AS recall_ok
-FROM generate_series(0, 19) c, it_check(c, 'strict_order');
+FROM generate_series(0, 19) c,
+	knn_check('it', ARRAY(SELECT (c % 10) / 10.0 + 0.05 FROM generate_series(1, 8))::real[], c, '<->', 'strict_order');
 SELECT min(n) AS min_rows, sum(hits) >= 0.9 * sum(n) AS recall_ok
-FROM generate_series(0, 19) c, it_check(c, 'relaxed_order');
+FROM generate_series(0, 19) c,
+	knn_check('it', ARRAY(SELECT (c % 10) / 10.0 + 0.05 FROM generate_series(1, 8))::real[], c, '<->', 'relaxed_order');
 
 -- a LIMIT above ef_search
 SELECT count(*) AS rows_past_ef_search
@@ -72,7 +73,6 @@ SELECT (SELECT array_agg(id) FROM (SELECT id FROM it ORDER BY v[1:4] <-> '{0.5,0
      = (SELECT array_agg(id) FROM (SELECT id FROM it ORDER BY (v[1:4] <-> '{0.5,0.5,0.5,0.5}') + 0 LIMIT 5) b)
 	AS expression_index_exact;
 DROP TABLE it;
-DROP FUNCTION it_check(int, text);
 
 -- Long vectors: once the beam is full, a search stops summing a distance
 -- that is already past the beam's farthest (every 128 dimensions, for L2
@@ -86,33 +86,12 @@ INSERT INTO itl SELECT i, i % 50, ARRAY(SELECT random() + 0 * i FROM generate_se
 CREATE INDEX itl_l2 ON itl USING hnsw (v float4_l2_ops);
 CREATE INDEX itl_l1 ON itl USING hnsw (v float4_l1_ops);
 ANALYZE itl;
-CREATE FUNCTION itl_check(c int, l1 bool) RETURNS TABLE (n bigint, ordered bool, hits bigint)
-LANGUAGE plpgsql AS $$
-DECLARE
-	q real[] := ARRAY(SELECT ((c * 7 + i) % 10) / 10.0 FROM generate_series(1, 300) i)::real[];
-BEGIN
-	IF l1 THEN
-		RETURN QUERY
-		WITH got AS (SELECT id, v <+> q AS d, row_number() OVER () AS pos
-					 FROM (SELECT id, v FROM itl WHERE cat = c ORDER BY v <+> q LIMIT 10) s),
-		     exact AS (SELECT id FROM itl WHERE cat = c ORDER BY (v <+> q) + 0 LIMIT 10)
-		SELECT (SELECT count(*) FROM got),
-		       (SELECT bool_and(d >= coalesce(prev, 0)) FROM (SELECT d, lag(d) OVER (ORDER BY pos) AS prev FROM got) o),
-		       (SELECT count(*) FROM got JOIN exact USING (id));
-	ELSE
-		RETURN QUERY
-		WITH got AS (SELECT id, v <-> q AS d, row_number() OVER () AS pos
-					 FROM (SELECT id, v FROM itl WHERE cat = c ORDER BY v <-> q LIMIT 10) s),
-		     exact AS (SELECT id FROM itl WHERE cat = c ORDER BY (v <-> q) + 0 LIMIT 10)
-		SELECT (SELECT count(*) FROM got),
-		       (SELECT bool_and(d >= coalesce(prev, 0)) FROM (SELECT d, lag(d) OVER (ORDER BY pos) AS prev FROM got) o),
-		       (SELECT count(*) FROM got JOIN exact USING (id));
-	END IF;
-END $$;
 SET enable_seqscan = off;
-SELECT l1, min(n) AS min_rows, bool_and(ordered) AS all_ordered, sum(hits) >= 0.9 * sum(n) AS recall_ok
-FROM (VALUES (false), (true)) m(l1), generate_series(0, 9) c, itl_check(c, l1)
-GROUP BY l1 ORDER BY l1;
+SELECT op, min(n) AS min_rows, bool_and(ordered) AS all_ordered, sum(hits) >= 0.9 * sum(n) AS recall_ok
+FROM (VALUES ('<->'), ('<+>')) o(op), generate_series(0, 9) c,
+	knn_check('itl', ARRAY(SELECT ((c * 7 + i) % 10) / 10.0 FROM generate_series(1, 300) i)::real[],
+			  c, op, 'strict_order')
+GROUP BY op ORDER BY op;
 -- to the last row: strict_order returns each once and in order (a row
 -- found after a farther one was returned is skipped); relaxed_order
 -- returns every row, each once
@@ -126,6 +105,6 @@ SET hnsw.iterative_scan = relaxed_order;
 SELECT count(*) AS relaxed_rows, count(DISTINCT id) AS distinct_rows
 FROM (SELECT id FROM itl ORDER BY v <-> array_fill(0.5::real, ARRAY[300]) LIMIT 3000) s;
 DROP TABLE itl;
-DROP FUNCTION itl_check(int, bool);
+DROP FUNCTION knn_check(text, real[], int, text, text);
 RESET enable_seqscan;
 RESET hnsw.iterative_scan;

@@ -370,7 +370,7 @@ pass_by(HnswSearch *s, const HnswCandidate *c)
  * early, see HnswComputeDistanceWithin).  False if the element is gone.
  */
 static inline bool
-measure(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef)
+beam_distance(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef)
 {
 	double		limit = s->found.count >= ef ? s->found.items[0].distance :
 		HNSW_DISTANCE_NO_LIMIT;
@@ -472,14 +472,14 @@ walk:
 		}
 
 		/*
-		 * One a narrower beam left out without its whole distance (only
-		 * that it was too far then): measure it now, and put it back in
-		 * its place.  Its bound was below the beam's farthest, so the true
-		 * distance may still make it.
+		 * An element a narrower beam left out without its whole distance
+		 * (only that it was too far then): measure it now, and put it where
+		 * that takes it.  The part it had was below the beam's farthest, so
+		 * the whole distance may still make it.
 		 */
 		if (c.beyond)
 		{
-			if (!measure(graph, s, &c, ef))
+			if (!beam_distance(graph, s, &c, ef))
 				continue;
 			if (s->found.count < ef || c.distance < s->found.items[0].distance)
 			{
@@ -533,7 +533,7 @@ walk:
 			if (graph->prefetch && i + 2 < n)
 				graph->prefetch(graph, neighbors[i + 2], true);
 			e.id = neighbors[i];
-			if (!measure(graph, s, &e, ef))
+			if (!beam_distance(graph, s, &e, ef))
 				continue;		/* removed by VACUUM meanwhile */
 
 			/*

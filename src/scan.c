@@ -242,8 +242,8 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 		c = &so->results[so->nresults];
 		c->id = ids[i];
 		if (graph->distance_to(graph, so->query, ids[i], HNSW_DISTANCE_NO_LIMIT,
-							   &c->distance,
-							   &c->deleted) && !c->deleted)
+							   &c->distance, &c->deleted) &&
+			!c->deleted)
 			so->nresults++;
 	}
 	qsort(so->results, so->nresults, sizeof(HnswCandidate), HnswCandidateCompare);
