@@ -48,6 +48,24 @@ typedef struct HnswKernelTable
 /* How many elements a bounded kernel sums between checks (a power of 2) */
 #define HNSW_KERNEL_CHECK_EVERY 128
 
+/*
+ * The plain and the bounded entry points of a float kernel written as
+ * name##_body(a, b, n, bounded, limit): bounded is a constant in each, so
+ * the plain one has no checks.  attr is the file's target attribute.
+ */
+#define HNSW_FLOAT_KERNEL_ENTRIES(attr, name) \
+attr static float \
+name(const float *a, const float *b, int n) \
+{ \
+	return name##_body(a, b, n, false, 0.0f); \
+} \
+\
+attr static pg_attribute_unused() float \
+name##_within(const float *a, const float *b, int n, float limit) \
+{ \
+	return name##_body(a, b, n, true, limit); \
+}
+
 extern const HnswKernelTable hnsw_scalar_kernels;
 
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -68,17 +68,7 @@ name##_body(const float *a, const float *b, int n, bool bounded, float limit) \
 	return sum; \
 } \
 \
-HNSW_AVX2 static float \
-name(const float *a, const float *b, int n) \
-{ \
-	return name##_body(a, b, n, false, 0.0f); \
-} \
-\
-HNSW_AVX2 static pg_attribute_unused() float \
-name##_within(const float *a, const float *b, int n, float limit) \
-{ \
-	return name##_body(a, b, n, true, limit); \
-}
+HNSW_FLOAT_KERNEL_ENTRIES(HNSW_AVX2, name)
 
 #define L2_STEP(acc, va, vb) \
 	do { __m256 d_ = _mm256_sub_ps(va, vb); acc = _mm256_fmadd_ps(d_, d_, acc); } while (0)

@@ -54,17 +54,7 @@ name##_body(const float *a, const float *b, int n, bool bounded, float limit) \
 	return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)); \
 } \
 \
-HNSW_AVX512 static float \
-name(const float *a, const float *b, int n) \
-{ \
-	return name##_body(a, b, n, false, 0.0f); \
-} \
-\
-HNSW_AVX512 static pg_attribute_unused() float \
-name##_within(const float *a, const float *b, int n, float limit) \
-{ \
-	return name##_body(a, b, n, true, limit); \
-}
+HNSW_FLOAT_KERNEL_ENTRIES(HNSW_AVX512, name)
 
 #define L2_STEP(acc, va, vb) \
 	do { __m512 d_ = _mm512_sub_ps(va, vb); acc = _mm512_fmadd_ps(d_, d_, acc); } while (0)

@@ -38,17 +38,7 @@ name##_body(const float *a, const float *b, int n, bool bounded, float limit) \
 	return sum; \
 } \
 \
-static float \
-name(const float *a, const float *b, int n) \
-{ \
-	return name##_body(a, b, n, false, 0.0f); \
-} \
-\
-static pg_attribute_unused() float \
-name##_within(const float *a, const float *b, int n, float limit) \
-{ \
-	return name##_body(a, b, n, true, limit); \
-}
+HNSW_FLOAT_KERNEL_ENTRIES(, name)
 
 HNSW_SCALAR_FLOAT_KERNEL(scalar_l2_squared, (a[i] - b[i]) * (a[i] - b[i]))
 HNSW_SCALAR_FLOAT_KERNEL(scalar_inner_product, a[i] * b[i])
