@@ -677,6 +677,13 @@ def main():
                            if PIN_CPU is not None else insert_one)
     insert_two = pgbench_qps(insert_script, args.seconds, 2)
     serial_build_rate = len(train) / serial_build_seconds
+    # the floor of an INSERT: the same statement into a table without the
+    # index (its vector stored the same way)
+    cur.execute("CREATE TABLE items_unindexed (id int, v real[])")
+    cur.execute("ALTER TABLE items_unindexed ALTER COLUMN v SET STORAGE EXTERNAL")
+    insert_floor = pgbench_qps(insert_script.replace("INSERT INTO items ", "INSERT INTO items_unindexed "),
+                               args.seconds, 1)
+    cur.execute("DROP TABLE items_unindexed")
     # inserts can leave elements that no list leads to (README, "Known
     # gaps"); count them, and whether autovacuum (which links them back)
     # has been through the table meanwhile
@@ -695,6 +702,8 @@ def main():
           f"two clients {insert_two:.0f} rows/s ({insert_two / build_rate:.2f}x)")
     print(f"  against the build in one process ({serial_build_rate:.0f} rows/s): one client "
           f"{insert_one / serial_build_rate:.2f}x, the second batch {insert_rates[1] / serial_build_rate:.2f}x")
+    print(f"  the same INSERT into a table without the index: {insert_floor:.0f} rows/s; per row "
+          f"{1000 / insert_one:.2f} ms with the index, {1000 / insert_floor:.2f} ms without")
     print(f"after the inserts, hnsw_verify: {unreachable} of about {rows_after} rows' elements cannot be "
           f"reached from the entry point (autovacuums of the table so far: {autovacuums}); the "
           f"{inserted} rows inserted hold {inserted_distinct} distinct vectors (README, \"Known gaps\")")
@@ -723,7 +732,8 @@ def main():
                           "after_checkpoint_to_build": insert_rates[0] / build_rate,
                           "pgbench_one_client_rows_per_second": insert_one,
                           "pgbench_one_client_unpinned_rows_per_second": insert_one_unpinned,
-                          "pgbench_two_clients_rows_per_second": insert_two}}
+                          "pgbench_two_clients_rows_per_second": insert_two,
+                          "pgbench_one_client_unindexed_rows_per_second": insert_floor}}
 
     if not args.no_hnswlib:
         nadd = min(len(test), 5000)
@@ -739,7 +749,9 @@ def main():
         ratios = {"build": build_seconds / hbuild, "insert_one_client_to_hnswlib_add": insert_one / hadd}
         print(f"ratios (hnsw / hnswlib, same run): build time {ratios['build']:.2f}x; "
               f"single-row INSERT from one client / hnswlib's add on one thread "
-              f"{insert_one:.0f} / {hadd:.0f} = {ratios['insert_one_client_to_hnswlib_add']:.2f}x")
+              f"{insert_one:.0f} / {hadd:.0f} = {ratios['insert_one_client_to_hnswlib_add']:.2f}x "
+              f"(per row: {1000 / insert_one:.2f} ms, of which {1000 / insert_floor:.2f} ms without the "
+              f"index; hnswlib {1000 / hadd:.2f} ms)")
         # at the same recall, read off both curves; and the best sweep point
         # of each side at or above it (which can compare different recalls)
         for way, sweep, prefix in (("index-only scan", results, ""),
