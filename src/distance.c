@@ -206,20 +206,22 @@ HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b, double limit)
 	{
 		case HNSW_KERNEL_L2:
 			{
-				double		squared_limit = Max(limit, 0.0) * Max(limit, 0.0) * 1.0001;
-				float		sum;
+				double		bound = Max(limit, 0.0);
 
-				if (squared_limit >= FLT_MAX)
+				bound = bound * bound * 1.0001;
+				if (bound >= FLT_MAX)
 					break;
-				sum = hnsw_kernels->l2_squared_within(F4(a), F4(b), DIM(a),
-													  (float) squared_limit);
-				return sqrt((double) sum);
+				return sqrt((double) hnsw_kernels->l2_squared_within(F4(a), F4(b), DIM(a),
+																	 (float) bound));
 			}
 		case HNSW_KERNEL_L1:
-			if (fabs(limit) * 1.0001 >= FLT_MAX)
-				break;
-			return hnsw_kernels->l1_within(F4(a), F4(b), DIM(a),
-										   (float) (limit + fabs(limit) * 0.0001));
+			{
+				double		bound = limit + fabs(limit) * 0.0001;
+
+				if (fabs(bound) >= FLT_MAX)
+					break;
+				return hnsw_kernels->l1_within(F4(a), F4(b), DIM(a), (float) bound);
+			}
 		default:
 			break;
 	}

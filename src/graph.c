@@ -722,8 +722,8 @@ select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 			if (!candidate_value(graph, candidates, values, i) ||
 				!candidate_value(graph, candidates, values, r))
 				good = false;	/* removed by VACUUM meanwhile */
-			else if (HnswComputeDistanceWithin(graph->distance, values[i], values[r],
-											   candidates[i].distance) <
+			else if (HnswComputeDistanceWithin(graph->distance, values[i],
+											   values[r], candidates[i].distance) <
 					 candidates[i].distance)
 				good = false;
 		}
@@ -879,7 +879,8 @@ HnswPruneNeighbors(HnswGraph *graph, Datum base, const HnswElemId *ids,
 	int			result;
 
 	/* the heuristic below wants each member's value after its distance */
-	bool		(*measure) (HnswGraph *, Datum, HnswElemId, double, double *, bool *) =
+	bool		(*measure) (HnswGraph *, Datum, HnswElemId, double,
+							double *, bool *) =
 		graph->measure_kept ? graph->measure_kept : graph->distance_to;
 
 	for (int i = 0; i < nids; i++)
