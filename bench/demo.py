@@ -771,6 +771,16 @@ def main():
                     ratios[f"{prefix}qps_best_at_least_{target}"] = ours / theirs
                     print(f"    best sweep point with recall >= {target}: {ours:.0f} / {theirs:.0f} = "
                           f"{ours / theirs:.2f}x")
+        # the one-client figures at the two-client point, pinned and
+        # unpinned, against hnswlib's curve at that point's recall
+        recall2 = next(r["recall"] for r in results if r["ef_search"] == ef2)
+        theirs, bracketed = qps_at_recall(hsweep, recall2)
+        if theirs:
+            ratios["one_client_at_two_client_point"] = one / theirs
+            ratios["one_client_unpinned_at_two_client_point"] = one_unpinned / theirs
+            print(f"  one client at ef_search {ef2} (recall {recall2:.4f}) against hnswlib's curve at that "
+                  f"recall ({theirs:.0f}): {one / theirs:.2f}x, unpinned {one_unpinned / theirs:.2f}x"
+                  + ("" if bracketed else " (hnswlib's curve starts above it)"))
         report["hnswlib"] = {"build_seconds": hbuild, "threads": args.hnswlib_threads, "sweep": hsweep,
                              "added_rows": nadd, "add_one_thread_rows_per_second": hadd,
                              "add_to_own_build": hadd / hbuild_rate}
