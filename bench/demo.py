@@ -669,9 +669,11 @@ def main():
           f"({insert_rates[0] / build_rate:.2f}x, {insert_rates[1] / build_rate:.2f}x)")
     # the same single-row INSERTs from pgbench, one client and then two
     # (the build above ran in two processes too)
-    insert_script = (f"\\set q random(0, {len(test) - 1})\n"
-                     f"INSERT INTO items (id, v) SELECT {len(train) + 2 * n} + :q, v FROM queries "
-                     f"WHERE qid = :q;\n")
+    def insert_into(table):
+        return (f"\\set q random(0, {len(test) - 1})\n"
+                f"INSERT INTO {table} (id, v) SELECT {len(train) + 2 * n} + :q, v FROM queries "
+                f"WHERE qid = :q;\n")
+    insert_script = insert_into("items")
     insert_one = pgbench_qps(insert_script, args.seconds, 1)
     insert_one_unpinned = (pgbench_qps(insert_script, args.seconds, 1, pin=False)
                            if PIN_CPU is not None else insert_one)
@@ -681,8 +683,7 @@ def main():
     # index (its vector stored the same way)
     cur.execute("CREATE TABLE items_unindexed (id int, v real[])")
     cur.execute("ALTER TABLE items_unindexed ALTER COLUMN v SET STORAGE EXTERNAL")
-    insert_floor = pgbench_qps(insert_script.replace("INSERT INTO items ", "INSERT INTO items_unindexed "),
-                               args.seconds, 1)
+    insert_floor = pgbench_qps(insert_into("items_unindexed"), args.seconds, 1)
     cur.execute("DROP TABLE items_unindexed")
     # inserts can leave elements that no list leads to (README, "Known
     # gaps"); count them, and whether autovacuum (which links them back)
