@@ -624,6 +624,31 @@ HnswSearchLayer(HnswGraph *graph, Datum query, HnswCandidate *entries,
 }
 
 /*
+ * Before the element of ids[i] is read, have the next ones on the way, as
+ * rank_exactly in scan.c does: the pages of those HNSW_READ_AHEAD ahead,
+ * and the value of the next.  The heuristic and the cuts read their
+ * candidates one after another, each mostly from a page the search left
+ * out of the CPU's caches.
+ */
+#define HNSW_READ_AHEAD 4
+
+static inline void
+read_ahead(HnswGraph *graph, const HnswCandidate *candidates,
+		   const HnswElemId *ids, int i, int n)
+{
+	if (graph->prefetch == NULL)
+		return;
+	if (i == 0)
+		for (int k = 1; k < Min(HNSW_READ_AHEAD, n); k++)
+			graph->prefetch(graph, ids ? ids[k] : candidates[k].id, false);
+	if (i + HNSW_READ_AHEAD < n)
+		graph->prefetch(graph, ids ? ids[i + HNSW_READ_AHEAD] :
+						candidates[i + HNSW_READ_AHEAD].id, false);
+	if (i + 1 < n)
+		graph->prefetch(graph, ids ? ids[i + 1] : candidates[i + 1].id, true);
+}
+
+/*
  * Fetch the value of candidate i into values[i] once; false if the element
  * is gone.
  */
@@ -675,7 +700,9 @@ shuffle_ties(HnswCandidate *candidates, int n)
  * reorders the caller's array) are taken in order, and one is kept only if it
  * is nearer to the base than to every neighbour kept so far; with
  * keep_pruned the list is then topped up with the nearest of the pruned ones
- * to fill_to entries.  Returns the number put in selected.
+ * to fill_to entries.  Returns the number put in selected.  cold says
+ * that the candidates' values have not been read yet, so are worth
+ * prefetching as the loop goes.
  *
  * Exact duplicates of base (distance 0) fill at most half the list.  Among
  * many equal values the heuristic keeps them all (none is nearer to another
@@ -687,7 +714,8 @@ shuffle_ties(HnswCandidate *candidates, int n)
 static int
 select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 				 HnswCandidate *candidates, int ncandidates,
-				 int max_neighbors, int fill_to, HnswCandidate *selected)
+				 int max_neighbors, int fill_to, bool cold,
+				 HnswCandidate *selected)
 {
 	Datum	   *values;
 	int		   *kept;
@@ -715,6 +743,8 @@ select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 
 		if (candidates[i].distance == 0 && nduplicates >= max_duplicates)
 			continue;
+		if (cold)
+			read_ahead(graph, candidates, NULL, i, ncandidates);
 		for (int j = 0; j < nkept && good; j++)
 		{
 			int			r = kept[j];
@@ -772,7 +802,7 @@ HnswSelectNeighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 					int max_neighbors, HnswCandidate *selected)
 {
 	return select_neighbors(graph, base, layer, extend, candidates,
-							ncandidates, max_neighbors, max_neighbors,
+							ncandidates, max_neighbors, max_neighbors, true,
 							selected);
 }
 
@@ -889,6 +919,7 @@ HnswPruneNeighbors(HnswGraph *graph, Datum base, const HnswElemId *ids,
 
 		if (extra != NULL && ids[i] == extra->id)
 			continue;
+		read_ahead(graph, NULL, ids, i, nids);
 		c->id = ids[i];
 		if (measure(graph, base, c->id, HNSW_DISTANCE_NO_LIMIT, &c->distance,
 					&c->deleted) &&
@@ -911,7 +942,7 @@ HnswPruneNeighbors(HnswGraph *graph, Datum base, const HnswElemId *ids,
 	/* not extended: a full list's candidates are its own neighbourhood */
 	result = select_neighbors(graph, base, 0, false, candidates, n,
 							  max_neighbors, HNSW_PRUNE_FILL(max_neighbors),
-							  out);
+							  graph->measure_kept == NULL, out);
 	pfree(candidates);
 	return result;
 }
