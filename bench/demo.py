@@ -164,6 +164,45 @@ def qps_at_recall(sweep, recall):
     return None, False
 
 
+def check_targets(report, ratios):
+    """Print each of the project's speed and size targets (README,
+    "Benchmark") with this run's figure, and return them as a list.  The
+    insert target compares rows per second with the build's; it is checked
+    with as many inserting clients as the build had processes (two: the
+    leader and one worker), and with one client against the build in one
+    process.  One client against the two-process build is printed beside
+    them, as a figure only."""
+    ins = report["inserts"]
+    clients = report["clients"]
+    rows = [
+        ("CREATE INDEX time / hnswlib's build on 2 threads", ratios["build"], "<=", 1.5),
+        ("index-only scan at recall 0.97, one client / hnswlib at the same recall",
+         ratios.get("qps_at_recall_0.97"), ">=", 0.5),
+        ("two clients / one client, at ef_search %d" % clients["ef_search"], clients["two_to_one"], ">=", 1.7),
+        ("index size / raw float4 vectors", report["index_to_vectors"], "<=", 1.2),
+        ("single-row INSERT, two clients / build with 1 worker (two processes each)",
+         ins["pgbench_two_clients_rows_per_second"] / ins["build_rows_per_second"], ">=", 1 / 3),
+        ("single-row INSERT, one client / build in one process",
+         ins["pgbench_one_client_to_serial_build"], ">=", 1 / 3),
+        ("single-row INSERT, one client / build with 1 worker (figure only)",
+         ins["pgbench_one_client_rows_per_second"] / ins["build_rows_per_second"], None, 1 / 3),
+    ]
+    print("targets (README, \"Benchmark\"; set for the full run on Fashion-MNIST"
+          + (", not this subset" if report["train"] < 60000 else "") + "):")
+    out = []
+    for name, value, op, bound in rows:
+        if value is None:
+            verdict = "not measured"
+        elif op is None:
+            verdict = "(%s 1/3)" % ("at least" if value >= bound else "below")
+        else:
+            met = value <= bound if op == "<=" else value >= bound
+            verdict = "%s %.2f: %s" % (op, bound, "met" if met else "NOT MET")
+        print(f"  {name}: " + (f"{value:.2f}x " if value is not None else "") + verdict)
+        out.append({"target": name, "value": value, "op": op, "bound": bound, "verdict": verdict})
+    return out
+
+
 def run_hnswlib(args, train, test, gt, m, ef_construction, efs, nadd):
     """hnswlib's build, its query sweep, and then nadd test vectors added
     one after another on one thread: the in-process counterpart of one
@@ -786,6 +825,7 @@ def main():
                              "added_rows": nadd, "add_one_thread_rows_per_second": hadd,
                              "add_to_own_build": hadd / hbuild_rate}
         report["ratios"] = ratios
+        report["targets"] = check_targets(report, ratios)
 
     if args.filtered:
         report["filtered"] = filtered_search(cur, args, train, test, labels, with_clause)
