@@ -700,7 +700,8 @@ shuffle_ties(HnswCandidate *candidates, int n)
  * reorders the caller's array) are taken in order, and one is kept only if it
  * is nearer to the base than to every neighbour kept so far; with
  * keep_pruned the list is then topped up with the nearest of the pruned ones
- * to fill_to entries.  Returns the number put in selected.  cold says
+ * to fill_to entries (marked filled in selected).  Returns the number put
+ * in selected.  cold says
  * that the candidates' values have not been read yet, so are worth
  * prefetching as the loop goes.
  *
@@ -719,7 +720,7 @@ select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 {
 	Datum	   *values;
 	int		   *kept;
-	bool	   *taken;
+	char	   *taken;			/* 1: kept by the heuristic, 2: filled in */
 	int			nkept = 0;
 	int			max_duplicates = Max(1, max_neighbors / 2);
 	int			nduplicates = 0;
@@ -730,12 +731,14 @@ select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 	if (ncandidates <= max_neighbors)
 	{
 		memcpy(selected, candidates, sizeof(HnswCandidate) * ncandidates);
+		for (int i = 0; i < ncandidates; i++)
+			selected[i].filled = false;
 		return ncandidates;
 	}
 	shuffle_ties(candidates, ncandidates);
 	values = palloc0(sizeof(Datum) * ncandidates);
 	kept = palloc(sizeof(int) * ncandidates);
-	taken = palloc0(sizeof(bool) * ncandidates);
+	taken = palloc0(sizeof(char) * ncandidates);
 
 	for (int i = 0; i < ncandidates && nkept < max_neighbors; i++)
 	{
@@ -760,7 +763,7 @@ select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 		if (good)
 		{
 			kept[nkept++] = i;
-			taken[i] = true;
+			taken[i] = 1;
 			if (candidates[i].distance == 0)
 				nduplicates++;
 		}
@@ -778,13 +781,16 @@ select_neighbors(HnswGraph *graph, Datum base, int layer, bool extend,
 			nduplicates++;
 		}
 		kept[nkept++] = i;
-		taken[i] = true;
+		taken[i] = 2;
 	}
 
 	/* keep the list nearest first */
 	for (int i = 0, k = 0; i < ncandidates; i++)
 		if (taken[i])
-			selected[k++] = candidates[i];
+		{
+			selected[k] = candidates[i];
+			selected[k++].filled = (taken[i] == 2);
+		}
 
 	pfree(values);
 	pfree(kept);

@@ -135,6 +135,9 @@ typedef struct HnswCandidate
 	bool		beyond;			/* within a search (graph.c) only: distance is
 								 * a bound below the true one, which was not
 								 * needed then (see distance_to's limit) */
+	bool		filled;			/* in a list that select_neighbors chose: put
+								 * there by keep_pruned's filling up, not by
+								 * the heuristic */
 } HnswCandidate;
 
 /* distance_to's limit for "the distance, however large" */
