@@ -701,9 +701,8 @@ shuffle_ties(HnswCandidate *candidates, int n)
  * is nearer to the base than to every neighbour kept so far; with
  * keep_pruned the list is then topped up with the nearest of the pruned ones
  * to fill_to entries (marked filled in selected).  Returns the number put
- * in selected.  cold says
- * that the candidates' values have not been read yet, so are worth
- * prefetching as the loop goes.
+ * in selected.  cold says that the candidates' values have not been read
+ * yet, so are worth prefetching as the loop goes.
  *
  * Exact duplicates of base (distance 0) fill at most half the list.  Among
  * many equal values the heuristic keeps them all (none is nearer to another
