@@ -26,7 +26,7 @@ with --hdf5.  Exact ground truth for Fashion-MNIST is computed once with
 numpy and cached.
 
 Connects with the usual libpq environment (PGHOST, PGPORT, ...), as set
-by pg_virtualenv in bench/demo.sh.
+by bench/demo.sh.
 """
 
 import argparse
@@ -231,7 +231,7 @@ def run_hnswlib(args, train, test, gt, m, ef_construction, efs, nadd):
     return build, sweep, add_rate
 
 
-PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
+PGBENCH = os.environ.get("PGBENCH", "pgbench")
 
 # The CPU that a one-client pgbench and its server process share (see
 # --unpinned), or None

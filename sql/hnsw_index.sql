@@ -32,6 +32,7 @@ CREATE INDEX items_v_idx ON items USING hnsw (v) WITH (m = 8, ef_construction = 
 -- small a sort is cheaper unless seq scans are off; see hnsw_recall)
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '{0,0,0,0,0,0,0,0}' LIMIT 5;
+-- (PostgreSQL 18 marks a disabled seq scan "Disabled": expected/hnsw_index_1.out)
 EXPLAIN (COSTS OFF) SELECT id FROM items WHERE v <-> '{0,0,0,0,0,0,0,0}' < 1;
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <=> '{1,0,0,0,0,0,0,0}' LIMIT 5;
 

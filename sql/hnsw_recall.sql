@@ -48,7 +48,8 @@ END $$;
 
 CREATE INDEX rdata_l2 ON rdata USING hnsw (f float4_l2_ops);
 -- the queries of recall_at_10 use the index (on a table this small the
--- planner prefers a sort unless seq scans are off)
+-- planner prefers a sort unless seq scans are off; PostgreSQL 18 marks the
+-- disabled scan "Disabled": expected/hnsw_recall_1.out)
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT q.qid, f.found FROM rqueries q,
 	LATERAL (SELECT count(*) AS found FROM (SELECT r.f <-> q.f AS d FROM rdata r

@@ -3,10 +3,12 @@
 -- another access method named hnsw (pgvector's) gets a clear error
 DROP EXTENSION hnsw;
 CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER bthandler;
+\set SHOW_CONTEXT never
 CREATE EXTENSION hnsw;
+\set SHOW_CONTEXT errors
 DROP ACCESS METHOD hnsw;
 CREATE EXTENSION hnsw;
-\dx hnsw
+SELECT extname, extversion FROM pg_extension WHERE extname = 'hnsw';
 
 -- real[]
 SELECT l2_distance('{0,0}', '{3,4}'), '{0,0}'::real[] <-> '{3,4}';

@@ -119,7 +119,7 @@ read_recent(Relation index, BlockNumber blkno)
 	Buffer		buf;
 
 	if (slot->blkno == blkno &&
-		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, slot->buffer))
+		ReadRecentBuffer(HnswRelationFile(index), MAIN_FORKNUM, blkno, slot->buffer))
 		return slot->buffer;
 	buf = ReadBuffer(index, blkno);
 	slot->blkno = blkno;

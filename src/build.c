@@ -213,8 +213,7 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 static int
 build_workers(Relation heap, Relation index, IndexInfo *indexInfo)
 {
-	int			nworkers = plan_create_index_workers(RelationGetRelid(heap),
-													 RelationGetRelid(index));
+	int			nworkers = HnswPlannedBuildWorkers(heap, index, indexInfo);
 	BlockNumber pages;
 	BlockNumber threshold = (BlockNumber) Max(min_parallel_table_scan_size, 1);
 

@@ -30,8 +30,20 @@
 
 #include "hnsw.h"
 
-/* Elements a walk visits per row it returns beyond its first search */
+/*
+ * Elements a walk visits per row it returns beyond its first search, and
+ * per matching row a filtered walk passes over (a walk for 10 rows that 1%
+ * of the rows match visits some thousands of elements)
+ */
 #define HNSW_VISITS_PER_ROW		4.0
+
+/*
+ * What the first touch of a cached index page costs a visit, as a share of
+ * seq_page_cost: calibrated so that the planner's choices between this
+ * index, sequential scans with a sort, bitmap heap scans and filtered scans
+ * match which was faster on Fashion-MNIST
+ */
+#define HNSW_VISIT_PAGE_SHARE	0.15
 
 /* Filter directory tuples on a page (of a few integer columns) */
 #define HNSW_DIRECTORY_TUPLES_PER_PAGE	200.0
@@ -48,6 +60,7 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	IndexOptInfo *index = path->indexinfo;
 	double		tuples = Max(index->tuples, 1.0);
 	int			m;
+	int			height;
 	double		layers;
 	double		visited;
 	double		rows;
@@ -72,14 +85,20 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	/*
 	 * The index's own m (more neighbours per hop, more elements visited),
-	 * and whether it has a filter directory (built by format 3 or later)
+	 * its upper layers (where the planner has not asked already, see
+	 * hnswgettreeheight), and whether it has a filter directory (built by
+	 * format 3 or later)
 	 */
 	{
 		Relation	irel = index_open(index->indexoid, NoLock);
+		HnswMetaPageData meta = HnswReadMetaPage(irel);
 
 		m = HnswGetOptions(irel)->m;
+		height = HnswIndexTreeHeight(index);
+		if (height < 0)
+			height = Max(meta.entry_level, 0);
 		has_directory = index->ncolumns > 1 &&
-			(HnswReadMetaPage(irel).flags & HNSW_META_DIRECTORY) != 0;
+			(meta.flags & HNSW_META_DIRECTORY) != 0;
 		index_close(irel, NoLock);
 	}
 	foreach(lc, path->indexclauses)
@@ -91,11 +110,10 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	 * on layer 0, each looking at up to 2m neighbours, plus a greedy hop or
 	 * two per upper layer.  Each visit is a distance computed with the
 	 * operator's own function and a first touch of one index page (cached,
-	 * but still a seventh of what reading a page in sequence costs: measured
-	 * against sequential, bitmap heap and filtered index scans on
-	 * Fashion-MNIST).
+	 * but still HNSW_VISIT_PAGE_SHARE of what reading a page in sequence
+	 * costs).
 	 */
-	layers = Max(1.0, log(tuples) / log((double) m));
+	layers = height + 1;
 	visited = hnsw_ef_search * 2.0 * m + layers * m;
 	orderby = (Expr *) linitial(path->indexorderbys);
 	{
@@ -103,15 +121,14 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 		cost_qual_eval_node(&qcost, (Node *) orderby, root);
 		visit_cost = cpu_index_tuple_cost + cpu_tuple_cost +
-			qcost.per_tuple + 0.15 * seq_page_cost;
+			qcost.per_tuple + HNSW_VISIT_PAGE_SHARE * seq_page_cost;
 	}
 
 	/*
 	 * Quals on filter columns (filter.c) are checked at every element
 	 * visited, and only the elements that pass them fill the beam: to find
 	 * ef_search of them the walk also passes over the elements between
-	 * them, about HNSW_VISITS_PER_ROW for each (measured on Fashion-MNIST:
-	 * a walk for 10 rows that 1% match visits about 4,000 elements).
+	 * them, about HNSW_VISITS_PER_ROW for each.
 	 */
 	if (path->indexclauses != NIL)
 	{
@@ -191,4 +208,17 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 	*indexCorrelation = 0;
 	*indexPages = Min(index->pages, visited);
+}
+
+/*
+ * The layers above layer 0 that a search descends through: the level of
+ * the entry point (0 for an empty index).  The planner keeps it in
+ * IndexOptInfo.tree_height where the server asks for it (see compat.h).
+ */
+int
+hnswgettreeheight(Relation index)
+{
+	HnswMetaPageData meta = HnswReadMetaPage(index);
+
+	return Max(meta.entry_level, 0);
 }

@@ -29,11 +29,8 @@
  *	  does no harm.
  *
  * Locking: a directory page is locked alone, except the last page, which
- * an inserter locks exclusively while it holds the page of its new element,
- * and holds while it locks the metapage (that order is the only one; see
- * insert.c), and which is held while a new page, unknown to anyone else,
- * is linked after it.  Moving the metapage's hint locks the metapage alone
- * (but for an inserter's element page).
+ * takes its place in the buffer-lock order of src/README's "Concurrency"
+ * (after an inserter's element page, before the metapage or a new page).
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -228,7 +225,7 @@ HnswDirectoryRemove(Relation index, BlockNumber head,
 		Page		page;
 		int			ndead = 0;
 
-		vacuum_delay_point();
+		HnswVacuumDelayPoint();
 		/* exclusive: tuples may go */
 		buf = lock_directory_page(index, blkno, &walk, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);

@@ -81,11 +81,11 @@ HnswFormFilter(Relation index, TupleDesc desc, Datum *values, bool *isnull)
  */
 enum
 {
-	COMPARE_LT = 1,
-	COMPARE_LE,
-	COMPARE_EQ,
-	COMPARE_GE,
-	COMPARE_GT
+	INT_FILTER_LT = 1,
+	INT_FILTER_LE,
+	INT_FILTER_EQ,
+	INT_FILTER_GE,
+	INT_FILTER_GT
 };
 
 static const struct
@@ -97,11 +97,11 @@ static const struct
 }			integer_comparisons[] =
 {
 #define INTEGER_COMPARISONS(prefix, column_type, argument_type) \
-	{F_##prefix##LT, column_type, argument_type, COMPARE_LT}, \
-	{F_##prefix##LE, column_type, argument_type, COMPARE_LE}, \
-	{F_##prefix##EQ, column_type, argument_type, COMPARE_EQ}, \
-	{F_##prefix##GE, column_type, argument_type, COMPARE_GE}, \
-	{F_##prefix##GT, column_type, argument_type, COMPARE_GT}
+	{F_##prefix##LT, column_type, argument_type, INT_FILTER_LT}, \
+	{F_##prefix##LE, column_type, argument_type, INT_FILTER_LE}, \
+	{F_##prefix##EQ, column_type, argument_type, INT_FILTER_EQ}, \
+	{F_##prefix##GE, column_type, argument_type, INT_FILTER_GE}, \
+	{F_##prefix##GT, column_type, argument_type, INT_FILTER_GT}
 	INTEGER_COMPARISONS(INT2, INT2OID, INT2OID),
 	INTEGER_COMPARISONS(INT24, INT2OID, INT4OID),
 	INTEGER_COMPARISONS(INT4, INT4OID, INT4OID),
@@ -210,13 +210,13 @@ column_matches(HnswFilter *filter, HnswFilterKey *key, IndexTuple itup)
 
 		switch (key->comparison)
 		{
-			case COMPARE_LT:
+			case INT_FILTER_LT:
 				return value < key->integer;
-			case COMPARE_LE:
+			case INT_FILTER_LE:
 				return value <= key->integer;
-			case COMPARE_EQ:
+			case INT_FILTER_EQ:
 				return value == key->integer;
-			case COMPARE_GE:
+			case INT_FILTER_GE:
 				return value >= key->integer;
 			default:
 				return value > key->integer;

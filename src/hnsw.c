@@ -182,6 +182,8 @@ hnswhandler(PG_FUNCTION_ARGS)
 	amroutine->amestimateparallelscan = NULL;
 	amroutine->aminitparallelscan = NULL;
 	amroutine->amparallelrescan = NULL;
+	HNSW_AM_CAN_BUILD_PARALLEL(amroutine);
+	HNSW_AM_TREE_HEIGHT(amroutine, hnswgettreeheight);
 
 	PG_RETURN_POINTER(amroutine);
 }

@@ -26,6 +26,7 @@
 #include "utils/relcache.h"
 #include "utils/varbit.h"
 
+#include "compat.h"
 #include "hnsw_page.h"
 
 /*
@@ -377,8 +378,8 @@ typedef struct HnswPageEdit
 } HnswPageEdit;
 
 extern void HnswInitPage(Page page, uint16 flags);
-extern void HnswReportCorruptedPage(Relation index, BlockNumber blkno,
-									const char *what) pg_attribute_noreturn();
+pg_noreturn extern void HnswReportCorruptedPage(Relation index, BlockNumber blkno,
+												const char *what);
 /* Room for an external value put together from its chunks */
 typedef struct HnswValueBuffer
 {
@@ -648,6 +649,7 @@ extern void hnswcostestimate(PlannerInfo *root, IndexPath *path,
 							 Cost *indexTotalCost,
 							 Selectivity *indexSelectivity,
 							 double *indexCorrelation, double *indexPages);
+extern int	hnswgettreeheight(Relation index);
 
 /* validate.c */
 extern bool hnswvalidate(Oid opclassoid);

@@ -164,7 +164,7 @@ HnswCheckFloat4Array(ArrayType *a)
 	 * Four floats a step, two to a 64-bit word: each half's sum stays within
 	 * its 32 bits, so no carry crosses from one float to the other.  (The
 	 * distance operators check every argument, and an index-only scan's
-	 * rows come back through them: this used to be 4% of a query.)
+	 * rows come back through them, so this is on every query's path.)
 	 */
 	for (; i + 4 <= n; i += 4)
 	{
@@ -184,7 +184,7 @@ HnswCheckFloat4Array(ArrayType *a)
 		return n;
 
 	/* find the first bad one, for the message */
-	for (int i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 	{
 		if (unlikely(isnan(x[i])))
 			ereport(ERROR,

@@ -246,20 +246,14 @@ HnswEditEnd(HnswPageEdit *edit, bool changed)
  * Extend the index by one page and return it pinned and exclusively
  * locked.  The caller initialises it inside an edit.
  *
- * RBM_ZERO_AND_LOCK takes the content lock before the new buffer becomes
- * valid, so no other backend (one looking at the last block for room,
- * say) can lock and initialise the page before we do.
+ * The content lock is taken before the new buffer becomes valid, so no
+ * other backend (one looking at the last block for room, say) can lock and
+ * initialise the page before we do (see HnswExtendRelation).
  */
 Buffer
 HnswNewBuffer(Relation index, ForkNumber fork)
 {
-	Buffer		buf;
-
-	/* the extension lock keeps two backends from adding the same block */
-	LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBufferExtended(index, fork, P_NEW, RBM_ZERO_AND_LOCK, NULL);
-	UnlockRelationForExtension(index, ExclusiveLock);
-	return buf;
+	return HnswExtendRelation(index, fork);
 }
 
 /*

@@ -13,12 +13,9 @@
  * executor then reads neither the heap (for rows on all-visible pages) nor
  * the TOAST table to compute the ORDER BY distance again.  The element is
  * read again as it is handed out, and its page stays pinned until the next
- * call: VACUUM takes a cleanup lock on every page before it marks elements
- * deleted (vacuum.c), so an element found alive here cannot be marked and
- * its dead row removed, leaving an all-visible heap page, before the
- * executor has checked that page's visibility map bit.  A standby replays
- * VACUUM without that interlock, so there the planner is not offered
- * index-only scans (hnswcanreturn).
+ * call: the pin interlock with VACUUM's cleanup locks that makes that safe,
+ * and why a standby offers no index-only scans, are in src/README's
+ * "Concurrency".
  *
  * Quals on the index's columns (scan keys, see filter.c) are checked on
  * each element the walk reaches: one that fails them is walked through but
@@ -328,6 +325,7 @@ search(IndexScanDesc scan)
 	uint32		dims;
 
 	so->searched = true;
+	HnswCountSearch(scan);
 	if (key->sk_flags & SK_ISNULL)
 		goto done;
 	if (so->filter == NULL && scan->numberOfKeys > 0)
@@ -646,7 +644,14 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	release_pinned(so);
 	scan->xs_recheck = false;
 	if (scan->numberOfOrderBys == 0 || scan->orderByData == NULL)
+	{
+		if (!so->searched)
+		{
+			so->searched = true;
+			HnswCountSearch(scan);
+		}
 		return next_in_page_order(scan);
+	}
 	if (!so->searched)
 		search(scan);
 

@@ -109,7 +109,7 @@ lock_data_page(Relation index, BlockNumber blkno, bool cleanup)
 {
 	Buffer		buf;
 
-	vacuum_delay_point();
+	HnswVacuumDelayPoint();
 	buf = ReadBuffer(index, blkno);
 	/* exclusive: VACUUM sets flags on, or removes tuples from, this page */
 	if (cleanup)
@@ -278,7 +278,7 @@ repair_graph(HnswVacuumState *vs)
 	{
 		OffsetNumber maxoff;
 
-		vacuum_delay_point();
+		HnswVacuumDelayPoint();
 		for (OffsetNumber off = FirstOffsetNumber;; off++)
 		{
 			Buffer		buf = ReadBuffer(vs->index, blkno);
@@ -524,7 +524,7 @@ collect_live(HnswVacuumState *vs)
 		Buffer		buf = ReadBuffer(vs->index, blkno);
 		Page		page;
 
-		vacuum_delay_point();
+		HnswVacuumDelayPoint();
 		/* share: we only read */
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);

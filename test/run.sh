@@ -1,77 +1,118 @@
 #!/bin/bash
 # The whole test suite of hnsw, on a fresh Debian 12 machine, as root:
-# installs what it needs, builds and installs the extension, checks the
-# distance kernels (natively and under valgrind), then runs the pg_regress
-# tests in a throwaway cluster (pg_virtualenv) and the TAP tests
-# (PostgreSQL::Test::Cluster), the pg_regress tests against a server under
-# valgrind, and the benchmark in its small mode; all as the "postgres" user
-# because PostgreSQL refuses to run as root.
+# installs what it needs, and for each server version (PostgreSQL 15 from
+# Debian, 18 built from ../shared/vendor) builds and installs the extension
+# and runs the pg_regress and TAP tests (PostgreSQL::Test::Cluster) in
+# throwaway clusters, as the "postgres" user because PostgreSQL refuses to
+# run as root.  Once: the distance kernels natively and under valgrind, the
+# pg_regress tests against a server under valgrind (on the first version),
+# pg_upgrade from 15 to 18 (TAP test 006, when both are tested) and the
+# benchmark in its small mode (on the last version).
 #
-#   sudo bash test/run.sh
+#   sudo bash test/run.sh [--pg 15|18] ...     (default: every version)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-PG_MAJOR=15
+packages="valgrind"
+. "$top/test/pg.sh"
 
-packages="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-common
-	libipc-run-perl valgrind"
-make -C "$top" -s clean >/dev/null 2>&1 || true
-. "$top/test/setup.sh"
+versions=""
+while [ $# -gt 0 ]; do
+	case $1 in
+		--pg)
+			versions="$versions $2"
+			shift 2
+			;;
+		*)
+			echo "usage: $0 [--pg 15|18] ..." >&2
+			exit 2
+			;;
+	esac
+done
+versions=${versions:-$PG_VERSIONS}
+first=$(echo $versions | cut -d' ' -f1)
+last=$(echo $versions | awk '{print $NF}')
 
 passed=0
 failed=0
-# run one stage of the suite, counting it; the suite goes on after a failure
+# run one stage of the suite, timing and counting it; the suite goes on
+# after a failure
 stage()
 {
-	local name=$1
+	local name=$1 start status=0
 	shift
 	echo "=== $name"
-	if "$@"; then
+	start=$(date +%s)
+	"$@" || status=$?
+	if [ $status -eq 0 ]; then
 		passed=$((passed + 1))
+		echo "=== $name: passed in $(($(date +%s) - start)) s"
 	else
 		failed=$((failed + 1))
-		echo "=== $name FAILED"
+		echo "=== $name FAILED (after $(($(date +%s) - start)) s)"
 	fi
 }
 
-# The distance kernels on their own: every table against the scalar
-# reference, natively and under valgrind (which has no AVX-512)
-make -C "$top" -s test/kernels_check
-stage "kernels" "$top/test/kernels_check"
-stage "kernels under valgrind" env HNSW_KERNELS_SKIP=avx512 \
-	valgrind -q --error-exitcode=1 "$top/test/kernels_check"
-
-# The tests write results next to their inputs: give the postgres user a copy
 work=$(mktemp -d /tmp/hnsw-test.XXXXXX)
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
-cp -r "$top/Makefile" "$top/hnsw.control" "$top/sql" "$top/expected" "$top/test" "$top/src" "$work/"
-chown -R postgres:postgres "$work"
 
+# The pg_regress tests in a throwaway cluster, then the TAP tests (each
+# makes its own clusters), from a copy of the tree the postgres user can
+# write its results into
 regress_and_tap()
 {
-	local status=0
+	local major=$1 tree=$work/tree-$1 status=0
 
-	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" \
-		pg_virtualenv -v $PG_MAJOR make -C "$work" installcheck || status=$?
-	if [ $status -ne 0 ] && [ -f "$work/regression.diffs" ]; then
-		cat "$work/regression.diffs"
+	rm -rf "$tree"
+	mkdir -p "$tree"
+	cp -r "$top/Makefile" "$top/hnsw.control" "$top/sql" "$top/expected" "$top/test" "$top/src" "$tree/"
+	chown -R postgres:postgres "$tree"
+	cluster_start "$work/cluster-$major"
+	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+		PGUSER=postgres HNSW_UPGRADE_FROM="${upgrade_from:-}" \
+		make -C "$tree" installcheck || status=$?
+	cluster_stop "$work/cluster-$major"
+	if [ $status -ne 0 ] && [ -f "$tree/regression.diffs" ]; then
+		cat "$tree/regression.diffs"
 	fi
 	# the TAP tests' server logs say why a node stopped or fell behind
-	if [ $status -ne 0 ] && [ -d "$work/tmp_check/log" ]; then
-		for f in "$work"/tmp_check/log/*.log; do
+	if [ $status -ne 0 ] && [ -d "$tree/tmp_check/log" ]; then
+		for f in "$tree"/tmp_check/log/*.log; do
 			echo "*** $f (last 60 lines)"
 			tail -n 60 "$f"
 		done
 	fi
-	rm -f "$work/regression.diffs"
 	return $status
 }
-stage "pg_regress and TAP" regress_and_tap
 
-# The regression tests once more, against a server running under valgrind:
-# any memory error in a stack through hnsw.so fails the run (a few minutes)
-stage "pg_regress under valgrind" \
-	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" bash "$work/test/valgrind.sh"
+upgrade_from=""
+for major in $versions; do
+	echo "=== PostgreSQL $major: install and build"
+	start=$(date +%s)
+	pg_install "$major"
+	echo "=== PostgreSQL $major: ready in $(($(date +%s) - start)) s ($PG_CONFIG)"
+
+	# The distance kernels on their own: every table against the scalar
+	# reference, natively and under valgrind (which has no AVX-512)
+	if [ "$major" = "$first" ]; then
+		make -C "$top" -s PG_CONFIG="$PG_CONFIG" test/kernels_check
+		stage "kernels" "$top/test/kernels_check"
+		stage "kernels under valgrind" env HNSW_KERNELS_SKIP=avx512 \
+			valgrind -q --error-exitcode=1 "$top/test/kernels_check"
+	fi
+
+	# TAP test 006 upgrades a cluster of the previous version to this one
+	stage "pg_regress and TAP, PostgreSQL $major" regress_and_tap "$major"
+	upgrade_from=$("$PG_CONFIG" --bindir)
+
+	# The regression tests once more, against a server running under
+	# valgrind: any memory error in a stack through hnsw.so fails the run
+	if [ "$major" = "$first" ]; then
+		stage "pg_regress under valgrind, PostgreSQL $major" \
+			runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" bash "$work/tree-$major/test/valgrind.sh"
+	fi
+done
 
 # The benchmark in its small mode (10,000 Fashion-MNIST images, a couple of
 # minutes): it must run through, and its figures must be sane (speed is
@@ -80,7 +121,7 @@ small_benchmark()
 {
 	local out
 	out=$(mktemp -d /tmp/hnsw-bench.XXXXXX)
-	HNSW_OUT="$out" bash "$top/bench/demo.sh" --small &&
+	HNSW_OUT="$out" bash "$top/bench/demo.sh" --pg "$last" --small &&
 		/usr/bin/python3 - "$out/results.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -90,7 +131,7 @@ assert r["hnswlib"]["sweep"] and r["ratios"]["build"] > 0
 print(f"small benchmark: recall up to {best:.4f}; figures in {sys.argv[1]}")
 PY
 }
-stage "benchmark (small)" small_benchmark
+stage "benchmark (small), PostgreSQL $last" small_benchmark
 
 echo "test/run.sh: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -1,0 +1,51 @@
+#!/bin/bash
+# Builds PostgreSQL 18 from the release source in ../shared/vendor (beside
+# the project) into a cached prefix, $HNSW_PG_PREFIX_BASE/postgresql-VERSION
+# (default /opt/hnsw-deps), with TAP support and contrib, unless that prefix
+# already holds a finished build.  Prints the prefix's pg_config on its last
+# line.  Run as root: it installs Debian 12's build dependencies with apt-get.
+#
+#   bash test/build-postgres.sh
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+vendor=${HNSW_VENDOR:-$top/../shared/vendor}
+version=18.6
+base=${HNSW_PG_PREFIX_BASE:-/opt/hnsw-deps}
+prefix=$base/postgresql-$version
+
+if [ -f "$prefix/.complete" ]; then
+	echo "$prefix/bin/pg_config"
+	exit 0
+fi
+
+tarball=$vendor/postgresql-$version.tar.bz2
+if [ ! -f "$tarball" ]; then
+	echo "build-postgres.sh: $tarball is missing" >&2
+	exit 1
+fi
+(cd "$vendor" && grep " postgresql-$version.tar.bz2\$" SHA256SUMS | sha256sum -c --quiet -) >&2
+
+deps="build-essential bison flex libreadline-dev zlib1g-dev libssl-dev libipc-run-perl pkg-config bzip2"
+export DEBIAN_FRONTEND=noninteractive
+missing=$(dpkg-query -W -f='${Status}\n' $deps 2>/dev/null | grep -c '^install ok installed' || true)
+if [ "$missing" -ne "$(echo $deps | wc -w)" ]; then
+	apt-get update -qq >&2
+	apt-get install -y -qq --no-install-recommends $deps >/dev/null
+fi
+
+build=$(mktemp -d /tmp/hnsw-pgbuild.XXXXXX)
+trap 'rm -rf "$build"' EXIT
+tar -xjf "$tarball" -C "$build"
+cd "$build/postgresql-$version"
+echo "build-postgres.sh: building PostgreSQL $version into $prefix (about 6 minutes)" >&2
+./configure --prefix="$prefix" --enable-tap-tests --without-icu --with-openssl >/dev/null
+make -s -j"$(nproc)" >/dev/null 2>&1 || make -j"$(nproc)" >&2
+make -s install >/dev/null
+make -s -C contrib -j"$(nproc)" >/dev/null 2>&1
+make -s -C contrib install >/dev/null
+# the TAP modules (PostgreSQL::Test::Cluster) and pg_isolation_regress
+make -s -C src/test/perl install >/dev/null
+make -s -C src/test/isolation install >/dev/null 2>&1 || true
+touch "$prefix/.complete"
+echo "$prefix/bin/pg_config"
