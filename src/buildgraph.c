@@ -15,27 +15,13 @@
  * number but its offset in MAXALIGN units, and its value comes right after
  * its header: so the search, which meets a neighbour's id and wants its
  * value, can find and prefetch it with arithmetic alone, where a directory
- * lookup and then a header read each waited for memory (a fifth of a
- * build's time went into those two loads).
+ * lookup and then a header read each waited for memory, on the build's
+ * hottest path.
  *
- * Locking, when the area is shared (a parallel build):
- *	- mutex (a spinlock) guards the allocation counters and the dimension.
- *	- Every in-memory insert holds flush_lock in shared mode; writing the
- *	  graph out to pages takes it exclusively, so that happens with no
- *	  insert half done.
- *	- entry_lock guards the entry point.  An insert reads it in shared mode;
- *	  one whose element will be the new entry point holds it exclusively
- *	  from before its search until the entry point is set, like the
- *	  ExclusiveLock of an on-disk insert.
- *	- Each element's lock guards its counts and neighbour lists.  Readers
- *	  copy a list under the shared lock; a writer appends or prunes under
- *	  the exclusive lock, and while holding it takes no other lock (the
- *	  distances it needs read values, which never change once written).
- *	  Locks are always taken in the order flush_lock, entry_lock, one
- *	  element lock, so they cannot deadlock.
- *	- An element is complete before its number is written into any list,
- *	  and lists are written under locks, whose release orders the writes.
- * A build without workers uses the same code with the locking left out.
+ * Locking, when the area is shared (a parallel build): mutex, flush_lock,
+ * entry_lock and one lock per element, always taken in that order; the
+ * rules are in src/README's "Concurrency".  A build without workers uses
+ * the same code with the locking left out.
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -82,7 +68,7 @@ typedef struct HnswBuildElement
 typedef struct AreaLinks
 {
 	uint32		valid;			/* bit j: linked column j is not NULL */
-	uint8		counts[32];
+	uint8		counts[HNSW_MAX_LINKED_COLUMNS];
 	uint64		keys[FLEXIBLE_ARRAY_MEMBER];
 } AreaLinks;
 
@@ -398,7 +384,7 @@ link_values(HnswBuildArea *area, HnswGraph *graph, HnswElemId id,
 	uint64	   *pool_keys = palloc(sizeof(uint64) * ncolumns * Max(npool, 1));
 	uint32	   *pool_valid = palloc(sizeof(uint32) * Max(npool, 1));
 	HnswCandidate *chosen = palloc(sizeof(HnswCandidate) * ncolumns * nslots);
-	int			counts[32];
+	int			counts[HNSW_MAX_LINKED_COLUMNS];
 
 	for (int i = 0; i < npool; i++)
 	{
@@ -612,7 +598,7 @@ write_links(HnswBuildArea *area, HnswBuildElement *e, ItemPointerData *etids,
 	AreaLinks  *links = element_links(e);
 	int			nslots = area->link_slots;
 	HnswCandidate *list = palloc(sizeof(HnswCandidate) * area->nlinked * nslots);
-	int			counts[32];
+	int			counts[HNSW_MAX_LINKED_COLUMNS];
 
 	for (int j = 0; j < area->nlinked; j++)
 	{

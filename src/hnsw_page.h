@@ -128,6 +128,9 @@ typedef struct HnswMetaPageData
 								 * i + 2) has value links */
 } HnswMetaPageData;
 
+/* Filter columns that can have value links: the bits of linked_columns */
+#define HNSW_MAX_LINKED_COLUMNS		32
+
 #define HNSW_META_EXTEND_CANDIDATES	(1 << 0)
 #define HNSW_META_KEEP_PRUNED		(1 << 1)
 #define HNSW_META_DIRECTORY			(1 << 2)	/* has a filter directory */

@@ -3,25 +3,11 @@
  * insert.c
  *	  The graph on index pages, and inserting one element into it.
  *
- * Locking (see also README's "Concurrency"):
- *
- *	- Inserters hold the heavyweight page lock on the metapage block in
- *	  ShareLock mode for the length of one insert, not of a transaction.
- *	  An inserter whose element will become the new entry point (its level
- *	  is above the current top, or the index is empty) takes ExclusiveLock
- *	  instead, so at most one entry point change is in flight.  VACUUM takes
- *	  ExclusiveLock briefly to wait out inserts that may have seen an
- *	  element before it was marked deleted.
- *	- Buffer locks are held one page at a time while reading, and never
- *	  while another buffer lock is requested, except: the page receiving a
- *	  new element, then the last page of the filter directory (see
- *	  directory.c), then the metapage (when the entry point moves) or a
- *	  page just added to the index (nobody else knows it yet).  Nobody
- *	  takes these the other way round, so no two backends can wait on each
- *	  other's buffer locks.
- *	- A neighbour list is rewritten only under an exclusive lock on its
- *	  page, and only if it still holds what the new list was computed from;
- *	  otherwise the computation is redone.
+ * Locking: an insert holds the metapage's heavyweight lock (ShareLock, or
+ * ExclusiveLock when its element becomes the entry point) for the one
+ * insert, takes buffer locks in the one order src/README gives, and
+ * rewrites a list only if it still holds what the new one was computed
+ * from.  The whole protocol is src/README's "Concurrency".
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -761,10 +747,10 @@ id_in(HnswElemId id, const HnswElemId *list, int n)
 /*
  * An insert's cut of target's layer-0 list (from seen to list) dropped some
  * elements.  If that was an element's last in-link, no search reaches it
- * until VACUUM links it back (see README, "Known gaps").  So for each one
+ * until VACUUM links it back (README, "Known limitations").  So for each one
  * dropped, unless the new element lists it, look for another list naming
  * it among the lists of its own neighbours (its nearest neighbour's nearly
- * always does: for 99.5% of the drops of 7,000 inserts into Fashion-MNIST);
+ * always does);
  * if none does, link it from its nearest neighbours, trying the first
  * three.  In-links from elements that are not its neighbours are not seen,
  * so a few elements get a link they did not need.  The lists are read one
@@ -938,7 +924,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	int			npool = 0;
 	int			nlinked;
 	HnswCandidate *links = NULL;
-	int			link_counts[32];
+	int			link_counts[HNSW_MAX_LINKED_COLUMNS];
 
 	/* see the locking notes at the top of this file */
 	LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
@@ -1041,14 +1027,11 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	 * 2m neighbours, most of them filled in by keep_pruned, but links back
 	 * only from those the heuristic chose and from its m nearest: the m
 	 * connections of the paper's line 8.  Each link back is a page rewritten
-	 * and logged, and every third meets a full list and cuts it.  Inserting
-	 * 30,000 Fashion-MNIST rows one at a time into an index of the other
-	 * 30,000 (five runs each), links back from all 2m gave 364 rows/s on
-	 * average and recall@10 0.9695-0.9712 at ef_search 10 (0.9902-0.9911
-	 * at 20); linking back from these, 406 rows/s and 0.9708-0.9723
-	 * (0.9909-0.9913); from the chosen ones alone, 25% faster still, lost
-	 * recall (0.9623, 0.9872).  A build, whose links cost no page writes,
-	 * links back from all of them (buildgraph.c).
+	 * and logged, and every third meets a full list and cuts it: fewer
+	 * links back made inserts faster with no recall lost, while linking
+	 * back from the chosen ones alone lost recall (bench/RESULTS.md has the
+	 * runs).  A build, whose links cost no page writes, links back from all
+	 * of them (buildgraph.c).
 	 */
 	((HnswDiskGraph *) graph)->new_list = counts[0] > 0 ? lists[0] : NULL;
 	((HnswDiskGraph *) graph)->new_count = counts[0];

@@ -20,10 +20,8 @@
  *
  * A split element costs a search two or three page accesses instead of one,
  * so the elements split are those the fewest layer-0 lists point to: the
- * ones searches reach least (on Fashion-MNIST, 784 dimensions, one element
- * in six is split, 9,779 of 60,000; the index is 1.10x the vectors' size
- * instead of 1.31x, and the benchmark's queries per second against
- * hnswlib's did not drop).  Elements on layers above 0
+ * ones searches reach least (at 784 dimensions about one element in six
+ * is split, and searches did not get slower).  Elements on layers above 0
  * are never split, since every search passes through the top of the graph;
  * nor more than a quarter of them, however much room that leaves.
  *

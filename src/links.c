@@ -266,7 +266,7 @@ HnswChooseDiskValueLinks(Relation index, HnswGraph *graph, Datum value,
 {
 	TupleDesc	desc = HnswFilterDesc(index);
 	int			ncolumns = HnswLinkedColumnCount(meta->linked_columns);
-	uint64		keys[32];
+	uint64		keys[HNSW_MAX_LINKED_COLUMNS];
 	uint32		valid;
 	uint64	   *pool_keys = palloc0(sizeof(uint64) * ncolumns * Max(npool, 1));
 	uint32	   *pool_valid = palloc0(sizeof(uint32) * Max(npool, 1));
