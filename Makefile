@@ -2,8 +2,9 @@
 
 MODULE_big = hnsw
 EXTENSION = hnsw
-DATA = sql/hnsw--0.1.0.sql sql/hnsw--0.2.0.sql sql/hnsw--0.3.0.sql \
-	sql/hnsw--0.1.0--0.2.0.sql sql/hnsw--0.2.0--0.3.0.sql
+# sql/hnsw--VERSION.sql and sql/hnsw--FROM--TO.sql are the install and
+# upgrade scripts; sql/hnsw_*.sql are the regression tests (REGRESS below)
+DATA = $(wildcard sql/hnsw--*.sql)
 PGFILEDESC = "hnsw - HNSW index access method"
 
 OBJS = \
@@ -12,12 +13,14 @@ OBJS = \
 	src/buildgraph.o \
 	src/cost.o \
 	src/directory.o \
+	src/diskgraph.o \
 	src/distance.o \
 	src/filter.o \
 	src/graph.o \
 	src/hnsw.o \
 	src/insert.o \
 	src/inspect.o \
+	src/kernels.o \
 	src/kernels_avx2.o \
 	src/kernels_avx512.o \
 	src/kernels_scalar.o \
@@ -29,7 +32,8 @@ OBJS = \
 	src/reconnect.o \
 	src/scan.o \
 	src/vacuum.o \
-	src/validate.o
+	src/validate.o \
+	src/verify.o
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
@@ -43,7 +47,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): src/hnsw.h src/hnsw_page.h src/kernels.h
+$(OBJS): src/hnsw.h src/hnsw_page.h src/compat.h src/kernels.h
 
 # Most tests turn sequential scans off to be sure of their plans, and the
 # cost that adds makes every plan look worth compiling with JIT, which took
@@ -62,3 +66,11 @@ test/kernels_check: test/kernels_check.c $(KERNEL_SRCS) src/kernels.h
 		-o $@ test/kernels_check.c $(KERNEL_SRCS) -L$(pkglibdir) -lpgport -lm
 
 EXTRA_CLEAN = test/kernels_check
+
+# pgindent style (test/indent.sh builds PostgreSQL's pgindent once);
+# "make indent-check" changes nothing and fails if a file is off
+.PHONY: indent indent-check
+indent:
+	bash test/indent.sh
+indent-check:
+	bash test/indent.sh --check

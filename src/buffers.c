@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
@@ -170,4 +171,141 @@ HnswLockForEdit(Relation index, BlockNumber blkno, bool wal,
 		*page = HnswEditPage(edit, buf, false);
 	}
 	return buf;
+}
+
+/*
+ * The value of element etup, whose page the caller holds locked: for an
+ * inline value a pointer into the page; for an external one the value put
+ * together from its chunks in *buffer (grown as needed in the current
+ * memory context; a fresh palloc if buffer is NULL).  NULL if the chunks
+ * are not there (VACUUM removed the element since its id was read).
+ *
+ * Chunk pages are share-locked one at a time while the element's page is
+ * locked too.  Chunks may share pages with elements (a build packs them
+ * into the room whole elements leave, see layout.c; inserts put them where
+ * there is room), but that cannot deadlock: whoever holds a page's lock
+ * exclusively waits, if at all, only for a directory page, the metapage or
+ * a page just added, and VACUUM, the one writer that reads chunks under a
+ * lock, holds one page at a time (src/README, "Concurrency").
+ */
+struct varlena *
+HnswElementValue(Relation index, HnswElementTuple etup, HnswValueBuffer *buffer)
+{
+	HnswExternalValue ext;
+	char	   *out;
+	Size		done = 0;
+	ItemPointerData tid;
+
+	if (!(etup->flags & HNSW_ELEMENT_EXTERNAL))
+		return HnswElementTupleGetValue(etup);
+
+	memcpy(&ext, HnswElementTupleGetValue(etup), sizeof(ext));
+	if (ext.size < VARHDRSZ || ext.size > HNSW_MAX_VALUE_SIZE)
+		return NULL;
+	if (buffer == NULL)
+		out = palloc(ext.size);
+	else
+	{
+		if (buffer->size < ext.size)
+		{
+			if (buffer->data)
+				pfree(buffer->data);
+			buffer->data = MemoryContextAlloc(buffer->cxt, ext.size);
+			buffer->size = ext.size;
+		}
+		out = buffer->data;
+	}
+
+	tid = ext.first;
+	while (done < ext.size)
+	{
+		Buffer		buf;
+		HnswChunkTuple chunk;
+		bool		ok;
+
+		if (!ItemPointerIsValid(&tid))
+			return NULL;
+		/* share: we only copy the chunk out */
+		buf = HnswReadShare(index, ItemPointerGetBlockNumberNoCheck(&tid));
+		if (!BufferIsValid(buf))
+			return NULL;
+		chunk = HnswGetChunk(BufferGetPage(buf), ItemPointerGetOffsetNumberNoCheck(&tid),
+							 ext.token);
+		ok = chunk != NULL && chunk->len > 0 && chunk->len <= ext.size - done;
+		if (ok)
+		{
+			memcpy(out + done, chunk->data, chunk->len);
+			done += chunk->len;
+			tid = chunk->next;
+		}
+		UnlockReleaseBuffer(buf);
+		if (!ok)
+			return NULL;
+	}
+	if (VARSIZE_ANY(out) != ext.size)
+		return NULL;
+	return (struct varlena *) out;
+}
+
+/* A palloc'd copy of the value of etup (page locked); NULL if it is gone */
+struct varlena *
+HnswCopyElementValue(Relation index, HnswElementTuple etup)
+{
+	struct varlena *v;
+	struct varlena *copy;
+
+	if (etup->flags & HNSW_ELEMENT_EXTERNAL)
+		return HnswElementValue(index, etup, NULL);
+	v = HnswElementTupleGetValue(etup);
+	copy = palloc(VARSIZE_ANY(v));
+	memcpy(copy, v, VARSIZE_ANY(v));
+	return copy;
+}
+
+/*
+ * Prefetch what a hop to element id will read (see HnswGraph.prefetch): only pages whose buffer we remember,
+ * since finding the others would cost the lookup the prefetch is meant to
+ * hide.  Reading a buffer's memory without a pin or lock is harmless here:
+ * nothing is read into variables, the CPU is only asked to load the lines.
+ */
+void
+HnswPrefetchElement(HnswBufferCache *cache, HnswElemId id, bool deep)
+{
+	BlockNumber blkno = HnswElemIdGetBlock(id);
+	int			slot = blkno & cache->mask;
+	Page		page;
+
+	if (cache->recent[slot].blkno != blkno ||
+		BufferIsLocal(cache->recent[slot].buffer))
+		return;
+	page = BufferGetPage(cache->recent[slot].buffer);
+	if (!deep)
+	{
+		/*
+		 * What pinning, locking and checking the page will touch: the
+		 * buffer's descriptor (pin count and content lock), the page header
+		 * with the first line pointers, and the special space at its end.
+		 */
+		__builtin_prefetch(GetBufferDescriptor(cache->recent[slot].buffer - 1));
+		__builtin_prefetch(page);
+		__builtin_prefetch(page + BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)));
+	}
+	else
+	{
+		ItemId		itemid = PageGetItemId(page, HnswElemIdGetOffset(id));
+		unsigned	off = ItemIdGetOffset(itemid);
+		unsigned	len = ItemIdGetLength(itemid);
+
+		/* an unlocked read may see garbage: stay inside the page */
+		if (off >= BLCKSZ || len > BLCKSZ - off)
+			return;
+
+		/*
+		 * The first 1.5 kB: past that the hardware prefetchers are streaming
+		 * the rest, and a distance that passes the search's limit (see
+		 * HnswComputeDistanceWithin) may never need it.
+		 */
+		for (unsigned i = 0; i < Min(len, 1536); i += HNSW_PREFETCH_STRIDE)
+			__builtin_prefetch(page + off + i);
+	}
 }

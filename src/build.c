@@ -126,7 +126,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 		if (!bs->on_disk &&
 			!HnswAreaInsert(bs->area, bs->graph, value, filter,
-								bs->filter_desc, tid))
+							bs->filter_desc, tid))
 			flush_area(bs);
 		if (bs->on_disk)
 			HnswInsertValue(index, &bs->dist, value, filter, tid, false);

@@ -615,49 +615,50 @@ write_links(HnswBuildArea *area, HnswBuildElement *e, ItemPointerData *etids,
 	pfree(list);
 }
 
-/*
- * Write the graph to pages, after the metapage, without WAL, and set the
- * metapage's entry point and dimension.  Where each tuple goes is planned
- * first (layout.c), so that lists can name their elements.  Then the
- * filter directory gets their filter columns, if there are any.
- *
- * No insert may be under way (flush_lock held exclusively, or the build
- * over).
- */
-void
-HnswAreaWrite(HnswBuildArea *area, Relation index)
+/* What the steps of HnswAreaWrite share */
+typedef struct AreaWrite
 {
-	int			n = area->nelements;
-	int			m = area->m;
-	HnswExternalValue **exts = palloc_extended(sizeof(HnswExternalValue *) * Max(n, 1),
-											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	HnswLayoutElement *sizes = palloc_extended(sizeof(HnswLayoutElement) * Max(n, 1),
-											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	uint64	   *tokens = NULL;
+	HnswBuildArea *area;
+	Relation	index;
+	int			n;				/* elements */
+	HnswExternalValue **exts;	/* per element: its value's chunks, if any */
+	HnswLayoutElement *sizes;	/* per element: its tuples' sizes */
+	uint64	   *tokens;			/* per element: the token of split chunks */
 	HnswLayout *layout;
-	ItemPointerData *etids;
-	Buffer		buf = InvalidBuffer;
-	Page		page = NULL;
-	HnswPageEdit edit;
-	HnswChunkTuple chunk = palloc0(HNSW_MAX_TUPLE_SIZE);
+} AreaWrite;
 
-	/* pass 0: values too large for their element's page go to chunk pages */
-	for (int i = 0; i < n; i++)
+/* Pass 0: values too large for their element's page go to chunk pages */
+static void
+write_external_values(AreaWrite *w)
+{
+	HnswBuildArea *area = w->area;
+
+	for (int i = 0; i < w->n; i++)
 	{
 		HnswBuildElement *e = area_element(area, area_numbered(area, i));
 		IndexTuple	filter = element_filter(e);
 
-		if (HnswValueIsExternal(m, VARSIZE_ANY(DatumGetPointer(element_value(e))),
+		if (HnswValueIsExternal(area->m, VARSIZE_ANY(DatumGetPointer(element_value(e))),
 								HnswElementTailSize(filter, area->nlinked,
 													area->link_slots)))
 		{
-			exts[i] = palloc(sizeof(HnswExternalValue));
-			HnswWriteChunks(index, element_value(e), exts[i], false);
+			w->exts[i] = palloc(sizeof(HnswExternalValue));
+			HnswWriteChunks(w->index, element_value(e), w->exts[i], false);
 		}
 	}
+}
 
-	/* pass 1: where every tuple goes */
-	for (int i = 0; i < n; i++)
+/*
+ * Pass 1: the sizes of every element's tuples and how many lists name it,
+ * and from those where every tuple goes (layout.c)
+ */
+static void
+plan_layout(AreaWrite *w)
+{
+	HnswBuildArea *area = w->area;
+	int			m = area->m;
+
+	for (int i = 0; i < w->n; i++)
 	{
 		HnswBuildElement *e = area_element(area, area_numbered(area, i));
 		IndexTuple	filter = element_filter(e);
@@ -666,96 +667,120 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 		Size		vsize = VARSIZE_ANY(DatumGetPointer(element_value(e)));
 		uint32	   *ids = element_list(area, e, 0);
 
-		sizes[i].vsize = vsize;
-		sizes[i].esize = HnswElementTupleSize(m, exts[i] ? sizeof(HnswExternalValue) : vsize,
-											  fsize);
+		w->sizes[i].vsize = vsize;
+		w->sizes[i].esize = HnswElementTupleSize(m, w->exts[i] ? sizeof(HnswExternalValue) : vsize,
+												 fsize);
 		/* only an inline value of an element of layer 0 may be split off */
-		if (!exts[i] && e->level == 0)
-			sizes[i].xsize = HnswElementTupleSize(m, sizeof(HnswExternalValue), fsize);
-		sizes[i].usize = e->level > 0 ? HnswUpperTupleSize(m, e->level) : 0;
+		if (!w->exts[i] && e->level == 0)
+			w->sizes[i].xsize = HnswElementTupleSize(m, sizeof(HnswExternalValue), fsize);
+		w->sizes[i].usize = e->level > 0 ? HnswUpperTupleSize(m, e->level) : 0;
 		for (int j = 0; j < e->counts[0]; j++)
-			sizes[area_element(area, ids[j])->number].indegree++;
+			w->sizes[area_element(area, ids[j])->number].indegree++;
 	}
-	layout = HnswPlanLayout(sizes, n, RelationGetNumberOfBlocks(index));
-	etids = layout->etids;
-	if (layout->nsplit > 0)
+	w->layout = HnswPlanLayout(w->sizes, w->n, RelationGetNumberOfBlocks(w->index));
+	if (w->layout->nsplit > 0)
 	{
-		tokens = palloc_extended(sizeof(uint64) * n, MCXT_ALLOC_HUGE);
-		for (int i = 0; i < n; i++)
-			tokens[i] = pg_prng_uint64(&pg_global_prng_state);
+		w->tokens = palloc_extended(sizeof(uint64) * w->n, MCXT_ALLOC_HUGE);
+		for (int i = 0; i < w->n; i++)
+			w->tokens[i] = pg_prng_uint64(&pg_global_prng_state);
 	}
+}
 
-	/* pass 2: write them, page by page, in the same order */
-	HnswEditStart(&edit, index, false);
-	for (int p = 0; p < layout->nplacements; p++)
+/*
+ * The tuple of placement pl: an element tuple, an upper tuple or a chunk
+ * (formed in chunk, which the caller keeps); its size in *size
+ */
+static Item
+form_placement(AreaWrite *w, HnswPlacement *pl, HnswChunkTuple chunk,
+			   Size *size)
+{
+	HnswBuildArea *area = w->area;
+	HnswLayout *layout = w->layout;
+	ItemPointerData *etids = layout->etids;
+	HnswBuildElement *e = area_element(area, area_numbered(area, pl->element));
+	HnswCandidate list[2 * HNSW_MAX_M];
+	uint32	   *ids;
+
+	if (pl->kind == HNSW_PLACE_ELEMENT)
 	{
-		HnswPlacement *pl = &layout->placements[p];
-		HnswBuildElement *e = area_element(area, area_numbered(area, pl->element));
-		HnswCandidate list[2 * HNSW_MAX_M];
-		Item		item;
+		HnswExternalValue split;
+		HnswExternalValue *ext = w->exts[pl->element];
+		HnswElementTuple etup;
+
+		if (layout->first_chunk[pl->element] >= 0)
+		{
+			SET_VARSIZE(&split, sizeof(HnswExternalValue));
+			split.size = w->sizes[pl->element].vsize;
+			split.token = w->tokens[pl->element];
+			split.first = layout->placements[layout->first_chunk[pl->element]].tid;
+			ext = &split;
+		}
+		ids = element_list(area, e, 0);
+		for (int j = 0; j < e->counts[0]; j++)
+			list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
+		etup = HnswFormElement(area->m, element_value(e), element_filter(e),
+							   area->nlinked, area->link_slots,
+							   e->level, &e->heaptid,
+							   list, e->counts[0], ext, size);
+		if (e->links_offset != 0 && (etup->flags & HNSW_ELEMENT_LINKS))
+			write_links(area, e, etids, etup);
+		if (e->level > 0)
+			etup->upper = layout->utids[pl->element];
+		return (Item) etup;
+	}
+	if (pl->kind == HNSW_PLACE_UPPER)
+	{
+		HnswUpperTuple utup = HnswFormUpper(area->m, e->level, size);
+
+		utup->element = etids[pl->element];
+		for (int l = 1; l <= e->level; l++)
+		{
+			ids = element_list(area, e, l);
+			for (int j = 0; j < e->counts[l]; j++)
+				list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
+			HnswSetNeighbors(NULL, utup, l, list, e->counts[l]);
+		}
+		return (Item) utup;
+	}
+	*size = HnswFormChunk(chunk, w->tokens[pl->element],
+						  pl->next >= 0 ? &layout->placements[pl->next].tid : NULL,
+						  DatumGetPointer(element_value(e)) + pl->start, pl->len);
+	return (Item) chunk;
+}
+
+/* Finish the page being written in buf, and tell the free space map */
+static void
+finish_page(Relation index, HnswPageEdit *edit, Buffer buf, Page page)
+{
+	HnswEditFinish(edit);
+	RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
+							PageGetExactFreeSpace(page));
+	UnlockReleaseBuffer(buf);
+}
+
+/* Pass 2: write every tuple where the layout put it, page by page */
+static void
+write_placements(AreaWrite *w)
+{
+	Relation	index = w->index;
+	Buffer		buf = InvalidBuffer;
+	Page		page = NULL;
+	HnswPageEdit edit;
+	HnswChunkTuple chunk = palloc0(HNSW_MAX_TUPLE_SIZE);
+
+	for (int p = 0; p < w->layout->nplacements; p++)
+	{
+		HnswPlacement *pl = &w->layout->placements[p];
 		Size		size;
-		uint32	   *ids;
+		Item		item;
 
 		CHECK_FOR_INTERRUPTS();
-		if (pl->kind == HNSW_PLACE_ELEMENT)
-		{
-			HnswExternalValue split;
-			HnswExternalValue *ext = exts[pl->element];
-			HnswElementTuple etup;
-
-			if (layout->first_chunk[pl->element] >= 0)
-			{
-				SET_VARSIZE(&split, sizeof(HnswExternalValue));
-				split.size = sizes[pl->element].vsize;
-				split.token = tokens[pl->element];
-				split.first = layout->placements[layout->first_chunk[pl->element]].tid;
-				ext = &split;
-			}
-			ids = element_list(area, e, 0);
-			for (int j = 0; j < e->counts[0]; j++)
-				list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
-			etup = HnswFormElement(m, element_value(e), element_filter(e),
-								   area->nlinked, area->link_slots,
-								   e->level, &e->heaptid,
-								   list, e->counts[0], ext, &size);
-			if (e->links_offset != 0 && (etup->flags & HNSW_ELEMENT_LINKS))
-				write_links(area, e, etids, etup);
-			if (e->level > 0)
-				etup->upper = layout->utids[pl->element];
-			item = (Item) etup;
-		}
-		else if (pl->kind == HNSW_PLACE_UPPER)
-		{
-			HnswUpperTuple utup = HnswFormUpper(m, e->level, &size);
-
-			utup->element = etids[pl->element];
-			for (int l = 1; l <= e->level; l++)
-			{
-				ids = element_list(area, e, l);
-				for (int j = 0; j < e->counts[l]; j++)
-					list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
-				HnswSetNeighbors(NULL, utup, l, list, e->counts[l]);
-			}
-			item = (Item) utup;
-		}
-		else
-		{
-			size = HnswFormChunk(chunk, tokens[pl->element],
-								 pl->next >= 0 ? &layout->placements[pl->next].tid : NULL,
-								 DatumGetPointer(element_value(e)) + pl->start, pl->len);
-			item = (Item) chunk;
-		}
-
+		item = form_placement(w, pl, chunk, &size);
 		if (!BufferIsValid(buf) ||
 			BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&pl->tid))
 		{
 			if (BufferIsValid(buf))
-			{
-				HnswEditFinish(&edit);
-				RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
-										PageGetExactFreeSpace(page));
-				UnlockReleaseBuffer(buf);
-			}
+				finish_page(index, &edit, buf, page);
 			buf = HnswNewBuffer(index, MAIN_FORKNUM);
 			if (BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&pl->tid))
 				elog(ERROR, "unexpected block %u in hnsw build",
@@ -771,19 +796,23 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 			pfree(item);
 	}
 	if (BufferIsValid(buf))
-	{
-		HnswEditFinish(&edit);
-		RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
-								PageGetExactFreeSpace(page));
-		UnlockReleaseBuffer(buf);
-	}
+		finish_page(index, &edit, buf, page);
 	pfree(chunk);
+}
 
-	/* pass 3: the filter directory's tuples, in the same order */
-	buf = InvalidBuffer;
-	for (int i = 0; i < n && HnswHasFilterKeys(index); i++)
+/* Pass 3: the filter directory's tuples, in element order */
+static void
+write_directory(AreaWrite *w)
+{
+	Buffer		buf = InvalidBuffer;
+	Page		page = NULL;
+	HnswPageEdit edit;
+
+	if (!HnswHasFilterKeys(w->index))
+		return;
+	for (int i = 0; i < w->n; i++)
 	{
-		IndexTuple	filter = element_filter(area_element(area, area_numbered(area, i)));
+		IndexTuple	filter = element_filter(area_element(w->area, area_numbered(w->area, i)));
 		Size		size;
 
 		if (filter == NULL)
@@ -796,37 +825,72 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 				HnswEditFinish(&edit);
 				UnlockReleaseBuffer(buf);
 			}
-			buf = HnswDirectoryTail(index, size, false);
-			HnswEditStart(&edit, index, false);
+			buf = HnswDirectoryTail(w->index, size, false);
+			HnswEditStart(&edit, w->index, false);
 			page = HnswEditPage(&edit, buf, false);
 		}
-		HnswDirectoryAdd(index, page, HnswElemIdFromTid(&etids[i]), filter);
+		HnswDirectoryAdd(w->index, page, HnswElemIdFromTid(&w->layout->etids[i]), filter);
 	}
 	if (BufferIsValid(buf))
 	{
 		HnswEditFinish(&edit);
 		UnlockReleaseBuffer(buf);
 	}
+}
 
-	/* the metapage: entry point and dimension */
-	buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+/* Last: the metapage's entry point and dimension */
+static void
+write_metapage(AreaWrite *w)
+{
+	HnswBuildArea *area = w->area;
+	Buffer		buf = ReadBuffer(w->index, HNSW_METAPAGE_BLKNO);
+	HnswPageEdit edit;
+	HnswMetaPage meta;
+
 	/* exclusive: we set the entry point */
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	HnswEditStart(&edit, index, false);
+	HnswEditStart(&edit, w->index, false);
+	meta = HnswPageGetMeta(HnswEditPage(&edit, buf, false));
+	meta->dimensions = area->dimensions;
+	if (w->n > 0)
 	{
-		HnswMetaPage meta = HnswPageGetMeta(HnswEditPage(&edit, buf, false));
-
-		meta->dimensions = area->dimensions;
-		if (n > 0)
-		{
-			meta->entry = etids[area_element(area, area->entry)->number];
-			meta->entry_level = area->entry_level;
-		}
+		meta->entry = w->layout->etids[area_element(area, area->entry)->number];
+		meta->entry_level = area->entry_level;
 	}
 	HnswEditFinish(&edit);
 	UnlockReleaseBuffer(buf);
+}
 
-	pfree(sizes);
-	if (tokens)
-		pfree(tokens);
+/*
+ * Write the graph to pages, after the metapage, without WAL, and set the
+ * metapage's entry point and dimension.  Where each tuple goes is planned
+ * first (layout.c), so that lists can name their elements.  Then the
+ * filter directory gets their filter columns, if there are any.
+ *
+ * No insert may be under way (flush_lock held exclusively, or the build
+ * over).
+ */
+void
+HnswAreaWrite(HnswBuildArea *area, Relation index)
+{
+	AreaWrite	w;
+
+	w.area = area;
+	w.index = index;
+	w.n = area->nelements;
+	w.exts = palloc_extended(sizeof(HnswExternalValue *) * Max(w.n, 1),
+							 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	w.sizes = palloc_extended(sizeof(HnswLayoutElement) * Max(w.n, 1),
+							  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	w.tokens = NULL;
+
+	write_external_values(&w);
+	plan_layout(&w);
+	write_placements(&w);
+	write_directory(&w);
+	write_metapage(&w);
+
+	pfree(w.sizes);
+	if (w.tokens)
+		pfree(w.tokens);
 }

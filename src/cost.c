@@ -84,8 +84,8 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 
 	/*
-	 * The index's own m (more neighbours per hop, more elements visited),
-	 * its upper layers (where the planner has not asked already, see
+	 * The index's own m (more neighbours per hop, more elements visited), its
+	 * upper layers (where the planner has not asked already, see
 	 * hnswgettreeheight), and whether it has a filter directory (built by
 	 * format 3 or later)
 	 */
@@ -102,8 +102,10 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		index_close(irel, NoLock);
 	}
 	foreach(lc, path->indexclauses)
+	{
 		if (((IndexClause *) lfirst(lc))->indexcol > 0)
 			has_column_quals = true;
+	}
 
 	/*
 	 * Elements the first search visits: about ef_search candidates expanded
@@ -127,8 +129,8 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	/*
 	 * Quals on filter columns (filter.c) are checked at every element
 	 * visited, and only the elements that pass them fill the beam: to find
-	 * ef_search of them the walk also passes over the elements between
-	 * them, about HNSW_VISITS_PER_ROW for each.
+	 * ef_search of them the walk also passes over the elements between them,
+	 * about HNSW_VISITS_PER_ROW for each.
 	 */
 	if (path->indexclauses != NIL)
 	{
@@ -151,10 +153,10 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	first = visited * visit_cost + Min(rows, hnsw_ef_search) * cpu_tuple_cost;
 
 	/*
-	 * Quals that few rows pass are answered from the filter directory
-	 * instead (directory.c): a read of all its tuples, checking the quals
-	 * on each, and a visit to each matching element; every matching row
-	 * is then found, so no iteration follows.
+	 * Quals that few rows pass are answered from the filter directory instead
+	 * (directory.c): a read of all its tuples, checking the quals on each,
+	 * and a visit to each matching element; every matching row is then found,
+	 * so no iteration follows.
 	 */
 	if (has_directory && has_column_quals && rows <= hnsw_exact_filter_rows)
 	{
@@ -187,17 +189,17 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	{
 		/*
 		 * An iterative scan can return every row.  Each row after those of
-		 * the first search costs about HNSW_VISITS_PER_ROW visits (the
-		 * wider searches go over the earlier ones again), and with filter
-		 * quals that many for each row passed over.  The planner prices
-		 * the first k rows by interpolating from startup to total cost, so
-		 * startup is the first search less HNSW_TYPICAL_LIMIT rows at that
-		 * rate: a LIMIT of that many then costs the whole first search,
-		 * which it must wait for, and more rows cost more at that rate.  A
-		 * LIMIT over a WHERE the executor checks pays for the rows it must
-		 * pass over (and the planner adds their heap fetches), so the
-		 * planner prefers filter columns when an index has them, and an
-		 * exact scan where few rows match.
+		 * the first search costs about HNSW_VISITS_PER_ROW visits (the wider
+		 * searches go over the earlier ones again), and with filter quals
+		 * that many for each row passed over.  The planner prices the first k
+		 * rows by interpolating from startup to total cost, so startup is the
+		 * first search less HNSW_TYPICAL_LIMIT rows at that rate: a LIMIT of
+		 * that many then costs the whole first search, which it must wait
+		 * for, and more rows cost more at that rate.  A LIMIT over a WHERE
+		 * the executor checks pays for the rows it must pass over (and the
+		 * planner adds their heap fetches), so the planner prefers filter
+		 * columns when an index has them, and an exact scan where few rows
+		 * match.
 		 */
 		Cost		per_row = HNSW_VISITS_PER_ROW * visit_cost / qual_selectivity;
 

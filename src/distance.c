@@ -1,12 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * distance.c
- *	  Kernel dispatch, and distances between values stored in an index.
+ *	  Distances between values stored in an index.
  *
- * The CPU is examined once; hnsw.kernel ('auto' by default) then names the
- * kernel table in use.  An index recognises its operator class's support
- * function when it is one of this extension's C functions and calls the
- * kernel directly on the stored values; any other support function is
+ * An index recognises its operator class's support function when it is one
+ * of this extension's C functions and calls the kernel of the table in use
+ * (kernels.c) directly on the stored values; any other support function is
  * called through fmgr.
  *
  * Copyright (c) 2026, the hnsw developers
@@ -27,110 +26,6 @@
 
 #include "hnsw.h"
 #include "kernels.h"
-
-#ifdef HNSW_HAVE_X86_KERNELS
-#include <cpuid.h>
-#endif
-
-const HnswKernelTable *hnsw_kernels = &hnsw_scalar_kernels;
-
-typedef enum
-{
-	HNSW_KERNELS_AUTO,
-	HNSW_KERNELS_SCALAR,
-	HNSW_KERNELS_AVX2,
-	HNSW_KERNELS_AVX512
-} HnswKernelChoice;
-
-const struct config_enum_entry hnsw_kernel_options[] = {
-	{"auto", HNSW_KERNELS_AUTO, false},
-	{"scalar", HNSW_KERNELS_SCALAR, false},
-	{"avx2", HNSW_KERNELS_AVX2, false},
-	{"avx512", HNSW_KERNELS_AVX512, false},
-	{NULL, 0, false}
-};
-
-int			hnsw_kernel_choice = HNSW_KERNELS_AUTO;
-
-static bool cpu_has_avx2 = false;
-static bool cpu_has_avx512 = false;
-
-#ifdef HNSW_HAVE_X86_KERNELS
-/* XCR0: which register states the operating system saves */
-static uint64
-read_xcr0(void)
-{
-	uint32		eax,
-				edx;
-
-	__asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-	return ((uint64) edx << 32) | eax;
-}
-#endif
-
-/*
- * Examine the CPU once (from _PG_init).  AVX2 needs the AVX2, FMA and
- * POPCNT bits and an OS that saves YMM state; AVX-512 also needs AVX512F
- * and ZMM/opmask state.
- */
-void
-HnswInitKernels(void)
-{
-#ifdef HNSW_HAVE_X86_KERNELS
-	uint32		eax,
-				ebx,
-				ecx,
-				edx;
-	bool		osxsave,
-				fma,
-				popcnt;
-	uint64		xcr0;
-
-	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
-		return;
-	osxsave = (ecx & bit_OSXSAVE) != 0;
-	fma = (ecx & bit_FMA) != 0;
-	popcnt = (ecx & bit_POPCNT) != 0;
-	if (!osxsave)
-		return;
-	xcr0 = read_xcr0();
-	if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
-		return;
-	cpu_has_avx2 = fma && popcnt && (ebx & bit_AVX2) != 0 &&
-		(xcr0 & 0x6) == 0x6;
-	cpu_has_avx512 = cpu_has_avx2 && (ebx & bit_AVX512F) != 0 &&
-		(xcr0 & 0xE6) == 0xE6;
-#endif
-	HnswKernelAssignHook(hnsw_kernel_choice, NULL);
-}
-
-/* GUC check hook for hnsw.kernel: refuse a table this CPU cannot run */
-bool
-HnswKernelCheckHook(int *newval, void **extra, GucSource source)
-{
-	if ((*newval == HNSW_KERNELS_AVX2 && !cpu_has_avx2) ||
-		(*newval == HNSW_KERNELS_AVX512 && !cpu_has_avx512))
-	{
-		GUC_check_errdetail("This CPU does not support the \"%s\" kernels.",
-							hnsw_kernel_options[*newval].name);
-		return false;
-	}
-	return true;
-}
-
-void
-HnswKernelAssignHook(int newval, void *extra)
-{
-	hnsw_kernels = &hnsw_scalar_kernels;
-#ifdef HNSW_HAVE_X86_KERNELS
-	if (newval == HNSW_KERNELS_AVX512 ||
-		(newval == HNSW_KERNELS_AUTO && cpu_has_avx512))
-		hnsw_kernels = HnswAvx512Kernels();
-	else if (newval == HNSW_KERNELS_AVX2 ||
-			 (newval == HNSW_KERNELS_AUTO && cpu_has_avx2))
-		hnsw_kernels = &hnsw_avx2_kernels;
-#endif
-}
 
 /*
  * Set up dist for the key column of index: which kernel its support
@@ -340,12 +235,12 @@ HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip)
 		case HNSW_KERNEL_FMGR:
 			{
 				/*
-				 * The distance function checks its arguments: measuring
-				 * the value against itself runs those checks now, so a
-				 * value it rejects is never stored (nor blamed on a later
-				 * row).  A value without a distance to itself (NaN) has
-				 * none to anything either: not indexed, like a zero
-				 * vector under cosine.
+				 * The distance function checks its arguments: measuring the
+				 * value against itself runs those checks now, so a value it
+				 * rejects is never stored (nor blamed on a later row).  A
+				 * value without a distance to itself (NaN) has none to
+				 * anything either: not indexed, like a zero vector under
+				 * cosine.
 				 */
 				double		self;
 
@@ -441,29 +336,4 @@ HnswValueDimensions(HnswDistance *dist, Datum value)
 		dist->kernel == HNSW_KERNEL_BIT_JACCARD)
 		return VARBITLEN(DatumGetVarBitP(value));
 	return DIM(value);
-}
-
-PG_FUNCTION_INFO_V1(hnsw_kernel_list);
-
-/*
- * hnsw_kernels(): the values of hnsw.kernel this CPU can run, besides
- * 'auto', so tests can compare each table with the scalar reference.
- */
-Datum
-hnsw_kernel_list(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	for (int i = 1; hnsw_kernel_options[i].name != NULL; i++)
-	{
-		Datum		value = CStringGetTextDatum(hnsw_kernel_options[i].name);
-		bool		isnull = false;
-
-		if ((i == HNSW_KERNELS_AVX2 && !cpu_has_avx2) ||
-			(i == HNSW_KERNELS_AVX512 && !cpu_has_avx512))
-			continue;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-	}
-	return (Datum) 0;
 }

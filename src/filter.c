@@ -95,6 +95,7 @@ static const struct
 	Oid			argument_type;
 	int8		comparison;
 }			integer_comparisons[] =
+
 {
 #define INTEGER_COMPARISONS(prefix, column_type, argument_type) \
 	{F_##prefix##LT, column_type, argument_type, INT_FILTER_LT}, \
@@ -293,28 +294,4 @@ HnswFilterHasColumnKeys(HnswFilter *filter)
 		if (filter->keys[i].attno > 1)
 			return true;
 	return false;
-}
-
-/*
- * Which of the linked columns (a mask of filter columns, see
- * HnswLinkableColumns) has an equality key in filter, as its position
- * among them, and its index column in *attno; -1 if none has.  A scan
- * follows that column's value links (links.c).
- */
-int
-HnswFilterLinkColumn(HnswFilter *filter, uint32 linked, AttrNumber *attno)
-{
-	for (int i = 0; i < filter->nkeys; i++)
-	{
-		HnswFilterKey *key = &filter->keys[i];
-		int			column = key->attno - 2;
-
-		if (key->strategy == HNSW_EQ_STRATEGY && column >= 0 && column < 32 &&
-			(linked & ((uint32) 1 << column)) != 0)
-		{
-			*attno = key->attno;
-			return HnswLinkedColumnCount(linked & (((uint32) 1 << column) - 1));
-		}
-	}
-	return -1;
 }

@@ -43,7 +43,7 @@ visited_init(VisitedSet *set, uint64 expected)
 	while (((uint64) 1 << bits) < expected * 2)
 		bits++;
 	set->slots = palloc_extended(sizeof(HnswElemId) << bits,
-								  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+								 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	set->mask = ((uint64) 1 << bits) - 1;
 	set->shift = 64 - bits;
 	set->count = 0;
@@ -319,17 +319,17 @@ struct HnswSearch
 	bool		widened;		/* has run before: see HnswSearchRun */
 
 	/*
-	 * Elements near enough for the beam that a walk along value links did
-	 * not expand, since they fail the scan's quals (see HnswSearchRun)
+	 * Elements near enough for the beam that a walk along value links did not
+	 * expand, since they fail the scan's quals (see HnswSearchRun)
 	 */
 	HnswCandidate *passed;
 	int			npassed;
 	int			passed_capacity;
 
 	/*
-	 * Elements whose distance is known but that the beam left out (not
-	 * near enough when met, or pushed out of W since): a wider beam takes
-	 * them back.
+	 * Elements whose distance is known but that the beam left out (not near
+	 * enough when met, or pushed out of W since): a wider beam takes them
+	 * back.
 	 */
 	HnswCandidate *left;
 	int			nleft;
@@ -425,6 +425,124 @@ HnswSearchBegin(HnswGraph *graph, Datum query, HnswCandidate *entries,
 	return s;
 }
 
+/* A wider beam than the last run's: take back what that one left out */
+static void
+take_back_left_out(HnswSearch *s, int ef)
+{
+	HnswCandidate *left = s->left;
+	int			nleft = s->nleft;
+
+	s->left = NULL;
+	s->nleft = s->left_capacity = 0;
+	for (int i = 0; i < nleft; i++)
+	{
+		heap_push(&s->candidates, &left[i]);
+		if (!left[i].beyond)
+			add_found(s, &left[i], ef);
+	}
+	pfree(left);
+}
+
+/*
+ * An element a narrower beam left out without its whole distance (only
+ * that it was too far then): measure it now, and put it where that takes
+ * it.  The part it had was below the beam's farthest, so the whole distance
+ * may still make it.
+ */
+static void
+measure_beyond(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef)
+{
+	if (!beam_distance(graph, s, c, ef))
+		return;
+	if (s->found.count < ef || c->distance < s->found.items[0].distance)
+	{
+		heap_push(&s->candidates, c);
+		add_found(s, c, ef);
+	}
+	else
+		leave_out(s, c);
+}
+
+/*
+ * Expand candidate c: measure its neighbours not seen yet, and put each
+ * into the beam, among the candidates, passed by or left out.  Returns
+ * false when the graph's budget of visits (max_visits) runs out.
+ */
+static bool
+expand(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef,
+	   bool follow_links)
+{
+	HnswElemId *neighbors = s->neighbors;
+	int			n = -1;
+	int			k = 0;
+	bool		by_links;
+
+	/*
+	 * From an element that matches the scan's quals, its value links lead to
+	 * more such elements (links.c); from the others, and from elements
+	 * without value links, the layer's list.
+	 */
+	if (follow_links && !c->deleted)
+		n = graph->value_neighbors(graph, c->id, neighbors);
+	by_links = (n >= 0);
+	if (n < 0)
+		n = graph->neighbors(graph, c->id, s->layer, neighbors);
+
+	/* keep the ones not seen yet, and have their pages on the way */
+	for (int i = 0; i < n; i++)
+		if (visited_add(&s->visited, neighbors[i]))
+			neighbors[k++] = neighbors[i];
+	n = k;
+	if (graph->prefetch)
+	{
+		for (int i = 0; i < n; i++)
+			graph->prefetch(graph, neighbors[i], false);
+		for (int i = 0; i < Min(n, 2); i++)
+			graph->prefetch(graph, neighbors[i], true);
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		HnswCandidate e;
+
+		if (graph->max_visits > 0 && graph->visits >= graph->max_visits)
+		{
+			graph->exhausted = true;
+			return false;
+		}
+		graph->visits++;
+		if (graph->prefetch && i + 2 < n)
+			graph->prefetch(graph, neighbors[i + 2], true);
+		e.id = neighbors[i];
+		if (!beam_distance(graph, s, &e, ef))
+			continue;			/* removed by VACUUM meanwhile */
+
+		/*
+		 * Following value links, once the walk has reached a matching element
+		 * it stays among them: an element that fails the quals is no longer
+		 * expanded, unless a matching element without value links (VACUUM may
+		 * have left it none) leads to it.  Expanding them until the beam was
+		 * full, or half full, found more of the nearest rows at the same beam
+		 * but cost more than a wider beam did for the same recall.  The links
+		 * of a value need not connect all its elements, so a search run again
+		 * with a wider beam (an iterative scan that wants more rows) expands
+		 * every element, as without links, starting with those passed by
+		 * here: it reaches every matching row.
+		 */
+		if (!(s->found.count < ef || e.distance < s->found.items[0].distance))
+			leave_out(s, &e);
+		else if (e.deleted && follow_links && (c->deleted || by_links) &&
+				 s->found.count > 0)
+			pass_by(s, &e);
+		else
+		{
+			heap_push(&s->candidates, &e);
+			add_found(s, &e, ef);
+		}
+	}
+	return true;
+}
+
 /*
  * Run search s with a beam of ef (at least that of any run before, and
  * again only if s is resumable) until no candidate can improve on its ef
@@ -434,151 +552,54 @@ HnswSearchBegin(HnswGraph *graph, Datum query, HnswCandidate *entries,
 int
 HnswSearchRun(HnswGraph *graph, HnswSearch *s, int ef, HnswCandidate **result)
 {
-	HnswElemId *neighbors = s->neighbors;
 	int			nresults;
 	bool		follow_links = graph->value_neighbors != NULL && s->layer == 0 &&
 		!s->widened;
 
-	/* a wider beam than the last run's: take back what that one left out */
 	if (s->nleft > 0)
-	{
-		HnswCandidate *left = s->left;
-		int			nleft = s->nleft;
+		take_back_left_out(s, ef);
 
-		s->left = NULL;
-		s->nleft = s->left_capacity = 0;
-		for (int i = 0; i < nleft; i++)
+	for (;;)
+	{
+		bool		exhausted = false;
+
+		while (s->candidates.count > 0)
 		{
-			heap_push(&s->candidates, &left[i]);
-			if (!left[i].beyond)
-				add_found(s, &left[i], ef);
+			HnswCandidate c = heap_pop(&s->candidates);
+
+			if (s->found.count >= ef && c.distance > s->found.items[0].distance)
+			{
+				/* a wider beam may want it */
+				if (s->resumable)
+					heap_push(&s->candidates, &c);
+				break;
+			}
+			if (c.beyond)
+				measure_beyond(graph, s, &c, ef);
+			else if (!expand(graph, s, &c, ef, follow_links))
+			{
+				exhausted = true;
+				break;
+			}
 		}
-		pfree(left);
-	}
-
-walk:
-	while (s->candidates.count > 0)
-	{
-		HnswCandidate c = heap_pop(&s->candidates);
-		int			n;
-		bool		by_links;
-
-		if (s->found.count >= ef && c.distance > s->found.items[0].distance)
-		{
-			/* a wider beam may want it */
-			if (s->resumable)
-				heap_push(&s->candidates, &c);
+		if (exhausted)
 			break;
-		}
 
 		/*
-		 * An element a narrower beam left out without its whole distance
-		 * (only that it was too far then): measure it now, and put it where
-		 * that takes it.  The part it had was below the beam's farthest, so
-		 * the whole distance may still make it.
+		 * The walk along value links ran out of elements before its beam was
+		 * full: the links it could reach end there (a value's links need not
+		 * connect all its elements).  Go on as without links from the
+		 * elements it passed by, so that a search that finds fewer than ef
+		 * still means there are no more (an iterative scan relies on it).
 		 */
-		if (c.beyond)
-		{
-			if (!beam_distance(graph, s, &c, ef))
-				continue;
-			if (s->found.count < ef || c.distance < s->found.items[0].distance)
-			{
-				heap_push(&s->candidates, &c);
-				add_found(s, &c, ef);
-			}
-			else
-				leave_out(s, &c);
-			continue;
-		}
-
-		/*
-		 * From an element that matches the scan's quals, its value links
-		 * lead to more such elements (links.c); from the others, and from
-		 * elements without value links, the layer's list.
-		 */
-		n = -1;
-		if (follow_links && !c.deleted)
-			n = graph->value_neighbors(graph, c.id, neighbors);
-		by_links = (n >= 0);
-		if (n < 0)
-			n = graph->neighbors(graph, c.id, s->layer, neighbors);
-
-		/* keep the ones not seen yet, and have their pages on the way */
-		{
-			int			k = 0;
-
-			for (int i = 0; i < n; i++)
-				if (visited_add(&s->visited, neighbors[i]))
-					neighbors[k++] = neighbors[i];
-			n = k;
-		}
-		if (graph->prefetch)
-		{
-			for (int i = 0; i < n; i++)
-				graph->prefetch(graph, neighbors[i], false);
-			for (int i = 0; i < Min(n, 2); i++)
-				graph->prefetch(graph, neighbors[i], true);
-		}
-
-		for (int i = 0; i < n; i++)
-		{
-			HnswCandidate e;
-
-			if (graph->max_visits > 0 && graph->visits >= graph->max_visits)
-			{
-				graph->exhausted = true;
-				goto out;
-			}
-			graph->visits++;
-			if (graph->prefetch && i + 2 < n)
-				graph->prefetch(graph, neighbors[i + 2], true);
-			e.id = neighbors[i];
-			if (!beam_distance(graph, s, &e, ef))
-				continue;		/* removed by VACUUM meanwhile */
-
-			/*
-			 * Following value links, once the walk has reached a matching
-			 * element it stays among them: an element that fails the quals
-			 * is no longer expanded, unless a matching element without value
-			 * links (VACUUM may have left it none) leads to it.  Expanding
-			 * them until the beam was full, or half full, found more of the
-			 * nearest rows at the same beam but cost more than a wider beam
-			 * did for the same recall.  The links
-			 * of a value need not connect all its elements, so a search run
-			 * again with a wider beam (an iterative scan that wants more
-			 * rows) expands every element, as without links, starting with
-			 * those passed by here: it reaches every matching row.
-			 */
-			if (!(s->found.count < ef || e.distance < s->found.items[0].distance))
-				leave_out(s, &e);
-			else if (e.deleted && follow_links && (c.deleted || by_links) &&
-					 s->found.count > 0)
-				pass_by(s, &e);
-			else
-			{
-				heap_push(&s->candidates, &e);
-				add_found(s, &e, ef);
-			}
-		}
-	}
-
-	/*
-	 * The walk along value links ran out of elements before its beam was
-	 * full: the links it could reach end there (a value's links need not
-	 * connect all its elements).  Go on as without links from the elements
-	 * it passed by, so that a search that finds fewer than ef still means
-	 * there are no more (an iterative scan relies on it).
-	 */
-	if (follow_links && s->found.count < ef && s->npassed > 0)
-	{
+		if (!(follow_links && s->found.count < ef && s->npassed > 0))
+			break;
 		follow_links = false;
 		for (int i = 0; i < s->npassed; i++)
 			heap_push(&s->candidates, &s->passed[i]);
 		s->npassed = 0;
-		goto walk;
 	}
 
-out:
 	/* what the walk passed by is left out: a wider beam takes it back */
 	for (int i = 0; i < s->npassed; i++)
 		leave_out(s, &s->passed[i]);

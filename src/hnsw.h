@@ -161,12 +161,12 @@ struct HnswGraph
 	bool		keep_pruned;	/* Algorithm 4's keepPrunedConnections */
 
 	/*
-	 * Distance from value to element id; when that is not below limit, it
-	 * may be any value at or above limit instead (HnswComputeDistanceWithin;
+	 * Distance from value to element id; when that is not below limit, it may
+	 * be any value at or above limit instead (HnswComputeDistanceWithin;
 	 * HNSW_DISTANCE_NO_LIMIT for the distance always).  Returns false if the
-	 * id no longer holds an element (it was removed by VACUUM); sets
-	 * *deleted if the element belongs to a dead row (it is traversed but
-	 * never a result).
+	 * id no longer holds an element (it was removed by VACUUM); sets *deleted
+	 * if the element belongs to a dead row (it is traversed but never a
+	 * result).
 	 */
 	bool		(*distance_to) (HnswGraph *graph, Datum value, HnswElemId id,
 								double limit, double *distance, bool *deleted);
@@ -210,8 +210,8 @@ struct HnswGraph
 
 	/*
 	 * Optional, for a scan with quals on the index's columns: distance_to
-	 * reports an element that fails them as deleted (routed through, never
-	 * a result).
+	 * reports an element that fails them as deleted (routed through, never a
+	 * result).
 	 */
 	struct HnswFilter *filter;
 
@@ -246,6 +246,42 @@ extern int	hnsw_max_scan_tuples;
 extern int	hnsw_exact_filter_rows;
 extern void _PG_init(void);
 extern HnswOptions *HnswGetOptions(Relation index);
+
+/* verify.c: an index read whole (for hnsw_verify and inspect.c) */
+/* What the check remembers of one element */
+typedef struct HnswVerifyElement
+{
+	HnswElemId	id;
+	ItemPointerData heaptid;
+	int			level;
+	bool		deleted;
+	bool		reached;
+	uint32		filter_hash;	/* of its filter columns' bytes */
+	int			in_directory;	/* its tuples in the filter directory */
+	int			counts[HNSW_MAX_LAYERS];
+	HnswElemId *neighbors[HNSW_MAX_LAYERS];
+} HnswVerifyElement;
+
+/* What reading a whole index keeps */
+typedef struct HnswVerifyState
+{
+	ReturnSetInfo *rsinfo;
+	Relation	index;
+	HnswDistance dist;
+	HnswMetaPageData meta;
+	BlockNumber nblocks;
+	HnswVerifyElement *elements;	/* in id order */
+	int			nelements;
+	int			capacity;
+	BlockNumber ndirectory_pages;
+	int64		nproblems;
+} HnswVerifyState;
+
+extern void HnswVerifyOpenIndex(HnswVerifyState *vs, Oid indexoid,
+								LOCKMODE lockmode);
+extern void HnswVerifyReadIndex(HnswVerifyState *vs, Oid indexoid);
+extern HnswVerifyElement *HnswVerifyFindElement(HnswVerifyState *vs,
+												HnswElemId id);
 
 /* operators.c */
 extern int	HnswCheckArray(ArrayType *a, Oid elemtype);
@@ -320,8 +356,6 @@ extern IndexTuple HnswFormFilter(Relation index, TupleDesc desc,
 extern HnswFilter *HnswPrepareFilter(Relation index, ScanKey keys, int nkeys);
 extern bool HnswFilterMatchesColumns(HnswFilter *filter, IndexTuple itup);
 extern bool HnswFilterHasColumnKeys(HnswFilter *filter);
-extern int	HnswFilterLinkColumn(HnswFilter *filter, uint32 linked,
-								 AttrNumber *attno);
 extern bool HnswFilterMatches(HnswFilter *filter, Datum value,
 							  HnswElementTuple etup);
 
@@ -343,6 +377,7 @@ extern void HnswSearchEnd(HnswSearch *s);
 extern void HnswGraphSetOptions(HnswGraph *graph, int m, int ef_construction,
 								int max_layers, double level_scale,
 								bool extend_candidates, bool keep_pruned);
+
 /*
  * Stride of software prefetches: the 64-byte line x86-64 and most other
  * CPUs fill (PG_CACHE_LINE_SIZE, 128, is a padding size; striding by it
@@ -380,6 +415,7 @@ typedef struct HnswPageEdit
 extern void HnswInitPage(Page page, uint16 flags);
 pg_noreturn extern void HnswReportCorruptedPage(Relation index, BlockNumber blkno,
 												const char *what);
+
 /* Room for an external value put together from its chunks */
 typedef struct HnswValueBuffer
 {
@@ -394,10 +430,6 @@ extern bool HnswValueIsExternal(int m, Size size, Size filtersize);
 extern void HnswWriteChunks(Relation index, Datum value,
 							HnswExternalValue *ext, bool wal);
 extern HnswChunkTuple HnswGetChunk(Page page, OffsetNumber off, uint64 token);
-extern struct varlena *HnswElementValue(Relation index, HnswElementTuple etup,
-										HnswValueBuffer *buffer);
-extern struct varlena *HnswCopyElementValue(Relation index,
-											HnswElementTuple etup);
 extern HnswMetaPageData HnswMetaPageContents(Page page);
 extern HnswMetaPageData HnswReadMetaPage(Relation index);
 extern void HnswCheckPage(Relation index, Page page, BlockNumber blkno);
@@ -555,8 +587,19 @@ extern Buffer HnswReadShare(Relation index, BlockNumber blkno);
 extern Buffer HnswLockForEdit(Relation index, BlockNumber blkno, bool wal,
 							  HnswPageEdit *edit, Page *page);
 
+extern struct varlena *HnswElementValue(Relation index, HnswElementTuple etup,
+										HnswValueBuffer *buffer);
+extern struct varlena *HnswCopyElementValue(Relation index,
+											HnswElementTuple etup);
+extern void HnswPrefetchElement(HnswBufferCache *cache, HnswElemId id,
+								bool deep);
+
+/* diskgraph.c */
 extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,
 							  HnswDistance *dist, HnswMetaPageData *meta);
+extern void HnswDiskGraphKeepValues(HnswGraph *graph);
+extern void HnswDiskGraphSetNewList(HnswGraph *graph,
+									const HnswCandidate *list, int count);
 extern void HnswFollowValueLinks(HnswGraph *graph, int j);
 extern bool HnswReplaceNeighbors(Relation index, HnswElemId target,
 								 ItemPointer upper, int layer,
@@ -593,8 +636,11 @@ extern bool HnswDirectoryMatches(Relation index, BlockNumber head,
 /* links.c */
 extern uint32 HnswLinkableColumns(Relation index);
 extern int	HnswLinkedColumnCount(uint32 linked);
+extern int	HnswFilterLinkColumn(HnswFilter *filter, uint32 linked,
+								 AttrNumber *attno);
 extern uint32 HnswValueKeys(TupleDesc desc, IndexTuple filter, uint32 linked,
 							uint64 *keys);
+
 /* candidates of an element's value links of one column, nearest first */
 #define HNSW_VALUE_LINK_CANDIDATES(nslots) (3 * (nslots))
 extern void HnswChooseValueLinks(HnswGraph *graph, Datum value, int ncolumns,

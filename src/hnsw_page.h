@@ -106,8 +106,8 @@ typedef struct HnswMetaPageData
 {
 	uint32		magic;			/* HNSW_MAGIC */
 	uint32		version;		/* HNSW_FORMAT_VERSION */
-	uint32		dimensions;		/* 0 until the first value fixes it, or
-								 * for distances without a dimension */
+	uint32		dimensions;		/* 0 until the first value fixes it, or for
+								 * distances without a dimension */
 	uint16		m;				/* max neighbours on layers > 0 */
 	uint16		ef_construction;
 	int16		entry_level;	/* level of the entry point; -1 = empty */
@@ -124,8 +124,8 @@ typedef struct HnswMetaPageData
 	/* version 4 */
 	uint16		value_links;	/* links per linked column; 0 = none */
 	uint16		unused3;
-	uint32		linked_columns; /* bit i: filter column i (index column
-								 * i + 2) has value links */
+	uint32		linked_columns; /* bit i: filter column i (index column i + 2)
+								 * has value links */
 } HnswMetaPageData;
 
 /* Filter columns that can have value links: the bits of linked_columns */

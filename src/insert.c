@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * insert.c
- *	  The graph on index pages, and inserting one element into it.
+ *	  aminsert: inserting one element into the graph on index pages
+ *	  (Algorithm 1 of the paper, over diskgraph.c), and writing elements,
+ *	  their chunks and their directory tuples to pages.
  *
  * Locking: an insert holds the metapage's heavyweight lock (ShareLock, or
  * ExclusiveLock when its element becomes the entry point) for the one
@@ -16,345 +18,15 @@
 #include "postgres.h"
 
 #include "common/pg_prng.h"
-#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
 #include "storage/lmgr.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "nodes/execnodes.h"
 
 #include "hnsw.h"
-
-/* How often a neighbour list update is recomputed after a lost race */
-#define HNSW_LINK_RETRIES		10
-
-typedef struct HnswDiskGraph
-{
-	HnswGraph	graph;
-	Relation	index;
-	HnswBufferCache *cache;
-	HnswValueBuffer scratch;	/* for external values */
-	uint32		dimensions;		/* the metapage's */
-	HTAB	   *values;			/* copies disk_value made; NULL: no cache */
-
-	/* an insert's: the new element's layer-0 list (see relink_dropped) */
-	const HnswCandidate *new_list;
-	int			new_count;
-	bool		relinking;		/* in relink_dropped: no nested checks */
-	int			link_column;	/* a scan's: whose value links it follows */
-} HnswDiskGraph;
-
-/* An entry of HnswDiskGraph.values */
-typedef struct CachedValue
-{
-	HnswElemId	id;
-	struct varlena *value;		/* NULL: the element is gone */
-	bool		deleted;		/* its row was dead when copied */
-} CachedValue;
-
-/* HnswReadShare for the disk graph g */
-static inline Buffer
-read_share(HnswDiskGraph *g, BlockNumber blkno)
-{
-	return HnswReadShare(g->index, blkno);
-}
-
-/*
- * Raise an error for a value read from the page of element id that its
- * kernel could not read safely (see HnswValueIsWellFormed).
- */
-static inline void
-check_value(HnswDiskGraph *g, HnswElemId id, struct varlena *v)
-{
-	HnswCheckStoredValue(g->index, g->graph.distance, PointerGetDatum(v),
-						 g->dimensions, HnswElemIdGetBlock(id),
-						 HnswElemIdGetOffset(id));
-}
-
-static bool
-disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id, double limit,
-				 double *distance, bool *deleted)
-{
-	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
-	HnswElementTuple etup;
-
-	if (!BufferIsValid(buf))
-		return false;
-	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
-	if (etup != NULL)
-	{
-		struct varlena *v = HnswElementValue(g->index, etup, &g->scratch);
-
-		if (v == NULL)
-			etup = NULL;		/* its chunks went with it */
-		else
-		{
-			check_value(g, id, v);
-			*distance = HnswComputeDistanceWithin(graph->distance, value,
-												  PointerGetDatum(v), limit);
-			*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
-			if (graph->filter && !*deleted &&
-				!HnswFilterMatches(graph->filter, PointerGetDatum(v), etup))
-				*deleted = true;
-		}
-	}
-	UnlockReleaseBuffer(buf);
-	return etup != NULL;
-}
-
-/*
- * Prefetch for a hop (see HnswGraph): only pages whose buffer we remember,
- * since finding the others would cost the lookup the prefetch is meant to
- * hide.  Reading a buffer's memory without a pin or lock is harmless here:
- * nothing is read into variables, the CPU is only asked to load the lines.
- */
-static void
-disk_prefetch(HnswGraph *graph, HnswElemId id, bool deep)
-{
-	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	BlockNumber blkno = HnswElemIdGetBlock(id);
-	int			slot = blkno & g->cache->mask;
-	Page		page;
-
-	if (g->cache->recent[slot].blkno != blkno ||
-		BufferIsLocal(g->cache->recent[slot].buffer))
-		return;
-	page = BufferGetPage(g->cache->recent[slot].buffer);
-	if (!deep)
-	{
-		/*
-		 * What pinning, locking and checking the page will touch: the
-		 * buffer's descriptor (pin count and content lock), the page header
-		 * with the first line pointers, and the special space at its end.
-		 */
-		__builtin_prefetch(GetBufferDescriptor(g->cache->recent[slot].buffer - 1));
-		__builtin_prefetch(page);
-		__builtin_prefetch(page + BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)));
-	}
-	else
-	{
-		ItemId		itemid = PageGetItemId(page, HnswElemIdGetOffset(id));
-		unsigned	off = ItemIdGetOffset(itemid);
-		unsigned	len = ItemIdGetLength(itemid);
-
-		/* an unlocked read may see garbage: stay inside the page */
-		if (off >= BLCKSZ || len > BLCKSZ - off)
-			return;
-
-		/*
-		 * The first 1.5 kB: past that the hardware prefetchers are streaming
-		 * the rest, and a distance that passes the search's limit (see
-		 * HnswComputeDistanceWithin) may never need it.
-		 */
-		for (unsigned i = 0; i < Min(len, 1536); i += HNSW_PREFETCH_STRIDE)
-			__builtin_prefetch(page + off + i);
-	}
-}
-
-/*
- * Copy the neighbours of id on layer into out.  For layers above 0 the
- * list is in the element's upper tuple, usually on the same page.
- */
-static int
-disk_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
-{
-	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
-	HnswElementTuple etup;
-	ItemPointerData upper;
-	HnswUpperTuple utup;
-	int			n = 0;
-	int			max = HnswMaxNeighbors(graph->m, layer);
-
-	if (!BufferIsValid(buf))
-		return 0;
-	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
-	if (etup == NULL || etup->level < layer)
-	{
-		UnlockReleaseBuffer(buf);
-		return 0;
-	}
-	if (layer == 0)
-	{
-		n = Min(etup->nneighbors, max);
-		for (int i = 0; i < n; i++)
-			out[i] = HnswElemIdFromTid(&etup->neighbors[i]);
-		UnlockReleaseBuffer(buf);
-		return n;
-	}
-
-	upper = etup->upper;
-	if (ItemPointerGetBlockNumberNoCheck(&upper) != HnswElemIdGetBlock(id))
-	{
-		UnlockReleaseBuffer(buf);
-		buf = read_share(g, ItemPointerGetBlockNumberNoCheck(&upper));
-		if (!BufferIsValid(buf))
-			return 0;
-	}
-	utup = HnswGetUpper(g->index, BufferGetPage(buf),
-						ItemPointerGetOffsetNumberNoCheck(&upper));
-	if (utup != NULL && utup->level >= layer &&
-		HnswElemIdFromTid(&utup->element) == id)
-	{
-		n = Min(utup->counts[layer - 1], Min(max, utup->m));
-		for (int i = 0; i < n; i++)
-			out[i] = HnswElemIdFromTid(&HnswUpperTupleList(utup, layer)[i]);
-	}
-	UnlockReleaseBuffer(buf);
-	return n;
-}
-
-/* value_neighbors callback (see HnswGraph) */
-static int
-disk_value_neighbors(HnswGraph *graph, HnswElemId id, HnswElemId *out)
-{
-	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
-	HnswElementTuple etup;
-	int			n = -1;
-
-	if (!BufferIsValid(buf))
-		return -1;
-	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
-	if (etup != NULL)
-		n = HnswElementValueLinks(etup, g->link_column, out);
-	UnlockReleaseBuffer(buf);
-	return n;
-}
-
-/*
- * Have searches of a scan's graph follow the value links of linked column
- * j (the j-th of the metapage's linked_columns) from matching elements.
- */
-void
-HnswFollowValueLinks(HnswGraph *graph, int j)
-{
-	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-
-	g->link_column = j;
-	graph->value_neighbors = disk_value_neighbors;
-}
-
-/*
- * A palloc'd copy of the value of id, NULL if it is gone; *deleted says
- * whether its row was dead.
- */
-static struct varlena *
-copy_value(HnswDiskGraph *g, HnswElemId id, bool *deleted)
-{
-	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
-	HnswElementTuple etup;
-	struct varlena *copy = NULL;
-
-	*deleted = false;
-	if (!BufferIsValid(buf))
-		return NULL;
-	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
-	if (etup != NULL)
-	{
-		copy = HnswCopyElementValue(g->index, etup);
-		*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
-	}
-	UnlockReleaseBuffer(buf);
-	if (copy != NULL)
-		check_value(g, id, copy);
-	return copy;
-}
-
-/*
- * The cache entry of id, its value copied from its page if it was not
- * there yet.  An insert's graph keeps the copies and hands out the same
- * one again: the heuristic wants the values of the new element's
- * candidates, and then of its neighbours' neighbours when their lists are
- * pruned, mostly the same elements.  (Should VACUUM remove an element
- * meanwhile and a new one take its line pointer, one pruning decision of
- * this insert would use the old value: a list less well chosen, not a
- * wrong one.)
- */
-static CachedValue *
-cached_value(HnswDiskGraph *g, HnswElemId id)
-{
-	bool		found;
-	CachedValue *cached = hash_search(g->values, &id, HASH_ENTER, &found);
-
-	if (!found)
-		cached->value = copy_value(g, id, &cached->deleted);
-	return cached;
-}
-
-/* value callback: a copy of the value of id; (Datum) 0 if it is gone */
-static Datum
-disk_value(HnswGraph *graph, HnswElemId id)
-{
-	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	bool		deleted;
-
-	if (g->values)
-		return PointerGetDatum(cached_value(g, id)->value);
-	return PointerGetDatum(copy_value(g, id, &deleted));
-}
-
-/*
- * measure_kept callback (see HnswGraph): distance_to through the insert's
- * cache of values, so that the heuristic, which wants the value next,
- * finds it there instead of reading the page again.  Graphs without the
- * cache, or with a scan's quals, measure as distance_to does.
- */
-static bool
-disk_measure_kept(HnswGraph *graph, Datum value, HnswElemId id, double limit,
-				  double *distance, bool *deleted)
-{
-	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	CachedValue *cached;
-
-	if (g->values == NULL || graph->filter != NULL)
-		return disk_distance_to(graph, value, id, limit, distance, deleted);
-	cached = cached_value(g, id);
-	if (cached->value == NULL)
-		return false;
-	*distance = HnswComputeDistanceWithin(graph->distance, value,
-										  PointerGetDatum(cached->value), limit);
-	*deleted = cached->deleted;
-	return true;
-}
-
-/* replace callback: layer-0 lists, by VACUUM (so always WAL-logged) */
-static bool
-disk_replace(HnswGraph *graph, HnswElemId target, const HnswElemId *seen,
-			 int nseen, HnswCandidate *list, int nlist)
-{
-	return HnswReplaceNeighbors(((HnswDiskGraph *) graph)->index, target, NULL,
-								0, seen, nseen, list, nlist, true);
-}
-
-/* Set up *graph to reach the elements on the pages of index */
-void
-HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
-				  HnswMetaPageData *meta)
-{
-	HnswDiskGraph *g = palloc0(sizeof(HnswDiskGraph));
-
-	g->graph.distance = dist;
-	HnswGraphSetOptions(&g->graph, meta->m, meta->ef_construction,
-						meta->max_layers, meta->level_scale,
-						(meta->flags & HNSW_META_EXTEND_CANDIDATES) != 0,
-						(meta->flags & HNSW_META_KEEP_PRUNED) != 0);
-	g->graph.distance_to = disk_distance_to;
-	g->graph.neighbors = disk_neighbors;
-	g->graph.value = disk_value;
-	g->graph.measure_kept = disk_measure_kept;
-	g->graph.prefetch = disk_prefetch;
-	g->graph.replace = disk_replace;
-	g->index = index;
-	g->cache = HnswBufferCacheForOperation(index);
-	g->scratch.cxt = CurrentMemoryContext;
-	g->dimensions = meta->dimensions;
-	*graph = &g->graph;
-}
 
 /*
  * Check a value against the dimension fixed in the metapage.
@@ -601,303 +273,86 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 }
 
 /*
- * A neighbour list locked for rewriting: the page that holds it, open in a
- * page edit, and where its slots are.
+ * Set the metapage's dimension: the first value inserted fixes it.  The
+ * caller holds the metapage's heavyweight lock exclusively.
  */
-typedef struct LockedList
+static void
+fix_dimensions(Relation index, uint32 dimensions, bool wal)
 {
-	Buffer		buf;
+	Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 	HnswPageEdit edit;
-	HnswElementTuple etup;		/* for layer 0 */
-	HnswUpperTuple utup;		/* for the layers above */
-	ItemPointerData *slots;
-	int			count;			/* -1 if target has been removed */
-} LockedList;
 
-/*
- * Lock the page holding target's list on layer exclusively and open it for
- * editing.  upper is target's upper tuple (needed for layers above 0).
- * Returns false, with nothing locked, if the page no longer exists.
- */
-static bool
-lock_list(Relation index, HnswElemId target, ItemPointer upper, int layer,
-		  bool wal, LockedList *ll)
-{
-	BlockNumber blkno;
-	OffsetNumber off;
-	Page		page;
-
-	if (layer == 0)
-	{
-		blkno = HnswElemIdGetBlock(target);
-		off = HnswElemIdGetOffset(target);
-	}
-	else
-	{
-		blkno = ItemPointerGetBlockNumber(upper);
-		off = ItemPointerGetOffsetNumber(upper);
-	}
-	memset(ll, 0, sizeof(LockedList));
-	ll->count = -1;
-	/* exclusive: the list is rewritten in place */
-	ll->buf = HnswLockForEdit(index, blkno, wal, &ll->edit, &page);
-	if (!BufferIsValid(ll->buf))
-		return false;
-	if (layer == 0)
-	{
-		ll->etup = HnswGetElement(index, page, off);
-		if (ll->etup != NULL)
-		{
-			ll->slots = ll->etup->neighbors;
-			ll->count = ll->etup->nneighbors;
-		}
-	}
-	else
-	{
-		ll->utup = HnswGetUpper(index, page, off);
-		if (ll->utup != NULL && HnswElemIdFromTid(&ll->utup->element) == target &&
-			ll->utup->level >= layer)
-		{
-			ll->slots = HnswUpperTupleList(ll->utup, layer);
-			ll->count = ll->utup->counts[layer - 1];
-		}
-	}
-	return true;
+	/* exclusive: we change the metapage */
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditStart(&edit, index, wal);
+	HnswPageGetMeta(HnswEditPage(&edit, metabuf, false))->dimensions = dimensions;
+	HnswEditFinish(&edit);
+	UnlockReleaseBuffer(metabuf);
 }
 
-/* Write (or, if !changed, forget) the edit of a locked list and unlock it */
+/*
+ * The new element's neighbours on layers 0 .. level (lines 1-8 of
+ * Algorithm 1), into lists and counts, and the candidates its layer-0
+ * search met into *pool.  An entry point that a concurrent VACUUM removed
+ * is looked up again; if the index has no entry point (*meta says, and is
+ * updated), the element has no neighbours.
+ */
 static void
-unlock_list(LockedList *ll, bool changed)
+find_neighbors(Relation index, HnswGraph *graph, Datum value, int level,
+			   HnswMetaPageData *meta, HnswCandidate **lists, int *counts,
+			   HnswCandidate **pool, int *npool)
 {
-	HnswEditEnd(&ll->edit, changed);
-	UnlockReleaseBuffer(ll->buf);
-}
-
-/*
- * Replace the neighbour list of target on layer with list, provided it
- * still holds exactly seen[] (what list was computed from) and target has
- * not been removed.  Returns false if the caller must recompute.
- *
- * upper is target's upper tuple (needed for layers above 0).  Takes the
- * exclusive lock on the one page that holds the list, and nothing else.
- */
-bool
-HnswReplaceNeighbors(Relation index, HnswElemId target, ItemPointer upper,
-					 int layer, const HnswElemId *seen, int nseen,
-					 HnswCandidate *list, int nlist, bool wal)
-{
-	LockedList	ll;
-	bool		same;
-
-	if (!lock_list(index, target, upper, layer, wal, &ll))
-		return true;			/* gone: nothing to replace */
-
-	same = (ll.count == nseen);
-	for (int i = 0; same && i < nseen; i++)
-		if (HnswElemIdFromTid(&ll.slots[i]) != seen[i])
-			same = false;
-	if (same)
-		HnswSetNeighbors(ll.etup, ll.utup, layer, list, nlist);
-	unlock_list(&ll, same);
-	/* a removed target needs no new list */
-	return same || ll.count < 0;
-}
-
-/*
- * Remove from target's list on layer every id for which drop() is true, in
- * place and whatever else the list holds: the fallback of a VACUUM repair
- * that keeps losing the race to rewrite a busy list, so that the list never
- * names an element about to be removed.
- */
-void
-HnswDropNeighbors(Relation index, HnswElemId target, ItemPointer upper,
-				  int layer, bool (*drop) (void *arg, HnswElemId id),
-				  void *arg)
-{
-	LockedList	ll;
-	int			kept = 0;
-
-	if (!lock_list(index, target, upper, layer, true, &ll))
+	for (int l = 0; l <= level; l++)
+		counts[l] = 0;
+	if (meta->entry_level < 0)
 		return;
-	for (int i = 0; i < ll.count; i++)
-		if (!drop(arg, HnswElemIdFromTid(&ll.slots[i])))
-			ll.slots[kept++] = ll.slots[i];
-	if (ll.count >= 0 && kept < ll.count)
+	while (!HnswFindNeighbors(graph, value, level,
+							  HnswElemIdFromTid(&meta->entry),
+							  meta->entry_level, lists, counts, pool, npool))
 	{
-		if (layer == 0)
-			ll.etup->nneighbors = kept;
-		else
-			ll.utup->counts[layer - 1] = kept;
-		unlock_list(&ll, true);
-	}
-	else
-		unlock_list(&ll, false);
-}
+		HnswMetaPageData again = HnswReadMetaPage(index);
 
-/* Is id among the n ids of list? */
-static bool
-id_in(HnswElemId id, const HnswElemId *list, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (list[i] == id)
-			return true;
-	return false;
+		if (ItemPointerEquals(&again.entry, &meta->entry) ||
+			again.entry_level < 0)
+		{
+			meta->entry_level = -1;
+			for (int l = 0; l <= level; l++)
+				counts[l] = 0;
+			return;
+		}
+		*meta = again;
+	}
 }
 
 /*
- * An insert's cut of target's layer-0 list (from seen to list) dropped some
- * elements.  If that was an element's last in-link, no search reaches it
- * until VACUUM links it back (README, "Known limitations").  So for each one
- * dropped, unless the new element lists it, look for another list naming
- * it among the lists of its own neighbours (its nearest neighbour's nearly
- * always does);
- * if none does, link it from its nearest neighbours, trying the first
- * three.  In-links from elements that are not its neighbours are not seen,
- * so a few elements get a link they did not need.  The lists are read one
- * page at a time, and a link is added as any other (HnswAddLink).
+ * The reverse links of new element id (lines 9-16 of Algorithm 1), on
+ * layers top .. 0; elements their cuts leave unlisted are relinked.  On
+ * layer 0 the new element lists up to 2m neighbours, most of them filled in
+ * by keep_pruned, but links back only from those the heuristic chose and
+ * from its m nearest: the m connections of the paper's line 8.  Each link
+ * back is a page rewritten and logged, and every third meets a full list
+ * and cuts it: fewer links back made inserts faster with no recall lost,
+ * while linking back from the chosen ones alone lost recall
+ * (bench/RESULTS.md has the runs).  A build, whose links cost no page
+ * writes, links back from all of them (buildgraph.c).
  */
 static void
-relink_dropped(Relation index, HnswGraph *graph, HnswElemId target,
-			   const HnswElemId *seen, int nseen,
-			   const HnswCandidate *list, int nlist, bool wal)
+link_back(Relation index, HnswGraph *graph, HnswElemId id, int top, int m,
+		  HnswCandidate **lists, int *counts, bool wal)
 {
-	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	int			max = HnswMaxNeighbors(graph->m, 0);
-	HnswElemId *xlist = palloc(sizeof(HnswElemId) * max);
-	HnswElemId *ylist = palloc(sizeof(HnswElemId) * max);
-
-	for (int i = 0; i < nseen; i++)
-	{
-		HnswElemId	x = seen[i];
-		bool		listed = false;
-		int			nx;
-		int			tries = 0;
-
-		for (int j = 0; j < nlist && !listed; j++)
-			listed = (list[j].id == x);
-		for (int j = 0; j < g->new_count && !listed; j++)
-			listed = (g->new_list[j].id == x);
-		if (listed)
-			continue;
-
-		nx = graph->neighbors(graph, x, 0, xlist);
-		for (int k = 0; k < nx && !listed; k++)
-			if (xlist[k] != target)
-				listed = id_in(x, ylist, graph->neighbors(graph, xlist[k], 0, ylist));
-		if (listed)
-			continue;
-
-		/* the lists are nearest first */
-		for (int k = 0; k < nx && tries < 3; k++)
+	HnswDiskGraphSetNewList(graph, counts[0] > 0 ? lists[0] : NULL, counts[0]);
+	for (int l = top; l >= 0; l--)
+		for (int i = 0; i < counts[l]; i++)
 		{
 			HnswCandidate link;
-			Datum		base;
 
-			if (xlist[k] == target)
+			if (l == 0 && i >= m && lists[l][i].filled)
 				continue;
-			tries++;
-			base = graph->value(graph, xlist[k]);
-			if (base == (Datum) 0)
-				continue;
-			link.id = x;
-			if (!graph->distance_to(graph, base, x, HNSW_DISTANCE_NO_LIMIT,
-									&link.distance, &link.deleted) ||
-				link.deleted)
-				break;			/* gone, or its row is dead: nothing to keep */
-			g->relinking = true;
-			listed = HnswAddLink(index, graph, xlist[k], 0, &link, wal);
-			g->relinking = false;
-			if (listed)
-				break;
+			link.id = id;
+			link.distance = lists[l][i].distance;
+			link.deleted = false;
+			HnswAddLink(index, graph, lists[l][i].id, l, &link, wal);
 		}
-	}
-	pfree(xlist);
-	pfree(ylist);
-}
-
-/*
- * Add link to the neighbour list of target on layer (lines 11-16 of
- * Algorithm 1): appended if the list has room, else the list is pruned by
- * the heuristic with link among the candidates.  Elements of dead rows get
- * no new links.  Returns true if the target's list holds link afterwards
- * (the heuristic may prune it away).
- */
-bool
-HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
-			HnswCandidate *link, bool wal)
-{
-	int			max = HnswMaxNeighbors(graph->m, layer);
-	HnswElemId *seen = palloc(sizeof(HnswElemId) * max);
-	HnswCandidate *list = palloc(sizeof(HnswCandidate) * (max + 1));
-	HnswDiskGraph *g = (HnswDiskGraph *) graph;
-	bool		linked = false;
-
-	for (int attempt = 0; attempt < HNSW_LINK_RETRIES; attempt++)
-	{
-		Buffer		buf = read_share(g, HnswElemIdGetBlock(target));
-		HnswElementTuple etup;
-		ItemPointerData upper;
-		int			nseen;
-		int			nlist;
-		bool		done;
-
-		if (!BufferIsValid(buf))
-			break;
-		etup = HnswGetElement(index, BufferGetPage(buf), HnswElemIdGetOffset(target));
-		if (etup == NULL || (etup->flags & HNSW_ELEMENT_DELETED) ||
-			etup->level < layer)
-		{
-			UnlockReleaseBuffer(buf);
-			break;
-		}
-		upper = etup->upper;
-		UnlockReleaseBuffer(buf);
-
-		/* what the list holds now */
-		nseen = graph->neighbors(graph, target, layer, seen);
-		for (int i = 0; i < nseen; i++)
-			if (seen[i] == link->id)
-			{
-				linked = true;
-				goto out;
-			}
-
-		if (nseen < max)
-		{
-			for (int i = 0; i < nseen; i++)
-				list[i].id = seen[i];
-			list[nseen] = *link;
-			nlist = nseen + 1;
-		}
-		else
-		{
-			Datum		base = graph->value(graph, target);
-
-			if (base == (Datum) 0)
-				break;			/* target removed by VACUUM meanwhile */
-			/* (base belongs to the insert's value cache) */
-			nlist = HnswPruneNeighbors(graph, base, seen, nseen, link, max, list);
-		}
-
-		/* if someone changed the list meanwhile, compute it again */
-		done = HnswReplaceNeighbors(index, target, &upper, layer, seen, nseen,
-									list, nlist, wal);
-		if (done)
-		{
-			for (int i = 0; i < nlist; i++)
-				if (list[i].id == link->id)
-					linked = true;
-			/* a cut list may have left an element without in-links */
-			if (layer == 0 && nseen >= max && !g->relinking)
-				relink_dropped(index, graph, target, seen, nseen, list, nlist,
-							   wal);
-			break;
-		}
-	}
-out:
-	pfree(seen);
-	pfree(list);
-	return linked;
 }
 
 /*
@@ -930,17 +385,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
 	meta = HnswReadMetaPage(index);
 	HnswInitDiskGraph(&graph, index, dist, &meta);
-	{
-		HASHCTL		ctl;
-
-		/* the values the heuristic reads, kept for this insert */
-		ctl.keysize = sizeof(HnswElemId);
-		ctl.entrysize = sizeof(CachedValue);
-		ctl.hcxt = CurrentMemoryContext;
-		((HnswDiskGraph *) graph)->values =
-			hash_create("hnsw insert values", 256, &ctl,
-						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+	HnswDiskGraphKeepValues(graph);
 	level = HnswRandomLevel(graph);
 	if (level > meta.entry_level ||
 		(dist->fixed_dimensions && meta.dimensions == 0))
@@ -956,42 +401,9 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	nlinked = HnswLinkedColumnCount(meta.linked_columns);
 
 	if (dist->fixed_dimensions && meta.dimensions == 0)
-	{
-		Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		HnswPageEdit edit;
-
-		/* exclusive: the first value fixes the dimension */
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		HnswEditStart(&edit, index, wal);
-		HnswPageGetMeta(HnswEditPage(&edit, metabuf, false))->dimensions =
-			HnswValueDimensions(dist, value);
-		HnswEditFinish(&edit);
-		UnlockReleaseBuffer(metabuf);
-	}
-
-	for (int l = 0; l <= level; l++)
-		counts[l] = 0;
-	if (meta.entry_level >= 0)
-	{
-		/* an entry point removed by a concurrent VACUUM: look again */
-		while (!HnswFindNeighbors(graph, value, level,
-								  HnswElemIdFromTid(&meta.entry),
-								  meta.entry_level, lists, counts,
-								  &pool, &npool))
-		{
-			HnswMetaPageData again = HnswReadMetaPage(index);
-
-			if (ItemPointerEquals(&again.entry, &meta.entry) ||
-				again.entry_level < 0)
-			{
-				meta.entry_level = -1;
-				for (int l = 0; l <= level; l++)
-					counts[l] = 0;
-				break;
-			}
-			meta = again;
-		}
-	}
+		fix_dimensions(index, HnswValueDimensions(dist, value), wal);
+	find_neighbors(index, graph, value, level, &meta, lists, counts,
+				   &pool, &npool);
 
 	/* a value too large for its element's page goes to chunks first */
 	if (HnswValueIsExternal(meta.m, VARSIZE_ANY(DatumGetPointer(value)),
@@ -1021,32 +433,8 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 					   level > meta.entry_level,
 					   (meta.flags & HNSW_META_DIRECTORY) ? filter : NULL, wal);
 
-	/*
-	 * The reverse links (lines 9-16 of Algorithm 1); elements their cuts
-	 * leave unlisted are relinked.  On layer 0 the new element lists up to
-	 * 2m neighbours, most of them filled in by keep_pruned, but links back
-	 * only from those the heuristic chose and from its m nearest: the m
-	 * connections of the paper's line 8.  Each link back is a page rewritten
-	 * and logged, and every third meets a full list and cuts it: fewer
-	 * links back made inserts faster with no recall lost, while linking
-	 * back from the chosen ones alone lost recall (bench/RESULTS.md has the
-	 * runs).  A build, whose links cost no page writes, links back from all
-	 * of them (buildgraph.c).
-	 */
-	((HnswDiskGraph *) graph)->new_list = counts[0] > 0 ? lists[0] : NULL;
-	((HnswDiskGraph *) graph)->new_count = counts[0];
-	for (int l = Min(level, meta.entry_level); l >= 0; l--)
-		for (int i = 0; i < counts[l]; i++)
-		{
-			HnswCandidate link;
-
-			if (l == 0 && i >= meta.m && lists[l][i].filled)
-				continue;
-			link.id = id;
-			link.distance = lists[l][i].distance;
-			link.deleted = false;
-			HnswAddLink(index, graph, lists[l][i].id, l, &link, wal);
-		}
+	link_back(index, graph, id, Min(level, meta.entry_level), meta.m,
+			  lists, counts, wal);
 	if (links)
 		HnswAddValueLinksBack(index, id, nlinked, meta.value_links, links,
 							  link_counts, wal);

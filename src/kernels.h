@@ -28,9 +28,9 @@ typedef struct HnswKernelTable
 	/*
 	 * l2_squared and l1 for a caller that only needs to know whether the
 	 * result is at most limit: the same result bit for bit when it is, and
-	 * otherwise possibly a smaller sum that already exceeds limit (the sum
-	 * so far, checked every HNSW_KERNEL_CHECK_EVERY elements).  Exact,
-	 * because every term is non-negative: no lane of the sum ever shrinks.
+	 * otherwise possibly a smaller sum that already exceeds limit (the sum so
+	 * far, checked every HNSW_KERNEL_CHECK_EVERY elements).  Exact, because
+	 * every term is non-negative: no lane of the sum ever shrinks.
 	 */
 	float		(*l2_squared_within) (const float *a, const float *b, int n,
 									  float limit);

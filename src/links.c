@@ -552,3 +552,27 @@ HnswDropValueLinks(HnswElementTuple etup,
 	}
 	return changed;
 }
+
+/*
+ * Which of the linked columns (a mask of filter columns, see
+ * HnswLinkableColumns) has an equality key in filter, as its position
+ * among them, and its index column in *attno; -1 if none has.  A scan
+ * follows that column's value links (links.c).
+ */
+int
+HnswFilterLinkColumn(HnswFilter *filter, uint32 linked, AttrNumber *attno)
+{
+	for (int i = 0; i < filter->nkeys; i++)
+	{
+		HnswFilterKey *key = &filter->keys[i];
+		int			column = key->attno - 2;
+
+		if (key->strategy == HNSW_EQ_STRATEGY && column >= 0 && column < HNSW_MAX_LINKED_COLUMNS &&
+			(linked & ((uint32) 1 << column)) != 0)
+		{
+			*attno = key->attno;
+			return HnswLinkedColumnCount(linked & (((uint32) 1 << column) - 1));
+		}
+	}
+	return -1;
+}

@@ -163,8 +163,8 @@ HnswCheckFloat4Array(ArrayType *a)
 	/*
 	 * Four floats a step, two to a 64-bit word: each half's sum stays within
 	 * its 32 bits, so no carry crosses from one float to the other.  (The
-	 * distance operators check every argument, and an index-only scan's
-	 * rows come back through them, so this is on every query's path.)
+	 * distance operators check every argument, and an index-only scan's rows
+	 * come back through them, so this is on every query's path.)
 	 */
 	for (; i + 4 <= n; i += 4)
 	{

@@ -168,7 +168,7 @@ HnswReadMetaPage(Relation index)
 		!(meta.level_scale >= HNSW_MIN_LEVEL_SCALE &&
 		  meta.level_scale <= HNSW_MAX_LEVEL_SCALE))
 		HnswReportCorruptedPage(index, HNSW_METAPAGE_BLKNO,
-						 "the metapage holds impossible values");
+								"the metapage holds impossible values");
 	return meta;
 }
 
@@ -473,93 +473,4 @@ HnswGetChunk(Page page, OffsetNumber off, uint64 token)
 		HNSW_CHUNK_HEADER_SIZE + chunk->len > ItemIdGetLength(iid))
 		return NULL;
 	return chunk;
-}
-
-/*
- * The value of element etup, whose page the caller holds locked: for an
- * inline value a pointer into the page; for an external one the value put
- * together from its chunks in *buffer (grown as needed in the current
- * memory context; a fresh palloc if buffer is NULL).  NULL if the chunks
- * are not there (VACUUM removed the element since its id was read).
- *
- * Chunk pages are share-locked one at a time while the element's page is
- * locked too.  Chunks may share pages with elements (a build packs them
- * into the room whole elements leave, see layout.c; inserts put them where
- * there is room), but that cannot deadlock: whoever holds a page's lock
- * exclusively waits, if at all, only for a directory page, the metapage or
- * a page just added (see insert.c), and VACUUM, the one writer that reads
- * chunks under a lock, holds one page at a time.
- */
-struct varlena *
-HnswElementValue(Relation index, HnswElementTuple etup, HnswValueBuffer *buffer)
-{
-	HnswExternalValue ext;
-	char	   *out;
-	Size		done = 0;
-	ItemPointerData tid;
-
-	if (!(etup->flags & HNSW_ELEMENT_EXTERNAL))
-		return HnswElementTupleGetValue(etup);
-
-	memcpy(&ext, HnswElementTupleGetValue(etup), sizeof(ext));
-	if (ext.size < VARHDRSZ || ext.size > HNSW_MAX_VALUE_SIZE)
-		return NULL;
-	if (buffer == NULL)
-		out = palloc(ext.size);
-	else
-	{
-		if (buffer->size < ext.size)
-		{
-			if (buffer->data)
-				pfree(buffer->data);
-			buffer->data = MemoryContextAlloc(buffer->cxt, ext.size);
-			buffer->size = ext.size;
-		}
-		out = buffer->data;
-	}
-
-	tid = ext.first;
-	while (done < ext.size)
-	{
-		Buffer		buf;
-		HnswChunkTuple chunk;
-		bool		ok;
-
-		if (!ItemPointerIsValid(&tid))
-			return NULL;
-		/* share: we only copy the chunk out */
-		buf = HnswReadShare(index, ItemPointerGetBlockNumberNoCheck(&tid));
-		if (!BufferIsValid(buf))
-			return NULL;
-		chunk = HnswGetChunk(BufferGetPage(buf), ItemPointerGetOffsetNumberNoCheck(&tid),
-							 ext.token);
-		ok = chunk != NULL && chunk->len > 0 && chunk->len <= ext.size - done;
-		if (ok)
-		{
-			memcpy(out + done, chunk->data, chunk->len);
-			done += chunk->len;
-			tid = chunk->next;
-		}
-		UnlockReleaseBuffer(buf);
-		if (!ok)
-			return NULL;
-	}
-	if (VARSIZE_ANY(out) != ext.size)
-		return NULL;
-	return (struct varlena *) out;
-}
-
-/* A palloc'd copy of the value of etup (page locked); NULL if it is gone */
-struct varlena *
-HnswCopyElementValue(Relation index, HnswElementTuple etup)
-{
-	struct varlena *v;
-	struct varlena *copy;
-
-	if (etup->flags & HNSW_ELEMENT_EXTERNAL)
-		return HnswElementValue(index, etup, NULL);
-	v = HnswElementTupleGetValue(etup);
-	copy = palloc(VARSIZE_ANY(v));
-	memcpy(copy, v, VARSIZE_ANY(v));
-	return copy;
 }

@@ -364,11 +364,11 @@ search(IndexScanDesc scan)
 	}
 
 	/*
-	 * Quals that few rows pass: rank those rows, found in the directory.
-	 * When more pass, walk, but no farther than through as many elements as
-	 * are projected to pass: a walk that goes farther is lost among rows the
-	 * quals reject (they are mostly far from the query), and ranking the
-	 * rows that pass is then the cheaper way.
+	 * Quals that few rows pass: rank those rows, found in the directory. When
+	 * more pass, walk, but no farther than through as many elements as are
+	 * projected to pass: a walk that goes farther is lost among rows the
+	 * quals reject (they are mostly far from the query), and ranking the rows
+	 * that pass is then the cheaper way.
 	 */
 	if (so->filter && (meta.flags & HNSW_META_DIRECTORY) &&
 		hnsw_exact_filter_rows > 0 && so->walk_budget == 0 &&
@@ -398,9 +398,9 @@ search(IndexScanDesc scan)
 		/*
 		 * Rank the rows that pass instead, unless far more pass than were
 		 * projected (the projection came from too few rows, or from
-		 * statistics that lag behind the table): then ranking them could
-		 * cost many times what the walk has cost so far, and the walk goes
-		 * on, with no limit.
+		 * statistics that lag behind the table): then ranking them could cost
+		 * many times what the walk has cost so far, and the walk goes on,
+		 * with no limit.
 		 */
 		if (HnswDirectoryMatches(index, meta.directory_head, so->filter,
 								 (int) Min(HNSW_WALK_BUDGET_SLACK * so->walk_budget, INT_MAX),

@@ -321,7 +321,10 @@ repair_graph(HnswVacuumState *vs)
 									 vs->meta.dimensions, blkno, off);
 			if (value == (Datum) 0)
 			{
-				/* chunks missing: hnsw_verify reports it; nothing to repair from */
+				/*
+				 * chunks missing: hnsw_verify reports it; nothing to repair
+				 * from
+				 */
 				MemoryContextSwitchTo(old_cxt);
 				MemoryContextReset(vs->tmp_cxt);
 				continue;

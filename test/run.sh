@@ -6,8 +6,9 @@
 # throwaway clusters, as the "postgres" user because PostgreSQL refuses to
 # run as root.  Once: the distance kernels natively and under valgrind, the
 # pg_regress tests against a server under valgrind (on the first version),
-# pg_upgrade from 15 to 18 (TAP test 006, when both are tested) and the
-# benchmark in its small mode (on the last version).
+# pg_upgrade from 15 to 18 (TAP test 006, when both are tested), the
+# pgindent style of the C sources, and the benchmark in its small mode (on
+# the last version).  Everything is compiled with -Werror.
 #
 #   sudo bash test/run.sh [--pg 15|18] ...     (default: every version)
 set -euo pipefail
@@ -15,6 +16,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 packages="valgrind"
 . "$top/test/pg.sh"
+# the suite builds with every warning an error
+export HNSW_MAKEFLAGS="COPT=-Werror"
 
 versions=""
 while [ $# -gt 0 ]; do
@@ -113,6 +116,9 @@ for major in $versions; do
 			runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" bash "$work/tree-$major/test/valgrind.sh"
 	fi
 done
+
+# The C sources in pgindent style (PostgreSQL 18's pgindent, built once)
+stage "pgindent style" bash "$top/test/indent.sh" --check
 
 # The benchmark in its small mode (10,000 Fashion-MNIST images, a couple of
 # minutes): it must run through, and its figures must be sane (speed is

@@ -1,0 +1,642 @@
+/*-------------------------------------------------------------------------
+ *
+ * diskgraph.c
+ *	  The graph on index pages: the HnswGraph that inserts, scans and VACUUM
+ *	  search and change, as buildgraph.c is the one a build keeps in memory.
+ *
+ * Elements are read through the backend's buffer cache (buffers.c), one
+ * page at a time under a share lock; an insert keeps the values it reads
+ * for the heuristic that wants them again.  Lists are changed by rewriting
+ * the one page that holds them, only if they still hold what the new list
+ * was computed from (HnswReplaceNeighbors); HnswAddLink adds a link back,
+ * cutting a full list by the heuristic, and relinks the elements a cut
+ * leaves with no in-link.  Locking: src/README, "Concurrency".
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "storage/bufmgr.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+/* How often a neighbour list update is recomputed after a lost race */
+#define HNSW_LINK_RETRIES		10
+
+typedef struct HnswDiskGraph
+{
+	HnswGraph	graph;
+	Relation	index;
+	HnswBufferCache *cache;
+	HnswValueBuffer scratch;	/* for external values */
+	uint32		dimensions;		/* the metapage's */
+	HTAB	   *values;			/* copies disk_value made; NULL: no cache */
+
+	/* an insert's: the new element's layer-0 list (see relink_dropped) */
+	const HnswCandidate *new_list;
+	int			new_count;
+	bool		relinking;		/* in relink_dropped: no nested checks */
+	int			link_column;	/* a scan's: whose value links it follows */
+} HnswDiskGraph;
+
+/* An entry of HnswDiskGraph.values */
+typedef struct CachedValue
+{
+	HnswElemId	id;
+	struct varlena *value;		/* NULL: the element is gone */
+	bool		deleted;		/* its row was dead when copied */
+} CachedValue;
+
+/* HnswReadShare for the disk graph g */
+static inline Buffer
+read_share(HnswDiskGraph *g, BlockNumber blkno)
+{
+	return HnswReadShare(g->index, blkno);
+}
+
+/*
+ * Raise an error for a value read from the page of element id that its
+ * kernel could not read safely (see HnswValueIsWellFormed).
+ */
+static inline void
+check_value(HnswDiskGraph *g, HnswElemId id, struct varlena *v)
+{
+	HnswCheckStoredValue(g->index, g->graph.distance, PointerGetDatum(v),
+						 g->dimensions, HnswElemIdGetBlock(id),
+						 HnswElemIdGetOffset(id));
+}
+
+static bool
+disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id, double limit,
+				 double *distance, bool *deleted)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+
+	if (!BufferIsValid(buf))
+		return false;
+	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup != NULL)
+	{
+		struct varlena *v = HnswElementValue(g->index, etup, &g->scratch);
+
+		if (v == NULL)
+			etup = NULL;		/* its chunks went with it */
+		else
+		{
+			check_value(g, id, v);
+			*distance = HnswComputeDistanceWithin(graph->distance, value,
+												  PointerGetDatum(v), limit);
+			*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+			if (graph->filter && !*deleted &&
+				!HnswFilterMatches(graph->filter, PointerGetDatum(v), etup))
+				*deleted = true;
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	return etup != NULL;
+}
+
+/* prefetch callback (see HnswGraph and HnswPrefetchElement) */
+static void
+disk_prefetch(HnswGraph *graph, HnswElemId id, bool deep)
+{
+	HnswPrefetchElement(((HnswDiskGraph *) graph)->cache, id, deep);
+}
+
+/*
+ * Copy the neighbours of id on layer into out.  For layers above 0 the
+ * list is in the element's upper tuple, usually on the same page.
+ */
+static int
+disk_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+	ItemPointerData upper;
+	HnswUpperTuple utup;
+	int			n = 0;
+	int			max = HnswMaxNeighbors(graph->m, layer);
+
+	if (!BufferIsValid(buf))
+		return 0;
+	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup == NULL || etup->level < layer)
+	{
+		UnlockReleaseBuffer(buf);
+		return 0;
+	}
+	if (layer == 0)
+	{
+		n = Min(etup->nneighbors, max);
+		for (int i = 0; i < n; i++)
+			out[i] = HnswElemIdFromTid(&etup->neighbors[i]);
+		UnlockReleaseBuffer(buf);
+		return n;
+	}
+
+	upper = etup->upper;
+	if (ItemPointerGetBlockNumberNoCheck(&upper) != HnswElemIdGetBlock(id))
+	{
+		UnlockReleaseBuffer(buf);
+		buf = read_share(g, ItemPointerGetBlockNumberNoCheck(&upper));
+		if (!BufferIsValid(buf))
+			return 0;
+	}
+	utup = HnswGetUpper(g->index, BufferGetPage(buf),
+						ItemPointerGetOffsetNumberNoCheck(&upper));
+	if (utup != NULL && utup->level >= layer &&
+		HnswElemIdFromTid(&utup->element) == id)
+	{
+		n = Min(utup->counts[layer - 1], Min(max, utup->m));
+		for (int i = 0; i < n; i++)
+			out[i] = HnswElemIdFromTid(&HnswUpperTupleList(utup, layer)[i]);
+	}
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/* value_neighbors callback (see HnswGraph) */
+static int
+disk_value_neighbors(HnswGraph *graph, HnswElemId id, HnswElemId *out)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+	int			n = -1;
+
+	if (!BufferIsValid(buf))
+		return -1;
+	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup != NULL)
+		n = HnswElementValueLinks(etup, g->link_column, out);
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/*
+ * Have searches of a scan's graph follow the value links of linked column
+ * j (the j-th of the metapage's linked_columns) from matching elements.
+ */
+void
+HnswFollowValueLinks(HnswGraph *graph, int j)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+
+	g->link_column = j;
+	graph->value_neighbors = disk_value_neighbors;
+}
+
+/*
+ * A palloc'd copy of the value of id, NULL if it is gone; *deleted says
+ * whether its row was dead.
+ */
+static struct varlena *
+copy_value(HnswDiskGraph *g, HnswElemId id, bool *deleted)
+{
+	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+	struct varlena *copy = NULL;
+
+	*deleted = false;
+	if (!BufferIsValid(buf))
+		return NULL;
+	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup != NULL)
+	{
+		copy = HnswCopyElementValue(g->index, etup);
+		*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+	}
+	UnlockReleaseBuffer(buf);
+	if (copy != NULL)
+		check_value(g, id, copy);
+	return copy;
+}
+
+/*
+ * The cache entry of id, its value copied from its page if it was not
+ * there yet.  An insert's graph keeps the copies and hands out the same
+ * one again: the heuristic wants the values of the new element's
+ * candidates, and then of its neighbours' neighbours when their lists are
+ * pruned, mostly the same elements.  (Should VACUUM remove an element
+ * meanwhile and a new one take its line pointer, one pruning decision of
+ * this insert would use the old value: a list less well chosen, not a
+ * wrong one.)
+ */
+static CachedValue *
+cached_value(HnswDiskGraph *g, HnswElemId id)
+{
+	bool		found;
+	CachedValue *cached = hash_search(g->values, &id, HASH_ENTER, &found);
+
+	if (!found)
+		cached->value = copy_value(g, id, &cached->deleted);
+	return cached;
+}
+
+/* value callback: a copy of the value of id; (Datum) 0 if it is gone */
+static Datum
+disk_value(HnswGraph *graph, HnswElemId id)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	bool		deleted;
+
+	if (g->values)
+		return PointerGetDatum(cached_value(g, id)->value);
+	return PointerGetDatum(copy_value(g, id, &deleted));
+}
+
+/*
+ * measure_kept callback (see HnswGraph): distance_to through the insert's
+ * cache of values, so that the heuristic, which wants the value next,
+ * finds it there instead of reading the page again.  Graphs without the
+ * cache, or with a scan's quals, measure as distance_to does.
+ */
+static bool
+disk_measure_kept(HnswGraph *graph, Datum value, HnswElemId id, double limit,
+				  double *distance, bool *deleted)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	CachedValue *cached;
+
+	if (g->values == NULL || graph->filter != NULL)
+		return disk_distance_to(graph, value, id, limit, distance, deleted);
+	cached = cached_value(g, id);
+	if (cached->value == NULL)
+		return false;
+	*distance = HnswComputeDistanceWithin(graph->distance, value,
+										  PointerGetDatum(cached->value), limit);
+	*deleted = cached->deleted;
+	return true;
+}
+
+/* replace callback: layer-0 lists, by VACUUM (so always WAL-logged) */
+static bool
+disk_replace(HnswGraph *graph, HnswElemId target, const HnswElemId *seen,
+			 int nseen, HnswCandidate *list, int nlist)
+{
+	return HnswReplaceNeighbors(((HnswDiskGraph *) graph)->index, target, NULL,
+								0, seen, nseen, list, nlist, true);
+}
+
+/* Set up *graph to reach the elements on the pages of index */
+void
+HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
+				  HnswMetaPageData *meta)
+{
+	HnswDiskGraph *g = palloc0(sizeof(HnswDiskGraph));
+
+	g->graph.distance = dist;
+	HnswGraphSetOptions(&g->graph, meta->m, meta->ef_construction,
+						meta->max_layers, meta->level_scale,
+						(meta->flags & HNSW_META_EXTEND_CANDIDATES) != 0,
+						(meta->flags & HNSW_META_KEEP_PRUNED) != 0);
+	g->graph.distance_to = disk_distance_to;
+	g->graph.neighbors = disk_neighbors;
+	g->graph.value = disk_value;
+	g->graph.measure_kept = disk_measure_kept;
+	g->graph.prefetch = disk_prefetch;
+	g->graph.replace = disk_replace;
+	g->index = index;
+	g->cache = HnswBufferCacheForOperation(index);
+	g->scratch.cxt = CurrentMemoryContext;
+	g->dimensions = meta->dimensions;
+	*graph = &g->graph;
+}
+
+/*
+ * Have graph, an insert's, keep a copy of every value it reads (in the
+ * current memory context), for the heuristic that reads them again.
+ */
+void
+HnswDiskGraphKeepValues(HnswGraph *graph)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(HnswElemId);
+	ctl.entrysize = sizeof(CachedValue);
+	ctl.hcxt = CurrentMemoryContext;
+	g->values = hash_create("hnsw insert values", 256, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * Tell an insert's graph the new element's layer-0 list: relink_dropped
+ * does not relink an element the new element lists.
+ */
+void
+HnswDiskGraphSetNewList(HnswGraph *graph, const HnswCandidate *list, int count)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+
+	g->new_list = list;
+	g->new_count = count;
+}
+
+/*
+ * A neighbour list locked for rewriting: the page that holds it, open in a
+ * page edit, and where its slots are.
+ */
+typedef struct LockedList
+{
+	Buffer		buf;
+	HnswPageEdit edit;
+	HnswElementTuple etup;		/* for layer 0 */
+	HnswUpperTuple utup;		/* for the layers above */
+	ItemPointerData *slots;
+	int			count;			/* -1 if target has been removed */
+} LockedList;
+
+/*
+ * Lock the page holding target's list on layer exclusively and open it for
+ * editing.  upper is target's upper tuple (needed for layers above 0).
+ * Returns false, with nothing locked, if the page no longer exists.
+ */
+static bool
+lock_list(Relation index, HnswElemId target, ItemPointer upper, int layer,
+		  bool wal, LockedList *ll)
+{
+	BlockNumber blkno;
+	OffsetNumber off;
+	Page		page;
+
+	if (layer == 0)
+	{
+		blkno = HnswElemIdGetBlock(target);
+		off = HnswElemIdGetOffset(target);
+	}
+	else
+	{
+		blkno = ItemPointerGetBlockNumber(upper);
+		off = ItemPointerGetOffsetNumber(upper);
+	}
+	memset(ll, 0, sizeof(LockedList));
+	ll->count = -1;
+	/* exclusive: the list is rewritten in place */
+	ll->buf = HnswLockForEdit(index, blkno, wal, &ll->edit, &page);
+	if (!BufferIsValid(ll->buf))
+		return false;
+	if (layer == 0)
+	{
+		ll->etup = HnswGetElement(index, page, off);
+		if (ll->etup != NULL)
+		{
+			ll->slots = ll->etup->neighbors;
+			ll->count = ll->etup->nneighbors;
+		}
+	}
+	else
+	{
+		ll->utup = HnswGetUpper(index, page, off);
+		if (ll->utup != NULL && HnswElemIdFromTid(&ll->utup->element) == target &&
+			ll->utup->level >= layer)
+		{
+			ll->slots = HnswUpperTupleList(ll->utup, layer);
+			ll->count = ll->utup->counts[layer - 1];
+		}
+	}
+	return true;
+}
+
+/* Write (or, if !changed, forget) the edit of a locked list and unlock it */
+static void
+unlock_list(LockedList *ll, bool changed)
+{
+	HnswEditEnd(&ll->edit, changed);
+	UnlockReleaseBuffer(ll->buf);
+}
+
+/*
+ * Replace the neighbour list of target on layer with list, provided it
+ * still holds exactly seen[] (what list was computed from) and target has
+ * not been removed.  Returns false if the caller must recompute.
+ *
+ * upper is target's upper tuple (needed for layers above 0).  Takes the
+ * exclusive lock on the one page that holds the list, and nothing else.
+ */
+bool
+HnswReplaceNeighbors(Relation index, HnswElemId target, ItemPointer upper,
+					 int layer, const HnswElemId *seen, int nseen,
+					 HnswCandidate *list, int nlist, bool wal)
+{
+	LockedList	ll;
+	bool		same;
+
+	if (!lock_list(index, target, upper, layer, wal, &ll))
+		return true;			/* gone: nothing to replace */
+
+	same = (ll.count == nseen);
+	for (int i = 0; same && i < nseen; i++)
+		if (HnswElemIdFromTid(&ll.slots[i]) != seen[i])
+			same = false;
+	if (same)
+		HnswSetNeighbors(ll.etup, ll.utup, layer, list, nlist);
+	unlock_list(&ll, same);
+	/* a removed target needs no new list */
+	return same || ll.count < 0;
+}
+
+/*
+ * Remove from target's list on layer every id for which drop() is true, in
+ * place and whatever else the list holds: the fallback of a VACUUM repair
+ * that keeps losing the race to rewrite a busy list, so that the list never
+ * names an element about to be removed.
+ */
+void
+HnswDropNeighbors(Relation index, HnswElemId target, ItemPointer upper,
+				  int layer, bool (*drop) (void *arg, HnswElemId id),
+				  void *arg)
+{
+	LockedList	ll;
+	int			kept = 0;
+
+	if (!lock_list(index, target, upper, layer, true, &ll))
+		return;
+	for (int i = 0; i < ll.count; i++)
+		if (!drop(arg, HnswElemIdFromTid(&ll.slots[i])))
+			ll.slots[kept++] = ll.slots[i];
+	if (ll.count >= 0 && kept < ll.count)
+	{
+		if (layer == 0)
+			ll.etup->nneighbors = kept;
+		else
+			ll.utup->counts[layer - 1] = kept;
+		unlock_list(&ll, true);
+	}
+	else
+		unlock_list(&ll, false);
+}
+
+/* Is id among the n ids of list? */
+static bool
+id_in(HnswElemId id, const HnswElemId *list, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (list[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * An insert's cut of target's layer-0 list (from seen to list) dropped some
+ * elements.  If that was an element's last in-link, no search reaches it
+ * until VACUUM links it back (README, "Known limitations").  So for each one
+ * dropped, unless the new element lists it, look for another list naming
+ * it among the lists of its own neighbours (its nearest neighbour's nearly
+ * always does);
+ * if none does, link it from its nearest neighbours, trying the first
+ * three.  In-links from elements that are not its neighbours are not seen,
+ * so a few elements get a link they did not need.  The lists are read one
+ * page at a time, and a link is added as any other (HnswAddLink).
+ */
+static void
+relink_dropped(Relation index, HnswGraph *graph, HnswElemId target,
+			   const HnswElemId *seen, int nseen,
+			   const HnswCandidate *list, int nlist, bool wal)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	int			max = HnswMaxNeighbors(graph->m, 0);
+	HnswElemId *xlist = palloc(sizeof(HnswElemId) * max);
+	HnswElemId *ylist = palloc(sizeof(HnswElemId) * max);
+
+	for (int i = 0; i < nseen; i++)
+	{
+		HnswElemId	x = seen[i];
+		bool		listed = false;
+		int			nx;
+		int			tries = 0;
+
+		for (int j = 0; j < nlist && !listed; j++)
+			listed = (list[j].id == x);
+		for (int j = 0; j < g->new_count && !listed; j++)
+			listed = (g->new_list[j].id == x);
+		if (listed)
+			continue;
+
+		nx = graph->neighbors(graph, x, 0, xlist);
+		for (int k = 0; k < nx && !listed; k++)
+			if (xlist[k] != target)
+				listed = id_in(x, ylist, graph->neighbors(graph, xlist[k], 0, ylist));
+		if (listed)
+			continue;
+
+		/* the lists are nearest first */
+		for (int k = 0; k < nx && tries < 3; k++)
+		{
+			HnswCandidate link;
+			Datum		base;
+
+			if (xlist[k] == target)
+				continue;
+			tries++;
+			base = graph->value(graph, xlist[k]);
+			if (base == (Datum) 0)
+				continue;
+			link.id = x;
+			if (!graph->distance_to(graph, base, x, HNSW_DISTANCE_NO_LIMIT,
+									&link.distance, &link.deleted) ||
+				link.deleted)
+				break;			/* gone, or its row is dead: nothing to keep */
+			g->relinking = true;
+			listed = HnswAddLink(index, graph, xlist[k], 0, &link, wal);
+			g->relinking = false;
+			if (listed)
+				break;
+		}
+	}
+	pfree(xlist);
+	pfree(ylist);
+}
+
+/*
+ * Add link to the neighbour list of target on layer (lines 11-16 of
+ * Algorithm 1): appended if the list has room, else the list is pruned by
+ * the heuristic with link among the candidates.  Elements of dead rows get
+ * no new links.  Returns true if the target's list holds link afterwards
+ * (the heuristic may prune it away).
+ */
+bool
+HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
+			HnswCandidate *link, bool wal)
+{
+	int			max = HnswMaxNeighbors(graph->m, layer);
+	HnswElemId *seen = palloc(sizeof(HnswElemId) * max);
+	HnswCandidate *list = palloc(sizeof(HnswCandidate) * (max + 1));
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	bool		linked = false;
+
+	for (int attempt = 0; attempt < HNSW_LINK_RETRIES; attempt++)
+	{
+		Buffer		buf = read_share(g, HnswElemIdGetBlock(target));
+		HnswElementTuple etup;
+		ItemPointerData upper;
+		int			nseen;
+		int			nlist;
+		bool		done;
+
+		if (!BufferIsValid(buf))
+			break;
+		etup = HnswGetElement(index, BufferGetPage(buf), HnswElemIdGetOffset(target));
+		if (etup == NULL || (etup->flags & HNSW_ELEMENT_DELETED) ||
+			etup->level < layer)
+		{
+			UnlockReleaseBuffer(buf);
+			break;
+		}
+		upper = etup->upper;
+		UnlockReleaseBuffer(buf);
+
+		/* what the list holds now */
+		nseen = graph->neighbors(graph, target, layer, seen);
+		for (int i = 0; i < nseen; i++)
+			if (seen[i] == link->id)
+			{
+				linked = true;
+				goto out;
+			}
+
+		if (nseen < max)
+		{
+			for (int i = 0; i < nseen; i++)
+				list[i].id = seen[i];
+			list[nseen] = *link;
+			nlist = nseen + 1;
+		}
+		else
+		{
+			Datum		base = graph->value(graph, target);
+
+			if (base == (Datum) 0)
+				break;			/* target removed by VACUUM meanwhile */
+			/* (base belongs to the insert's value cache) */
+			nlist = HnswPruneNeighbors(graph, base, seen, nseen, link, max, list);
+		}
+
+		/* if someone changed the list meanwhile, compute it again */
+		done = HnswReplaceNeighbors(index, target, &upper, layer, seen, nseen,
+									list, nlist, wal);
+		if (done)
+		{
+			for (int i = 0; i < nlist; i++)
+				if (list[i].id == link->id)
+					linked = true;
+			/* a cut list may have left an element without in-links */
+			if (layer == 0 && nseen >= max && !g->relinking)
+				relink_dropped(index, graph, target, seen, nseen, list, nlist,
+							   wal);
+			break;
+		}
+	}
+out:
+	pfree(seen);
+	pfree(list);
+	return linked;
+}
