@@ -331,7 +331,9 @@ def scale_run(data, args, efs, names):
             step["systems"][name] = {"build_seconds": seconds, "index_bytes": s.index_bytes(),
                                      "backend_peak_kib": s.backend_peak_kib(), "sweep": sweep,
                                      "qps_at_0.95": qps95}
+            peak = step["systems"][name]["backend_peak_kib"]
             print(f"{n} rows, {name}: build {seconds:.1f} s, {s.index_bytes() / 2**20:.1f} MiB, "
+                  f"building backend's peak resident memory {(peak or 0) / 1024:.0f} MiB, "
                   f"{qps95 or 0:.0f} q/s at recall 0.95", flush=True)
         if not args.no_hnswlib and args.hnswlib_native:
             native = references.run_native(args.hnswlib_native, view, args, efs, n, single_thread=False)

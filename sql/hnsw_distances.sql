@@ -83,12 +83,18 @@ INSERT INTO d SELECT i, p, f, s, l, t FROM (
 UPDATE d SET p = (SELECT array_agg(x / total)::real[]
 	FROM unnest(p) x, (SELECT sum(y) AS total FROM unnest(p) y) t);
 
+-- recall@10 of the index on col for op; raises an error unless the query
+-- is an index scan (no sort), and unless 10 arbitrary rows (the first by
+-- id) score below 0.5 by the same measure, the negative control
 CREATE FUNCTION d_recall(col text, op text, castto text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
 	hits int := 0;
+	arbitrary int := 0;
 	q text;
 	kth float8;
 	got int;
+	plan text;
+	line text;
 BEGIN
 	SET LOCAL enable_seqscan = off;
 	SET LOCAL hnsw.ef_search = 100;
@@ -96,11 +102,27 @@ BEGIN
 		-- the exact 10th distance (+ 0 keeps the index out of it)
 		EXECUTE format('SELECT (%1$I %2$s %3$L::%4$s) + 0 AS dist FROM d ORDER BY 1 OFFSET 9 LIMIT 1',
 					   col, op, q, castto) INTO kth;
+		plan := '';
+		FOR line IN EXECUTE format('EXPLAIN (COSTS OFF) SELECT %1$I %2$s %3$L::%4$s AS dist FROM d
+						ORDER BY %1$I %2$s %3$L::%4$s LIMIT 10', col, op, q, castto) LOOP
+			plan := plan || line || E'\n';
+		END LOOP;
+		IF plan !~ 'Index (Only )?Scan using \S+ on d' OR plan ~ 'Sort' THEN
+			RAISE EXCEPTION 'the recall query for % % does not use an hnsw index: %', col, op, plan;
+		END IF;
 		EXECUTE format('SELECT count(*) FROM (SELECT %1$I %2$s %3$L::%4$s AS dist FROM d
 						ORDER BY %1$I %2$s %3$L::%4$s LIMIT 10) a WHERE dist <= $1',
 					   col, op, q, castto) INTO got USING kth;
 		hits := hits + got;
+		EXECUTE format('SELECT count(*) FROM (SELECT %1$I %2$s %3$L::%4$s AS dist FROM d
+						ORDER BY id LIMIT 10) a WHERE dist <= $1',
+					   col, op, q, castto) INTO got USING kth;
+		arbitrary := arbitrary + got;
 	END LOOP;
+	IF arbitrary >= 100 THEN
+		RAISE EXCEPTION 'recall of 10 arbitrary rows for % % is %: the measure cannot fail',
+			col, op, arbitrary / 200.0;
+	END IF;
 	RETURN hits / 200.0;
 END $$;
 

@@ -82,9 +82,12 @@ DECLARE
 BEGIN
 	FOR i IN 1 .. nq LOOP
 		q := ARRAY(SELECT random() FROM generate_series(1, 8))::real[];
-		EXECUTE format('SELECT array_agg(id ORDER BY d), array_agg(d ORDER BY d) FROM
-			(SELECT id, v <-> %2$L::real[] AS d FROM vl WHERE %1$s
-			 ORDER BY v <-> %2$L::real[] LIMIT 10) s', cond, q) INTO got, dists;
+		-- the rows in the order the scan returned them (pos), so that
+		-- "ordered" checks the scan's order, not an order imposed here
+		EXECUTE format('SELECT array_agg(id ORDER BY pos), array_agg(d ORDER BY pos) FROM
+			(SELECT id, d, row_number() OVER () AS pos FROM
+			 (SELECT id, v <-> %2$L::real[] AS d FROM vl WHERE %1$s
+			  ORDER BY v <-> %2$L::real[] LIMIT 10) s) r', cond, q) INTO got, dists;
 		SET LOCAL enable_indexscan = off;
 		SET LOCAL enable_indexonlyscan = off;
 		SET LOCAL enable_seqscan = on;

@@ -23,10 +23,18 @@ CREATE TABLE rqueries AS
 		ARRAY(SELECT (random() * 4 + 0 * i)::int FROM generate_series(1, 16)) AS h
 	FROM generate_series(1, 30) i;
 
--- exact 10th distances first (no index), then what the index finds
+-- exact 10th distances first (no index), then what the index finds.  It
+-- raises an error unless the plan of the recall query is an index scan
+-- (not a sort of the table), and unless the same measure gives an
+-- arbitrary 10 rows (the first by id) a recall below 0.5: the negative
+-- control that shows the measure can tell a bad answer from a good one.
 CREATE FUNCTION recall_at_10(col text, op text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
 	recall float8;
+	arbitrary float8;
+	query text;
+	plan text := '';
+	line text;
 BEGIN
 	PERFORM set_config('enable_indexscan', 'off', true);
 	EXECUTE format('CREATE TEMP TABLE exact_kth ON COMMIT DROP AS
@@ -35,12 +43,28 @@ BEGIN
 		FROM rqueries q', col, op);
 	PERFORM set_config('enable_indexscan', 'on', true);
 	PERFORM set_config('enable_seqscan', 'off', true);
-	EXECUTE format('SELECT sum(found)::float8 / (10 * count(*)) FROM rqueries q
+	query := format('SELECT sum(found)::float8 / (10 * count(*)) FROM rqueries q
 		JOIN exact_kth e USING (qid),
 		LATERAL (SELECT count(*) AS found
 				 FROM (SELECT r.%1$I %2$s q.%1$I AS d FROM rdata r
 					   ORDER BY r.%1$I %2$s q.%1$I LIMIT 10) s
-				 WHERE d <= e.kth) f', col, op) INTO recall;
+				 WHERE d <= e.kth) f', col, op);
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+		plan := plan || line || E'\n';
+	END LOOP;
+	IF plan !~ 'Index (Only )?Scan using \S+ on rdata' OR plan ~ 'Sort' THEN
+		RAISE EXCEPTION 'the recall query for % % does not use an hnsw index: %', col, op, plan;
+	END IF;
+	EXECUTE query INTO recall;
+	EXECUTE format('SELECT sum(found)::float8 / (10 * count(*)) FROM rqueries q
+		JOIN exact_kth e USING (qid),
+		LATERAL (SELECT count(*) AS found
+				 FROM (SELECT r.%1$I %2$s q.%1$I AS d FROM rdata r ORDER BY r.id LIMIT 10) s
+				 WHERE d <= e.kth) f', col, op) INTO arbitrary;
+	IF arbitrary >= 0.5 THEN
+		RAISE EXCEPTION 'recall of 10 arbitrary rows for % % is %: the measure cannot fail',
+			col, op, arbitrary;
+	END IF;
 	PERFORM set_config('enable_seqscan', 'on', true);
 	DROP TABLE exact_kth;
 	RETURN recall;
@@ -121,6 +145,7 @@ CREATE INDEX rdata_l2 ON rdata USING hnsw (f float4_l2_ops);
 -- neighbours than it lists, see insert.c); Jaccard over 64 random bits,
 -- full of near ties, finds 0.95-0.967 here, so it is held to 0.9
 CREATE INDEX rdata_cos_ins ON rdata USING hnsw (f float4_cosine_ops);
+CREATE INDEX rdata_l1_ins ON rdata USING hnsw (f float4_l1_ops);
 CREATE INDEX rdata_ip_ins ON rdata USING hnsw (f float4_ip_ops);
 CREATE INDEX rdata_bh_ins ON rdata USING hnsw (b bit_hamming_ops);
 CREATE INDEX rdata_bj_ins ON rdata USING hnsw (b bit_jaccard_ops);
@@ -129,12 +154,13 @@ CREATE INDEX rdata_ih_ins ON rdata USING hnsw (h int4_hamming_ops);
 INSERT INTO rdata SELECT * FROM rdata_rest;
 SELECT recall_at_10('f', '<->') >= 0.95 AS l2_after_inserts_ok;
 SELECT recall_at_10('f', '<=>') >= 0.95 AS cosine_after_inserts_ok;
+SELECT recall_at_10('f', '<+>') >= 0.95 AS l1_after_inserts_ok;
 SELECT recall_at_10('f', '<#>') >= 0.95 AS ip_after_inserts_ok;
 SELECT recall_at_10('b', '<~>') >= 0.95 AS bit_hamming_after_inserts_ok;
 SELECT recall_at_10('b', '<%>') >= 0.9 AS bit_jaccard_after_inserts_ok;
 SELECT recall_at_10('s', '<%>') >= 0.95 AS int4_jaccard_after_inserts_ok;
 SELECT recall_at_10('h', '<~>') >= 0.95 AS int4_hamming_after_inserts_ok;
-DROP INDEX rdata_cos_ins, rdata_ip_ins, rdata_bh_ins, rdata_bj_ins,
+DROP INDEX rdata_cos_ins, rdata_l1_ins, rdata_ip_ins, rdata_bh_ins, rdata_bj_ins,
 	rdata_sj_ins, rdata_ih_ins;
 
 -- VACUUM repairs the graph: recall holds after deleting half, then 90%

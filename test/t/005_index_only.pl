@@ -36,6 +36,9 @@ like($node->safe_psql('postgres', "SET enable_seqscan = off; EXPLAIN (COSTS OFF)
 # the nearest row dies, so VACUUM has an element to mark deleted
 my $dead = $node->safe_psql('postgres', "SET enable_seqscan = off; $query LIMIT 1");
 $node->safe_psql('postgres', "DELETE FROM io WHERE id = $dead");
+my $counts = q{SELECT elements || ' elements, ' || deleted || ' deleted' FROM hnsw_index_info('io_idx')};
+is($node->safe_psql('postgres', $counts), '500 elements, 0 deleted',
+	'before VACUUM the index still holds the dead row\'s element');
 
 # a cursor hands out the nearest live row and keeps its page pinned
 my $cursor = $node->background_psql('postgres');
@@ -70,6 +73,8 @@ $vacuum->quit;
 
 # the dead row is gone from the index and is not returned; nothing else
 # was lost
+is($node->safe_psql('postgres', $counts), '499 elements, 0 deleted',
+	'VACUUM removed the dead row\'s element from the index');
 is($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('io_idx')"), '0',
 	'hnsw_verify finds nothing after VACUUM');
 is( $node->safe_psql(
