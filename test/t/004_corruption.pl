@@ -132,21 +132,42 @@ like($node->safe_psql('postgres', "SELECT string_agg(DISTINCT problem, ';') FROM
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
 restore();
 
-# random bytes in the tuple area of element pages: errors or verifier
-# reports, or harmless; never a crash
-srand(42);
-for my $round (1 .. 20)
+# Random bytes in the tuple area of pages: a query returns its rows or
+# raises "index is corrupted" (XX002), never an internal error (XX000) or a
+# crash, and the damage is detected (XX002 from the query, or a row from
+# hnsw_verify) in at least $min_detected of the rounds.  Not in all: bytes
+# can land in a page's free space, or in a neighbour slot or vector value
+# that stays well-formed.  A round's damage that goes unseen is one the
+# index reads as a different but valid graph or value.
+srand($ENV{HNSW_CORRUPTION_SEED} // 42);
+my $rounds = 20;
+# (over seeds 1, 2, 3 and 42, HNSW_CORRUPTION_SEED: 16 to 18 of 20 for the
+# plain index, 18 to 19 with filter columns)
+my $min_detected = 12;
+
+sub random_damage
 {
-	my $blk = 1 + int(rand($nblocks - 1));
-	my $offset = $blk * $blcksz + 24 + int(rand($blcksz - 48));
-	my $bytes = join('', map { chr(int(rand(256))) } 1 .. 16);
-	damage($offset, $bytes);
-	($ret, $stdout, $stderr) = $node->psql('postgres', $query);
-	ok($ret == 0 || $stderr =~ /XX00[12]|ERROR/, "random damage $round: a result or an error");
-	$node->psql('postgres', "SELECT count(*) FROM hnsw_verify('items_v_idx')");
-	is($node->safe_psql('postgres', 'SELECT 1'), '1', "random damage $round: the server is still up");
-	restore();
+	my ($what, $index, $q) = @_;
+	my $detected = 0;
+	for my $round (1 .. $rounds)
+	{
+		my $blk = 1 + int(rand($nblocks - 1));
+		my $offset = $blk * $blcksz + 24 + int(rand($blcksz - 48));
+		my $bytes = join('', map { chr(int(rand(256))) } 1 .. 16);
+		damage($offset, $bytes);
+		my ($qret, $qout, $qerr) = $node->psql('postgres', $q);
+		unlike($qerr, qr/XX000|PANIC|server closed/, "$what, random damage $round: no internal error");
+		my ($vret, $vout, $verr) = $node->psql('postgres',
+			"SELECT count(*) FROM hnsw_verify('$index')");
+		unlike($verr, qr/XX000|PANIC|server closed/, "$what, random damage $round: the verifier reports");
+		$detected++ if $qerr =~ /XX002/ || ($vret == 0 && $vout > 0) || $verr =~ /XX00[12]/;
+		is($node->safe_psql('postgres', 'SELECT 1'), '1', "$what, random damage $round: the server is still up");
+		restore();
+	}
+	note("$what: damage detected in $detected of $rounds rounds");
+	cmp_ok($detected, '>=', $min_detected, "$what: damage detected in at least $min_detected of $rounds rounds");
 }
+random_damage('plain index', 'items_v_idx', $query);
 
 # the same random damage to an index with filter columns, queried through
 # them: the filter values are checked against their element's bounds
@@ -171,18 +192,7 @@ SET enable_seqscan = off;
 SELECT count(*) FROM (SELECT id FROM fitems WHERE grp = 3 AND big > 100 AND label >= 'label2'
 	ORDER BY v <-> ARRAY(SELECT 0.5::real FROM generate_series(1, 8)) LIMIT 10) s;
 };
-for my $round (1 .. 20)
-{
-	my $blk = 1 + int(rand($nblocks - 1));
-	my $offset = $blk * $blcksz + 24 + int(rand($blcksz - 48));
-	my $bytes = join('', map { chr(int(rand(256))) } 1 .. 16);
-	damage($offset, $bytes);
-	($ret, $stdout, $stderr) = $node->psql('postgres', $fquery);
-	ok($ret == 0 || $stderr =~ /XX00[12]|ERROR/, "filter columns, random damage $round: a result or an error");
-	$node->psql('postgres', "SELECT count(*) FROM hnsw_verify('fitems_idx')");
-	is($node->safe_psql('postgres', 'SELECT 1'), '1', "filter columns, random damage $round: the server is still up");
-	restore();
-}
+random_damage('filter columns', 'fitems_idx', $fquery);
 
 # the filter directory (block 1, right after the metapage): a chain that
 # leads to an element page or round in a circle, and a tuple whose filter
