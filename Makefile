@@ -40,6 +40,12 @@ HEADERS = src/hnsw.h src/hnsw_page.h
 REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering hnsw_layout hnsw_links
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
+# Isolation specs (test/specs, expected output in test/expected): inserts,
+# VACUUM and scans interleaved at the pause points of hnsw.debug_pause
+ISOLATION = insert_vacuum_repair vacuum_entry_point concurrent_list_rewrite \
+	scan_vacuum cic_inserts
+ISOLATION_OPTS = --inputdir=test --load-extension=hnsw
+
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 

@@ -128,7 +128,10 @@ class SqlSystem:
             cur.copy_expert(f"COPY {table} ({key}, v) FROM STDIN", buf)
 
     def add_rows(self, upto):
-        """Load train rows up to upto (the scale mode grows the table)."""
+        """Load train rows up to upto (the scale mode grows the table, and
+        builds the index again: its old one goes first, or every row
+        loaded would be an insert into it)."""
+        self.conn.cursor().execute(f"DROP INDEX IF EXISTS {self.index_name}")
         t0 = time.time()
         self.copy("items", "id", self.data["train"][self.rows:upto], self.rows)
         self.conn.cursor().execute("VACUUM ANALYZE items")

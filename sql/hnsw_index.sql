@@ -184,6 +184,32 @@ SET hnsw.ef_search = 100;
 SELECT count(*) FILTER (WHERE b.id = (SELECT id FROM big c ORDER BY c.v <-> b.v LIMIT 1)) >= 2990
 	AS found_by_own_vector
 FROM big b;
+-- the workers took part: each draws levels from a seed of its own, so the
+-- levels differ from those of a build in one process, which a leader
+-- working alone would draw again, seed for seed and row for row
+CREATE TEMP TABLE parallel_levels AS
+	SELECT array_agg(layer ORDER BY heap_tid, layer) AS levels FROM hnsw_graph('big_parallel_idx');
+SET max_parallel_maintenance_workers = 0;
+CREATE INDEX big_serial_idx ON big USING hnsw (v);
+SELECT (SELECT levels FROM parallel_levels) IS DISTINCT FROM
+	(SELECT array_agg(layer ORDER BY heap_tid, layer) FROM hnsw_graph('big_serial_idx'))
+	AS workers_took_part;
+-- (and the one-process build draws the same levels again: the comparison
+-- above can tell)
+CREATE INDEX big_serial_again_idx ON big USING hnsw (v);
+SELECT (SELECT array_agg(layer ORDER BY heap_tid, layer) FROM hnsw_graph('big_serial_idx')) =
+	(SELECT array_agg(layer ORDER BY heap_tid, layer) FROM hnsw_graph('big_serial_again_idx'))
+	AS one_process_builds_repeat;
+DROP INDEX big_serial_idx, big_serial_again_idx;
+SET max_parallel_maintenance_workers = 2;
+-- REINDEX CONCURRENTLY builds a new index beside the old one and swaps
+-- them: the new one verifies clean and answers
+REINDEX INDEX CONCURRENTLY big_parallel_idx;
+SELECT count(*) AS structural_problems FROM hnsw_verify('big_parallel_idx')
+WHERE problem NOT LIKE '%cannot be reached%';
+SELECT count(*) FILTER (WHERE b.id = (SELECT id FROM big c ORDER BY c.v <-> b.v LIMIT 1)) >= 2990
+	AS found_by_own_vector_after_reindex_concurrently
+FROM big b;
 -- and one that outgrows its shared memory on the way (NOTICE from any
 -- participant, with a count that depends on timing)
 SET maintenance_work_mem = '1MB';

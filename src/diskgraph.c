@@ -621,6 +621,7 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 		}
 
 		/* if someone changed the list meanwhile, compute it again */
+		HnswPausePoint("insert_before_list_rewrite");
 		done = HnswReplaceNeighbors(index, target, &upper, layer, seen, nseen,
 									list, nlist, wal);
 		if (done)

@@ -13,6 +13,7 @@
 #include "access/reloptions.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 
 #include "hnsw.h"
@@ -25,6 +26,20 @@ int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_STRICT;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
 int			hnsw_exact_filter_rows = HNSW_DEFAULT_EXACT_FILTER_ROWS;
+int			hnsw_seed = 0;
+char	   *hnsw_debug_pause = NULL;
+
+/*
+ * hnsw.seed: a non-zero value seeds this session's level draws and tie
+ * shuffles (graph.c) afresh, so that a test run can be replayed; 0 leaves
+ * them seeded at random, at the first draw.
+ */
+static void
+assign_seed(int newval, void *extra)
+{
+	if (newval != 0)
+		HnswSeedLevels((uint64) (uint32) newval);
+}
 
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", HNSW_ITERATIVE_OFF, false},
@@ -91,6 +106,17 @@ _PG_init(void)
 							"instead of walking the graph; 0 always walks the graph.",
 							&hnsw_exact_filter_rows, HNSW_DEFAULT_EXACT_FILTER_ROWS,
 							0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.seed",
+							"Seed of the level draws of inserts, for replaying a test run.",
+							"0 draws them from a random seed; any other value seeds this session's "
+							"draws with it whenever it is set.  Builds use a seed of their own.",
+							&hnsw_seed, 0, 0, INT_MAX, PGC_USERSET, 0,
+							NULL, assign_seed, NULL);
+	DefineCustomStringVariable("hnsw.debug_pause",
+							   "For tests: a named point where this session waits while the test holds an advisory lock.",
+							   "See HnswPausePoint; empty (the default) for none.",
+							   &hnsw_debug_pause, "", PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	DefineCustomEnumVariable("hnsw.kernel",
 							 "Instruction set of the distance kernels.",
 							 "\"auto\" picks the widest this CPU supports.",
@@ -98,6 +124,27 @@ _PG_init(void)
 							 PGC_USERSET, 0, HnswKernelCheckHook,
 							 HnswKernelAssignHook, NULL);
 	MarkGUCPrefixReserved("hnsw");
+}
+
+/*
+ * A named point in an insert, a scan or VACUUM where an isolation test can
+ * hold this backend (test/specs): when hnsw.debug_pause names the point,
+ * the backend takes the advisory lock HNSW_PAUSE_LOCK_KEY in share mode and
+ * lets go of it at once, so it waits here for as long as a test session
+ * holds that lock exclusively (pg_advisory_lock(HNSW_PAUSE_LOCK_KEY)).  No
+ * caller holds a buffer lock here; heavyweight locks it holds stay held,
+ * which is what the tests are about.  Unset, this costs a test of one byte.
+ */
+void
+HnswPausePoint(const char *name)
+{
+	if (likely(hnsw_debug_pause == NULL || hnsw_debug_pause[0] == '\0') ||
+		strcmp(hnsw_debug_pause, name) != 0)
+		return;
+	(void) DirectFunctionCall1(pg_advisory_lock_shared_int8,
+							   Int64GetDatum(HNSW_PAUSE_LOCK_KEY));
+	(void) DirectFunctionCall1(pg_advisory_unlock_shared_int8,
+							   Int64GetDatum(HNSW_PAUSE_LOCK_KEY));
 }
 
 /*

@@ -244,6 +244,12 @@ extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern int	hnsw_exact_filter_rows;
+extern int	hnsw_seed;
+extern char *hnsw_debug_pause;
+
+/* The advisory lock a backend waits on at a pause point (HnswPausePoint) */
+#define HNSW_PAUSE_LOCK_KEY		INT64CONST(4847534850)
+extern void HnswPausePoint(const char *name);
 extern void _PG_init(void);
 extern HnswOptions *HnswGetOptions(Relation index);
 

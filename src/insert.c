@@ -404,6 +404,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 		fix_dimensions(index, HnswValueDimensions(dist, value), wal);
 	find_neighbors(index, graph, value, level, &meta, lists, counts,
 				   &pool, &npool);
+	HnswPausePoint("insert_before_write");
 
 	/* a value too large for its element's page goes to chunks first */
 	if (HnswValueIsExternal(meta.m, VARSIZE_ANY(DatumGetPointer(value)),
@@ -433,6 +434,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 					   level > meta.entry_level,
 					   (meta.flags & HNSW_META_DIRECTORY) ? filter : NULL, wal);
 
+	HnswPausePoint("insert_before_link_back");
 	link_back(index, graph, id, Min(level, meta.entry_level), meta.m,
 			  lists, counts, wal);
 	if (links)

@@ -653,7 +653,10 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		return next_in_page_order(scan);
 	}
 	if (!so->searched)
+	{
 		search(scan);
+		HnswPausePoint("scan_after_search");
+	}
 
 	for (;;)
 	{

@@ -593,14 +593,17 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		LockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 		UnlockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 
+		HnswPausePoint("vacuum_before_repair");
 		repair_graph(&vs);
 		vs.meta = HnswReadMetaPage(info->index);
+		HnswPausePoint("vacuum_before_entry_point");
 		update_entry_point(&vs);
 
 		/* and for inserts that may have read the old entry point */
 		LockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 		UnlockPage(info->index, HNSW_METAPAGE_BLKNO, ExclusiveLock);
 
+		HnswPausePoint("vacuum_before_remove");
 		/* the directory first, so that no live element lacks its tuple */
 		if (vs.meta.flags & HNSW_META_DIRECTORY)
 			HnswDirectoryRemove(info->index, vs.meta.directory_head,

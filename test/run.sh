@@ -14,7 +14,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-packages="valgrind"
+packages="valgrind dataset-fashion-mnist"
 . "$top/test/pg.sh"
 # the suite builds with every warning an error
 export HNSW_MAKEFLAGS="COPT=-Werror"

@@ -30,7 +30,7 @@ for i in $(seq 1 120); do
 done
 
 status=0
-make -C "$top" -s installcheck TAP_TESTS= REGRESS="${VALGRIND_REGRESS:-hnsw_types hnsw_index hnsw_layout hnsw_distances hnsw_links}" \
+make -C "$top" -s installcheck TAP_TESTS= ISOLATION= REGRESS="${VALGRIND_REGRESS:-hnsw_types hnsw_index hnsw_layout hnsw_distances hnsw_links}" \
 	PGHOST="$work" PGPORT=$port || status=$?
 "$bindir/pg_ctl" -D "$work/data" -m fast -w -t 300 stop >/dev/null || true
 wait $server || true

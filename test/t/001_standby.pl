@@ -80,9 +80,20 @@ sub check_same
 		my $on_primary = $primary->safe_psql('postgres', $sql);
 		my $on_standby = $standby->safe_psql('postgres', $sql);
 		isnt($on_primary, '', "$what: the primary answers");
-		is($standby->safe_psql('postgres',
-				"SELECT (SELECT count(*) FROM hnsw_verify('items_v_idx')) + (SELECT count(*) FROM hnsw_verify('items_vf_idx'))"), '0',
-			"$what: the standby's indexes verify clean");
+		# inserts may leave a few elements no list leads to until VACUUM
+		# links them back (README, "Known limitations"): none is a
+		# structural problem, and they are at most 0.1% of the rows, as in 003
+		is($standby->safe_psql('postgres', q{
+				SELECT count(*) FROM (SELECT * FROM hnsw_verify('items_v_idx')
+									  UNION ALL SELECT * FROM hnsw_verify('items_vf_idx')) p
+				WHERE problem NOT LIKE '%cannot be reached%'}), '0',
+			"$what: the standby's indexes have no structural problem");
+		cmp_ok($standby->safe_psql('postgres', q{
+				SELECT count(*) FROM (SELECT * FROM hnsw_verify('items_v_idx')
+									  UNION ALL SELECT * FROM hnsw_verify('items_vf_idx')) p
+				WHERE problem LIKE '%cannot be reached%'}),
+			'<=', $standby->safe_psql('postgres', 'SELECT count(*) / 1000 FROM items'),
+			"$what: unreachable elements on the standby in at most 0.1% of rows");
 		is($on_standby, $on_primary, "$what: the standby answers as the primary");
 	}
 }

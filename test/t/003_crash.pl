@@ -12,10 +12,14 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib 'test';
+use HnswTest;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
 $node->append_conf('postgresql.conf', "autovacuum = off\nrestart_after_crash = on");
+# the level draws of every backend start from one seed (HnswTest.pm)
+my $seed = seed_levels($node);
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION hnsw;
@@ -30,12 +34,7 @@ my %scripts = (
 	'insert.sql' => "INSERT INTO items (v) SELECT ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 24)) FROM generate_series(1, 10) i;\n",
 	'delete.sql' => "\\set k random(1, 100000)\nDELETE FROM items WHERE id IN (SELECT id FROM items WHERE id >= :k ORDER BY id LIMIT 5);\n",
 	'vacuum.sql' => "VACUUM items;\n");
-foreach my $name (keys %scripts)
-{
-	open my $fh, '>', "$dir/$name" or die;
-	print $fh $scripts{$name};
-	close $fh;
-}
+write_scripts($dir, %scripts);
 
 # Rows (the $limit newest, or all) looked up by their own vectors at
 # hnsw.ef_search = 100; the rare one a greedy search misses there (a local
@@ -136,4 +135,5 @@ diag("$all_missed of $all rows missed at ef_search 100") if $all_missed > 0;
 cmp_ok($all_missed, '<=', $all / 1000, "at most 0.1% of the $all rows missed at ef_search 100");
 is($all_found_wider, $all_missed, "every one of the $all rows is found by its own vector");
 
+report_seed($seed);
 done_testing();
