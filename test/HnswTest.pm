@@ -1,8 +1,9 @@
 # Copyright (c) 2026, the hnsw developers
 #
 # What the TAP tests in test/t share: a replayable seed for the level draws
-# of every backend (hnsw.seed), printed when a test fails, and pgbench
-# script files.
+# of every backend (hnsw.seed), printed when a test fails, pgbench script
+# files, and recall against an exact answer for the sharded setups (009,
+# 010).
 
 package HnswTest;
 
@@ -11,7 +12,8 @@ use warnings;
 use Exporter 'import';
 use Test::More;
 
-our @EXPORT = qw(seed_levels report_seed write_scripts);
+our @EXPORT =
+  qw(seed_levels report_seed write_scripts query_vectors top_ids recall_at);
 
 # Give every backend of node the same hnsw.seed: HNSW_TEST_SEED, or one
 # drawn at random.  Call before the node starts; returns the seed.
@@ -43,6 +45,49 @@ sub write_scripts
 		print $fh $scripts{$name};
 		close $fh;
 	}
+}
+
+# n query vectors of dim dimensions in [0, 1), the same on every run, as
+# real[] literals
+sub query_vectors
+{
+	my ($n, $dim, $seed) = @_;
+	srand($seed);
+	return map {
+		"'{" . join(',', map { sprintf('%.4f', rand()) } 1 .. $dim) . "}'::real[]"
+	} 1 .. $n;
+}
+
+# The ids of the first k rows of "SELECT id FROM from ORDER BY v <-> q
+# LIMIT k" for each query q, one array per query, from one psql session;
+# prelude is SQL run first (SET ...)
+sub top_ids
+{
+	my ($node, $db, $from, $k, $queries, $prelude) = @_;
+	my $sql = ($prelude // '') . "\n";
+	$sql .= "SELECT string_agg(id::text, ',' ORDER BY n) FROM (SELECT id, "
+	  . "row_number() OVER () AS n FROM (SELECT id FROM $from ORDER BY v <-> $_ "
+	  . "LIMIT $k) s) t;\n"
+	  foreach @$queries;
+	my @lines = split /\n/, $node->safe_psql($db, $sql);
+	die "top_ids: " . scalar(@lines) . " answers for " . scalar(@$queries) . " queries"
+	  unless @lines == @$queries;
+	return map { [ split /,/, $_ ] } @lines;
+}
+
+# Mean recall@k of the answers in got against the exact ones in want (both
+# as top_ids returns them)
+sub recall_at
+{
+	my ($got, $want) = @_;
+	my ($hits, $total) = (0, 0);
+	for my $i (0 .. $#$want)
+	{
+		my %exact = map { $_ => 1 } @{ $want->[$i] };
+		$hits += grep { $exact{$_} } @{ $got->[$i] };
+		$total += @{ $want->[$i] };
+	}
+	return $total ? $hits / $total : 0;
 }
 
 1;

@@ -7,8 +7,9 @@
 #                         install hnsw for it; sets PG_CONFIG and PG_BINDIR
 #   cluster_start DIR [-c name=value ...]
 #                         initdb and start a cluster of $PG_BINDIR in DIR as
-#                         the postgres user; exports PGHOST, PGPORT, PGUSER
-#                         and PGDATABASE for it
+#                         the postgres user, on port $CLUSTER_PORT (default
+#                         54300); exports PGHOST, PGPORT, PGUSER and
+#                         PGDATABASE for it
 #   cluster_stop DIR      stop it
 #
 # Expects $top (the source tree) and $packages (Debian packages the caller
@@ -73,8 +74,9 @@ cluster_start()
 	done
 	mkdir -p "$dir"
 	chown postgres:postgres "$dir"
-	# no TCP: the socket in dir makes the port the cluster's own
-	port=54300
+	# no TCP unless opts ask for it: the socket in dir makes the port the
+	# cluster's own
+	port=${CLUSTER_PORT:-54300}
 	runuser -u postgres -- "$PG_BINDIR/initdb" -D "$dir/data" -A trust -U postgres -N >/dev/null
 	runuser -u postgres -- "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 120 \
 		-o "-p $port -k $dir -c listen_addresses='' ${opts[*]}" start >/dev/null

@@ -6,7 +6,8 @@
 # throwaway clusters, as the "postgres" user because PostgreSQL refuses to
 # run as root.  Once: the distance kernels natively and under valgrind, the
 # pg_regress tests against a server under valgrind (on the first version),
-# pg_upgrade from 15 to 18 (TAP test 006, when both are tested), the
+# pg_upgrade from 15 to 18 (TAP test 006, when both are tested), Citus
+# (TAP 009, on 18: built from ../shared/vendor too), the
 # pgindent style of the C sources, and the benchmark in its small mode (on
 # the last version).  Everything is compiled with -Werror.
 #
@@ -94,6 +95,10 @@ for major in $versions; do
 	echo "=== PostgreSQL $major: install and build"
 	start=$(date +%s)
 	pg_install "$major"
+	# Citus 14 (for TAP 009) supports PostgreSQL 16 to 18
+	if [ "$major" -ge 16 ]; then
+		bash "$top/test/build-citus.sh" "$PG_CONFIG"
+	fi
 	echo "=== PostgreSQL $major: ready in $(($(date +%s) - start)) s ($PG_CONFIG)"
 
 	# The distance kernels on their own: every table against the scalar
