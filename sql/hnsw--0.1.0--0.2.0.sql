@@ -4,6 +4,27 @@
 
 \echo Use "ALTER EXTENSION hnsw UPDATE TO '0.2.0'" to load this file. \quit
 
+-- The first release of 0.1.0 had neither hnsw_verify nor the distances'
+-- COST 100, which its script gained later: a database installed from it
+-- gets both here (CREATE OR REPLACE and ALTER are no-ops where it has them).
+CREATE OR REPLACE FUNCTION hnsw_verify(index regclass,
+	OUT blkno bigint, OUT offnum integer, OUT problem text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'hnsw_verify'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION hnsw_verify(regclass) IS 'check an hnsw index: metapage, pages, tuples, neighbour references, reachability; no rows when healthy';
+ALTER FUNCTION l2_distance(real[], real[]) COST 100;
+ALTER FUNCTION cosine_distance(real[], real[]) COST 100;
+ALTER FUNCTION l1_distance(real[], real[]) COST 100;
+ALTER FUNCTION inner_product(real[], real[]) COST 100;
+ALTER FUNCTION negative_inner_product(real[], real[]) COST 100;
+ALTER FUNCTION hamming_distance(bit, bit) COST 100;
+ALTER FUNCTION hamming_distance(varbit, varbit) COST 100;
+ALTER FUNCTION jaccard_distance(bit, bit) COST 100;
+ALTER FUNCTION jaccard_distance(varbit, varbit) COST 100;
+ALTER FUNCTION hamming_distance(int4[], int4[]) COST 100;
+ALTER FUNCTION jaccard_distance(int4[], int4[]) COST 100;
+
 CREATE FUNCTION hnsw_index_info(index regclass,
 	OUT format_version integer, OUT m integer, OUT ef_construction integer,
 	OUT max_layers integer, OUT level_scale float8,

@@ -34,6 +34,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 
@@ -607,16 +608,30 @@ check_graph(HnswVerifyState *vs)
 			   unreachable);
 }
 
-/* Open indexoid, which must be an hnsw index, for reading it whole */
+/*
+ * Open indexoid, which must be an hnsw index, for reading it whole.  The
+ * caller needs SELECT on the index's table: what the functions built on
+ * this show (heap TIDs, the graph, values' sizes) comes from its rows.
+ */
 void
 HnswVerifyOpenIndex(HnswVerifyState *vs, Oid indexoid, LOCKMODE lockmode)
 {
-	vs->index = relation_open(indexoid, lockmode);
+	vs->index = try_relation_open(indexoid, lockmode);
+	if (vs->index == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", indexoid)));
 	if (vs->index->rd_rel->relkind != RELKIND_INDEX ||
 		vs->index->rd_indam == NULL || vs->index->rd_indam->ambuild != hnswbuild)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an hnsw index",
+						RelationGetRelationName(vs->index))));
+	if (pg_class_aclcheck(vs->index->rd_index->indrelid, GetUserId(),
+						  ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for the table of index \"%s\"",
 						RelationGetRelationName(vs->index))));
 	HnswInitDistance(&vs->dist, vs->index);
 	vs->nblocks = RelationGetNumberOfBlocks(vs->index);

@@ -5,11 +5,14 @@
 # and runs the pg_regress and TAP tests (PostgreSQL::Test::Cluster) in
 # throwaway clusters, as the "postgres" user because PostgreSQL refuses to
 # run as root.  Once: the distance kernels natively and under valgrind, the
-# pg_regress tests against a server under valgrind (on the first version),
+# pg_regress tests against a server under valgrind (PostgreSQL 18 with
+# assertions and USE_VALGRIND, built for the fuzz stage),
 # pg_upgrade from 15 to 18 (TAP test 006, when both are tested), Citus
-# (TAP 009, on 18: built from ../shared/vendor too), the
-# pgindent style of the C sources, and the benchmark in its small mode (on
-# the last version).  Everything is compiled with -Werror.
+# (TAP 009, on 18: built from ../shared/vendor too), indexes of the older
+# on-disk formats built by their commits (TAP 011, on 15), the fuzz stage
+# (test/fuzz.sh, on an assertion-enabled build of 18), the pgindent style
+# of the C sources, and the benchmark in its small mode (on the last
+# version).  Everything is compiled with -Werror.
 #
 #   sudo bash test/run.sh [--pg 15|18] ...     (default: every version)
 set -euo pipefail
@@ -74,7 +77,7 @@ regress_and_tap()
 	chown -R postgres:postgres "$tree"
 	cluster_start "$work/cluster-$major"
 	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" PGHOST="$PGHOST" PGPORT="$PGPORT" \
-		PGUSER=postgres HNSW_UPGRADE_FROM="${upgrade_from:-}" \
+		PGUSER=postgres HNSW_UPGRADE_FROM="${upgrade_from:-}" HNSW_REPO="$repo" \
 		make -C "$tree" installcheck || status=$?
 	cluster_stop "$work/cluster-$major"
 	if [ $status -ne 0 ] && [ -f "$tree/regression.diffs" ]; then
@@ -89,6 +92,15 @@ regress_and_tap()
 	fi
 	return $status
 }
+
+# TAP 011 builds older commits: a clone of the repository the postgres user
+# can read (none outside a git checkout)
+repo=""
+if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+	repo=$work/repo
+	git clone --quiet --no-checkout "$top" "$repo"
+	chown -R postgres:postgres "$repo"
+fi
 
 upgrade_from=""
 for major in $versions; do
@@ -113,14 +125,28 @@ for major in $versions; do
 	# TAP test 006 upgrades a cluster of the previous version to this one
 	stage "pg_regress and TAP, PostgreSQL $major" regress_and_tap "$major"
 	upgrade_from=$("$PG_CONFIG" --bindir)
-
-	# The regression tests once more, against a server running under
-	# valgrind: any memory error in a stack through hnsw.so fails the run
-	if [ "$major" = "$first" ]; then
-		stage "pg_regress under valgrind, PostgreSQL $major" \
-			runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" bash "$work/tree-$major/test/valgrind.sh"
-	fi
 done
+
+# Hostile arguments and sqlsmith against PostgreSQL 18 built with
+# assertions and valgrind-aware memory contexts (test/fuzz.sh; the build is
+# cached like the other), which the stage installs hnsw into
+stage "fuzz, PostgreSQL 18 with assertions" bash "$top/test/fuzz.sh"
+
+# The regression tests once more, against that server running under
+# valgrind: any memory error in a stack through hnsw.so fails the run
+# (USE_VALGRIND: also reads of freed or uninitialised palloc memory)
+valgrind_regress()
+{
+	local tree=$work/tree-valgrind config
+
+	config=$(bash "$top/test/build-postgres.sh" --debug | tail -n 1)
+	rm -rf "$tree"
+	mkdir -p "$tree"
+	cp -r "$top/Makefile" "$top/hnsw.control" "$top/sql" "$top/expected" "$top/test" "$top/src" "$tree/"
+	chown -R postgres:postgres "$tree"
+	runuser -u postgres -- env PG_CONFIG="$config" bash "$tree/test/valgrind.sh"
+}
+stage "pg_regress under valgrind, PostgreSQL 18 with assertions" valgrind_regress
 
 # The C sources in pgindent style (PostgreSQL 18's pgindent, built once)
 stage "pgindent style" bash "$top/test/indent.sh" --check

@@ -126,13 +126,16 @@ for my $round (1 .. $rounds)
 	$node->safe_psql('postgres', q{
 		DROP TABLE IF EXISTS fresh;
 		CREATE TABLE fresh AS SELECT * FROM items;
-		CREATE INDEX ON fresh USING hnsw (v) WITH (m = 8, ef_construction = 32);
+		CREATE INDEX fresh_v_idx ON fresh USING hnsw (v) WITH (m = 8, ef_construction = 32);
 	});
 	my $fresh = recall('fresh');
+	my ($degree, $fresh_degree) = map {
+		$node->safe_psql('postgres', "SELECT round(mean_out_degree[1]::numeric, 2) FROM hnsw_index_info('$_')")
+	} 'items_idx', 'fresh_v_idx';
 	$first_recall //= $r;
 	$first_size //= $size;
-	note(sprintf("round %d: recall@10 %.4f (a fresh build of the same rows: %.4f), index %.1f MiB (%.2fx round 1), %s rows",
-			$round, $r, $fresh, $size / 2**20, $size / $first_size,
+	note(sprintf("round %d: recall@10 %.4f (a fresh build of the same rows: %.4f), layer-0 out-degree %.2f (fresh %.2f), index %.1f MiB (%.2fx round 1), %s rows",
+			$round, $r, $fresh, $degree, $fresh_degree, $size / 2**20, $size / $first_size,
 			$node->safe_psql('postgres', 'SELECT count(*) FROM items')));
 	is($problems, '0', "round $round: hnsw_verify is clean");
 	cmp_ok($r, '>=', $first_recall - 0.01, "round $round: recall $r within 0.01 of round 1's $first_recall");

@@ -152,6 +152,18 @@ cmp_ok($recall_high, '>=', $recall_default, 'a wider ef_search is no worse');
 like(slurp_file($workers[0]->logfile), qr/SET LOCAL hnsw\.ef_search = 2\b/,
 	'the worker received the SET LOCAL');
 
+# or set for the role: Citus sends ALTER ROLE ... SET to the workers, where
+# the coordinator's next session's connections pick it up
+$coordinator->safe_psql('postgres', 'ALTER ROLE postgres SET hnsw.ef_search = 2');
+is($workers[1]->safe_psql('postgres', q{
+	SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting
+	WHERE setrole = 'postgres'::regrole AND setdatabase = 0}),
+	'hnsw.ef_search=2', 'ALTER ROLE ... SET reached the workers');
+my $recall_role = recall_at([ top_ids($coordinator, 'postgres', 'items', 10, \@queries) ], \@exact);
+$coordinator->safe_psql('postgres', 'ALTER ROLE postgres RESET hnsw.ef_search');
+note("recall\@10 with ALTER ROLE ... SET hnsw.ef_search = 2: $recall_role");
+cmp_ok($recall_role, '<', $recall_default, 'the role\'s ef_search reaches the shard queries');
+
 my @by_param;
 foreach my $q (@queries)
 {

@@ -76,6 +76,14 @@ $parent->safe_psql('postgres', qq{
 		FROM generate_series(1, $rows) i;
 	INSERT INTO items SELECT * FROM items_local;
 });
+# the shards' indexes are their own: an index on the parent skips its
+# foreign partitions
+$parent->safe_psql('postgres', 'CREATE INDEX items_parent_idx ON items USING hnsw (v)');
+is($parent->safe_psql('postgres', q{
+	SELECT count(*) FROM pg_index WHERE indrelid IN ('items_p1'::regclass, 'items_p2'::regclass)}),
+	'0', 'CREATE INDEX on the parent skips the foreign partitions');
+$parent->safe_psql('postgres', 'DROP INDEX items_parent_idx');
+
 my @on_shard = map { $shards[ $_ - 1 ]->safe_psql('postgres', "SELECT count(*) FROM items_p$_") } 1, 2;
 ok($on_shard[0] > 0 && $on_shard[1] > 0 && $on_shard[0] + $on_shard[1] == $rows,
 	"inserts through the parent reach both shards (@on_shard rows)");
