@@ -225,12 +225,17 @@ repair_list(HnswVacuumState *vs, HnswElemId id, ItemPointer upper,
 			break;
 		}
 
-		/* drop self and deleted ones before measuring */
+		/*
+		 * Drop self, deleted ones and repeats before measuring (the deleted
+		 * neighbours' lists overlap: each distance is computed once)
+		 */
 		{
 			int			k = 0;
 
+			qsort(pool, npool, sizeof(HnswElemId), HnswElemIdCompare);
 			for (int i = 0; i < npool; i++)
-				if (pool[i] != id && !is_deleted(vs, pool[i]))
+				if (pool[i] != id && !is_deleted(vs, pool[i]) &&
+					(k == 0 || pool[k - 1] != pool[i]))
 					pool[k++] = pool[i];
 			npool = k;
 		}
