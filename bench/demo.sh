@@ -54,10 +54,9 @@ for arg in "$@"; do
 	[ "$arg" = "--no-hnswlib" ] && native=false
 done
 if $pgvector && [ ! -f "$("$PG_CONFIG" --sharedir)/extension/vector--0.8.6.sql" ]; then
-	vendor=$top/../shared/vendor
-	(cd "$vendor" && grep " pgvector-0.8.6.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -)
+	tarball=$(vendor_tarball pgvector-0.8.6.tar.gz)
 	build=$(mktemp -d /tmp/hnsw-pgvector.XXXXXX)
-	tar -xzf "$vendor/pgvector-0.8.6.tar.gz" -C "$build"
+	tar -xzf "$tarball" -C "$build"
 	make -s -C "$build/pgvector-0.8.6" PG_CONFIG="$PG_CONFIG" OPTFLAGS="" >/dev/null
 	make -s -C "$build/pgvector-0.8.6" PG_CONFIG="$PG_CONFIG" install >/dev/null
 	rm -rf "$build"

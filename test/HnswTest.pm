@@ -12,8 +12,8 @@ use warnings;
 use Exporter 'import';
 use Test::More;
 
-our @EXPORT =
-  qw(seed_levels report_seed write_scripts query_vectors top_ids recall_at);
+our @EXPORT = qw(seed_levels report_seed write_scripts fixed_answers_sql
+  query_vectors top_ids recall_at);
 
 # Give every backend of node the same hnsw.seed: HNSW_TEST_SEED, or one
 # drawn at random.  Call before the node starts; returns the seed.
@@ -45,6 +45,25 @@ sub write_scripts
 		print $fh $scripts{$name};
 		close $fh;
 	}
+}
+
+# SQL giving an index's answers (ids, in order) to 20 fixed query vectors
+# of 16 dimensions, on one line, to compare servers or builds: "SELECT id
+# FROM items [WHERE where] ORDER BY v <-> q LIMIT 10" with sequential scans
+# off; where may use q, the query's number (1 to 20)
+sub fixed_answers_sql
+{
+	my ($where) = @_;
+	$where = $where ? "WHERE $where" : '';
+	return qq{
+	SET enable_seqscan = off;
+	SELECT string_agg(ids, ' ' ORDER BY q) FROM (
+		SELECT q, (SELECT string_agg(id::text, ',') FROM (
+			SELECT id FROM items $where
+			ORDER BY v <-> ARRAY(SELECT (((q * 7919 + k * 104729) % 1000) / 1000.0)::real
+			FROM generate_series(1, 16) k) LIMIT 10) s) AS ids
+		FROM generate_series(1, 20) q) t;
+};
 }
 
 # n query vectors of dim dimensions in [0, 1), the same on every run, as

@@ -13,27 +13,16 @@ set -euo pipefail
 
 pg_config=${1:?usage: $0 PG_CONFIG}
 top=$(cd "$(dirname "$0")/.." && pwd)
-vendor=${HNSW_VENDOR:-$top/../shared/vendor}
+. "$top/test/vendor.sh"
 version=14.0.1
 base=${HNSW_PG_PREFIX_BASE:-/opt/hnsw-deps}
 major=$("$pg_config" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
 cache=$base/citus-$version-pg$major
 
 if [ ! -f "$cache/.complete" ]; then
-	tarball=$vendor/citus-$version.tar.gz
-	if [ ! -f "$tarball" ]; then
-		echo "build-citus.sh: $tarball is missing" >&2
-		exit 1
-	fi
-	(cd "$vendor" && grep " citus-$version.tar.gz\$" SHA256SUMS | sha256sum -c --quiet -) >&2
-
-	deps="build-essential libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev libssl-dev pkg-config autoconf"
-	export DEBIAN_FRONTEND=noninteractive
-	have=$(dpkg-query -W -f='${Status}\n' $deps 2>/dev/null | grep -c '^install ok installed' || true)
-	if [ "$have" -ne "$(echo $deps | wc -w)" ]; then
-		apt-get update -qq >&2
-		apt-get install -y -qq --no-install-recommends $deps >/dev/null
-	fi
+	tarball=$(vendor_tarball "citus-$version.tar.gz")
+	apt_install build-essential libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev \
+		libssl-dev pkg-config autoconf
 
 	build=$(mktemp -d /tmp/hnsw-citusbuild.XXXXXX)
 	trap 'rm -rf "$build"' EXIT

@@ -12,7 +12,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-vendor=${HNSW_VENDOR:-$top/../shared/vendor}
+. "$top/test/vendor.sh"
 version=18.6
 base=${HNSW_PG_PREFIX_BASE:-/opt/hnsw-deps}
 prefix=$base/postgresql-$version
@@ -29,20 +29,9 @@ if [ -f "$prefix/.complete" ]; then
 	exit 0
 fi
 
-tarball=$vendor/postgresql-$version.tar.bz2
-if [ ! -f "$tarball" ]; then
-	echo "build-postgres.sh: $tarball is missing" >&2
-	exit 1
-fi
-(cd "$vendor" && grep " postgresql-$version.tar.bz2\$" SHA256SUMS | sha256sum -c --quiet -) >&2
-
-deps="build-essential bison flex libreadline-dev zlib1g-dev libssl-dev libipc-run-perl pkg-config bzip2 valgrind"
-export DEBIAN_FRONTEND=noninteractive
-missing=$(dpkg-query -W -f='${Status}\n' $deps 2>/dev/null | grep -c '^install ok installed' || true)
-if [ "$missing" -ne "$(echo $deps | wc -w)" ]; then
-	apt-get update -qq >&2
-	apt-get install -y -qq --no-install-recommends $deps >/dev/null
-fi
+tarball=$(vendor_tarball "postgresql-$version.tar.bz2")
+apt_install build-essential bison flex libreadline-dev zlib1g-dev libssl-dev \
+	libipc-run-perl pkg-config bzip2 valgrind
 
 build=$(mktemp -d /tmp/hnsw-pgbuild.XXXXXX)
 trap 'rm -rf "$build"' EXIT

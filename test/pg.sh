@@ -19,21 +19,10 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "$0 installs packages and the extension: run it as root (sudo)" >&2
 	exit 1
 fi
-export DEBIAN_FRONTEND=noninteractive
+. "$top/test/vendor.sh"
 
 # The server versions hnsw is built and tested against
 PG_VERSIONS="15 18"
-
-# install the Debian packages among "$@" that are missing
-apt_install()
-{
-	local have
-	have=$(dpkg-query -W -f='${Status}\n' "$@" 2>/dev/null | grep -c '^install ok installed' || true)
-	if [ "$have" -ne $# ]; then
-		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-	fi
-}
 
 pg_install()
 {

@@ -11,6 +11,8 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib 'test';
+use HnswTest;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
@@ -41,25 +43,10 @@ my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, $backup, has_streaming => 1);
 $standby->start;
 
-# The index's answers for a fixed set of query vectors, in order
-my $queries = q{
-	SET enable_seqscan = off;
-	SELECT string_agg(ids, ' ' ORDER BY q) FROM (
-		SELECT q, (SELECT string_agg(id::text, ',') FROM (
-			SELECT id FROM items ORDER BY v <-> ARRAY(SELECT (((q * 7919 + k * 104729) % 1000) / 1000.0)::real
-			FROM generate_series(1, 16) k) LIMIT 10) s) AS ids
-		FROM generate_series(1, 20) q) t;
-};
-# the same through the filter column grp
-my $filtered_queries = q{
-	SET enable_seqscan = off;
-	SELECT string_agg(ids, ' ' ORDER BY q) FROM (
-		SELECT q, (SELECT string_agg(id::text, ',') FROM (
-			SELECT id FROM items WHERE grp = q % 10
-			ORDER BY v <-> ARRAY(SELECT (((q * 7919 + k * 104729) % 1000) / 1000.0)::real
-			FROM generate_series(1, 16) k) LIMIT 10) s) AS ids
-		FROM generate_series(1, 20) q) t;
-};
+# The index's answers for a fixed set of query vectors, in order, and the
+# same through the filter column grp
+my $queries = fixed_answers_sql();
+my $filtered_queries = fixed_answers_sql('grp = q % 10');
 # and again by walking the graph (along the value links of grp) instead of
 # ranking the rows the filter directory finds
 (my $walk_queries = $filtered_queries) =~ s/SET enable_seqscan = off;/SET enable_seqscan = off; SET hnsw.exact_filter_rows = 0;/;

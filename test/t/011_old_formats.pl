@@ -46,23 +46,8 @@ my $sharedir = `$pg_config --sharedir`;
 chomp($bindir, $sharedir);
 (my $installdir = $bindir) =~ s{/bin$}{};
 
-my $queries = q{
-	SET enable_seqscan = off;
-	SELECT string_agg(ids, ' ' ORDER BY q) FROM (
-		SELECT q, (SELECT string_agg(id::text, ',') FROM (
-			SELECT id FROM items ORDER BY v <-> ARRAY(SELECT (((q * 7919 + k * 104729) % 1000) / 1000.0)::real
-			FROM generate_series(1, 16) k) LIMIT 10) s) AS ids
-		FROM generate_series(1, 20) q) t;
-};
-my $filtered = q{
-	SET enable_seqscan = off;
-	SELECT string_agg(ids, ' ' ORDER BY q) FROM (
-		SELECT q, (SELECT string_agg(id::text, ',') FROM (
-			SELECT id FROM items WHERE grp = q % 5
-			ORDER BY v <-> ARRAY(SELECT (((q * 7919 + k * 104729) % 1000) / 1000.0)::real
-			FROM generate_series(1, 16) k) LIMIT 10) s) AS ids
-		FROM generate_series(1, 20) q) t;
-};
+my $queries = fixed_answers_sql();
+my $filtered = fixed_answers_sql('grp = q % 5');
 my $plan = "SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '{0.5}' LIMIT 10";
 
 foreach my $format (@formats)
