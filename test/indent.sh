@@ -10,7 +10,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-vendor=${HNSW_VENDOR:-$top/../shared/vendor}
+. "$top/test/vendor.sh"
 version=18.6
 tools=${HNSW_PG_PREFIX_BASE:-/opt/hnsw-deps}/pgindent-$version
 
@@ -19,7 +19,7 @@ if [ ! -x "$tools/pg_bsd_indent" ]; then
 	prefix=$(dirname "$(dirname "$pg_config")")
 	src=$(mktemp -d /tmp/hnsw-pgindent.XXXXXX)
 	trap 'rm -rf "$src"' EXIT
-	tar -xjf "$vendor/postgresql-$version.tar.bz2" -C "$src" \
+	tar -xjf "$(vendor_tarball "postgresql-$version.tar.bz2")" -C "$src" \
 		postgresql-$version/src/tools/pg_bsd_indent postgresql-$version/src/tools/pgindent
 	mkdir -p "$tools"
 	(cd "$src/postgresql-$version/src/tools/pg_bsd_indent" &&
