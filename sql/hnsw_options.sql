@@ -97,13 +97,17 @@ SELECT * FROM hnsw_page_items('opt_extend', 100000);
 DROP TABLE opt;
 DROP FUNCTION opt_recall(text);
 
--- an extension at 0.1.0 updates to 0.2.0 and then 0.3.0 (the TAP test 004
--- checks that an index of format version 1, as 0.1.0 wrote them, keeps
--- working), and ends with the operators of a fresh install
+-- an extension at 0.1.0 updates to 0.2.0 and then 0.4.0 (TAP 011 reads
+-- indexes that the first releases of each format wrote), and ends with
+-- the operators and functions of a fresh install
 SELECT count(*) AS fresh_operators FROM pg_amop
 WHERE amopfamily IN (SELECT objid FROM pg_depend
 	WHERE classid = 'pg_opfamily'::regclass AND deptype = 'e'
 	AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'hnsw'));
+CREATE TEMP TABLE fresh_functions AS
+SELECT p.oid::regprocedure::text AS f FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+	AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'hnsw');
 DROP EXTENSION hnsw CASCADE;
 CREATE EXTENSION hnsw VERSION '0.1.0';
 ALTER EXTENSION hnsw UPDATE TO '0.2.0';
@@ -115,3 +119,14 @@ WHERE amopfamily IN (SELECT objid FROM pg_depend
 	WHERE classid = 'pg_opfamily'::regclass AND deptype = 'e'
 	AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'hnsw'));
 SELECT count(*) FROM pg_proc WHERE proname IN ('hnsw_index_info', 'hnsw_graph', 'hnsw_page_items');
+-- the same functions as a fresh install, none missing, none more
+SELECT f AS differs FROM (
+	(SELECT f FROM fresh_functions EXCEPT
+	 SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+	 WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+		AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'hnsw'))
+	UNION ALL
+	(SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+	 WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+		AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'hnsw')
+	 EXCEPT SELECT f FROM fresh_functions)) x;
