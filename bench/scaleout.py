@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """hnsw beyond one server, measured on one machine: the same Fashion-MNIST
 rows (a) in one table on one node, (b) in a Citus table distributed over
-two workers, and (c) read from a primary and its streaming standby.
+two workers, (b') in two postgres_fdw partitions on the same two servers,
+and (c) read from a primary and its streaming standby.
 
-(a) and (b): recall@10 and queries/s of the driver shape (psycopg2, the
-vector a bound parameter of a prepared statement, one client) at the same
-hnsw.ef_search, set on every node (ALTER SYSTEM on the workers, so that
-Citus' cached connections see it too).  (c): pgbench queries/s of two
+(a), (b) and (b'): recall@10 and queries/s of the driver shape (psycopg2,
+the vector a bound parameter of a prepared statement, one client) at the
+same hnsw.ef_search, set on every node (ALTER SYSTEM on the workers, so
+that Citus' cached connections and postgres_fdw's see it too); for
+postgres_fdw with fetch_size 10 and 100.  (c): pgbench queries/s of two
 clients on the primary against one client on the primary and one on the
 standby at once.
 
@@ -33,10 +35,38 @@ import datasets
 HOST = "127.0.0.1"
 
 
-def connect(port):
-    conn = psycopg2.connect(host=HOST, port=port, dbname="postgres", user="postgres")
+def connect(port, dbname="postgres"):
+    conn = psycopg2.connect(host=HOST, port=port, dbname=dbname, user="postgres")
     conn.autocommit = True
     return conn
+
+
+def setup_fdw(args, data, workers):
+    """(b') The same rows as postgres_fdw partitions: a database "fdw" on
+    every node (without Citus), the rows split by id % 2 between the two
+    workers' tables, each with its own hnsw index, and on the coordinator a
+    table partitioned by (id % 2) whose partitions are foreign tables."""
+    for i, port in enumerate(workers):
+        connect(port).cursor().execute("CREATE DATABASE fdw")
+        cur = connect(port, "fdw").cursor()
+        cur.execute("CREATE EXTENSION hnsw")
+        cur.execute("CREATE TABLE items (id int PRIMARY KEY, v real[])")
+        cur.execute("ALTER TABLE items ALTER COLUMN v SET STORAGE EXTERNAL")
+        buf = io.StringIO("".join(f"{j}\t{literal(v)}\n" for j, v in enumerate(data["train"]) if j % 2 == i))
+        cur.copy_expert("COPY items (id, v) FROM STDIN", buf)
+        cur.execute("CREATE INDEX ON items USING hnsw (v) WITH (m = 16, ef_construction = 200)")
+        cur.execute("VACUUM ANALYZE items")
+    connect(args.coordinator).cursor().execute("CREATE DATABASE fdw")
+    cur = connect(args.coordinator, "fdw").cursor()
+    cur.execute("CREATE EXTENSION hnsw")
+    cur.execute("CREATE EXTENSION postgres_fdw")
+    cur.execute("CREATE TABLE items (id int, v real[]) PARTITION BY LIST ((id % 2))")
+    for i, port in enumerate(workers):
+        cur.execute(f"CREATE SERVER shard{i} FOREIGN DATA WRAPPER postgres_fdw OPTIONS "
+                    f"(host '{HOST}', port '{port}', dbname 'fdw', extensions 'hnsw', fetch_size '100')")
+        cur.execute(f"CREATE USER MAPPING FOR CURRENT_USER SERVER shard{i} OPTIONS (user 'postgres')")
+        cur.execute(f"CREATE FOREIGN TABLE items_{i} PARTITION OF items FOR VALUES IN ({i}) "
+                    f"SERVER shard{i} OPTIONS (table_name 'items')")
 
 
 def literal(v):
@@ -168,6 +198,10 @@ def main():
           f"Citus ({args.shards} shards on {report['workers']} workers) {report['citus_build_s']:.1f} s",
           flush=True)
 
+    workers = [int(p) for p in args.workers.split(",")]
+    setup_fdw(args, data, workers)
+    fdw = connect(args.coordinator, "fdw").cursor()
+
     report["sweep"] = []
     for ef in efs:
         set_ef(coordinator, ef)
@@ -176,9 +210,17 @@ def main():
         citus = driver(qcur, "items", data, args.k)
         row = {"ef_search": ef, "single_recall": single[0], "single_qps": single[1],
                "citus_recall": citus[0], "citus_qps": citus[1]}
+        # postgres_fdw: each shard's cursor is read fetch_size rows at a time
+        for fetch in (10, 100):
+            for i in range(len(workers)):
+                fdw.execute(f"ALTER SERVER shard{i} OPTIONS (SET fetch_size '{fetch}')")
+            fcur = connect(args.coordinator, "fdw").cursor()
+            row[f"fdw{fetch}_recall"], row[f"fdw{fetch}_qps"] = driver(fcur, "items", data, args.k)
         report["sweep"].append(row)
         print(f"  ef_search {ef:>4}: one node recall {single[0]:.4f} {single[1]:7.0f} q/s | "
-              f"Citus recall {citus[0]:.4f} {citus[1]:7.0f} q/s", flush=True)
+              f"Citus recall {citus[0]:.4f} {citus[1]:7.0f} q/s | postgres_fdw (fetch_size 10 / 100) "
+              f"recall {row['fdw10_recall']:.4f} {row['fdw10_qps']:6.0f} / {row['fdw100_recall']:.4f} "
+              f"{row['fdw100_qps']:6.0f} q/s", flush=True)
     set_ef(coordinator, 40)
 
     # (c) a primary and its standby: the coordinator's local table
