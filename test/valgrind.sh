@@ -5,17 +5,18 @@
 # padding PostgreSQL writes to WAL, are not ours and are not counted).
 #
 # Run as the postgres user from a writable copy of the tree, after
-# "make install":   bash test/valgrind.sh
-# VALGRIND_REGRESS names other tests to run (hnsw_types first: it drops and
-# creates the extension).  hnsw_kernels is not among them: valgrind's CPU
-# has no AVX-512, which that test finds missing against /proc/cpuinfo (the
-# kernels run under valgrind in test/kernels_check instead).
+# "make install":   bash test/valgrind.sh [TEST ...]
+# The tests default to all of sql/ but hnsw_kernels (hnsw_types goes first:
+# it drops and creates the extension): valgrind's CPU has no AVX-512, which
+# that test finds missing against /proc/cpuinfo (the kernels run under
+# valgrind in test/kernels_check instead).  VALGRIND_PORT sets the server's
+# port (default 54329), so that two copies can run side by side.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 bindir=$("${PG_CONFIG:-pg_config}" --bindir)
 work=$(mktemp -d /tmp/hnsw-valgrind.XXXXXX)
-port=54329
+port=${VALGRIND_PORT:-54329}
 
 "$bindir/initdb" -D "$work/data" -A trust -N >/dev/null
 valgrind --quiet --trace-children=yes --error-limit=no --num-callers=30 \
@@ -30,7 +31,12 @@ for i in $(seq 1 120); do
 done
 
 status=0
-make -C "$top" -s installcheck TAP_TESTS= ISOLATION= REGRESS="${VALGRIND_REGRESS:-hnsw_types hnsw_index hnsw_layout hnsw_distances hnsw_links}" \
+if [ $# -gt 0 ]; then
+	tests="$*"
+else
+	tests="hnsw_types $(cd "$top/sql" && ls hnsw_*.sql | sed 's/\.sql$//' | grep -vx 'hnsw_types\|hnsw_kernels' | tr '\n' ' ')"
+fi
+make -C "$top" -s installcheck TAP_TESTS= ISOLATION= REGRESS="$tests" \
 	PGHOST="$work" PGPORT=$port || status=$?
 "$bindir/pg_ctl" -D "$work/data" -m fast -w -t 300 stop >/dev/null || true
 wait $server || true
