@@ -100,9 +100,12 @@ runuser -u postgres -- timeout 1200 sqlsmith --verbose --exclude-catalog --seed=
 	echo "fuzz: sqlsmith exited with $? (it stops at a lost connection)"
 # its last report: queries run, the most frequent errors, the error rate
 tr '\r' '\n' <"$work/sqlsmith.out" >"$work/sqlsmith.txt"
-last=$(grep -n '^queries:' "$work/sqlsmith.txt" | tail -n 1 | cut -d: -f1)
-[ -n "$last" ] && tail -n +"$last" "$work/sqlsmith.txt" | grep -E '^(queries:|[0-9]+\s+ERROR)' | head -n 11
-grep '^error rate' "$work/sqlsmith.txt" | tail -n 1
+last=$(grep -n '^queries:' "$work/sqlsmith.txt" | tail -n 1 | cut -d: -f1 || true)
+# (awk, not head: a reader that stops early fails the pipeline, pipefail)
+if [ -n "$last" ]; then
+	tail -n +"$last" "$work/sqlsmith.txt" | grep -E '^(queries:|[0-9]+\s+ERROR)' | awk 'NR <= 11' || true
+fi
+grep '^error rate' "$work/sqlsmith.txt" | tail -n 1 || true
 
 # what the server log says of crashes and assertions
 if grep -E "TRAP:|terminated by signal|was terminated by|PANIC" "$work/server.log"; then
