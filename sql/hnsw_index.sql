@@ -237,8 +237,7 @@ RESET max_parallel_maintenance_workers;
 -- scan reads rows, and computes each distance in the page with a kernel
 -- where the scan calls the operator's function on each row (detoasting
 -- large vectors first), so the planner takes the index without being asked
--- (pricing a visit's distance as the function made it sort the rows; on
--- 784-dim vectors ten times slower)
+-- (pricing a visit's distance as the function made it sort the rows)
 CREATE TABLE small (id int, v real[]);
 SELECT setseed(0.3);
 INSERT INTO small SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 16 + 0 * i))

@@ -55,8 +55,7 @@
  * index probe and a page or two) and check.  Other distances (text, a
  * user's own) the index computes by calling the function too.
  * Costing both alike made the planner rank a few thousand rows exactly
- * where a search was ten times faster (a Citus shard of 1,250 784-dim rows:
- * a sequential scan and sort of 17 ms against an index scan of 0.5 ms).
+ * where a search was much faster (bench/RESULTS.md has the figures).
  */
 #define HNSW_DISTANCE_SHARE		0.1
 
