@@ -15,7 +15,9 @@ OBJS = \
 	src/directory.o \
 	src/diskgraph.o \
 	src/distance.o \
+	src/explain.o \
 	src/filter.o \
+	src/health.o \
 	src/graph.o \
 	src/hnsw.o \
 	src/insert.o \
@@ -30,6 +32,7 @@ OBJS = \
 	src/operators.o \
 	src/page.o \
 	src/reconnect.o \
+	src/sample.o \
 	src/scan.o \
 	src/vacuum.o \
 	src/validate.o \
@@ -37,7 +40,7 @@ OBJS = \
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
-REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering hnsw_layout hnsw_links hnsw_monitor
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering hnsw_layout hnsw_links hnsw_monitor hnsw_explain
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 # Isolation specs (test/specs, expected output in test/expected): inserts,

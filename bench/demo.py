@@ -101,6 +101,24 @@ def measure_system(name, data, args, efs):
              f"{ins['two_clients_rows_per_second']:.0f}" if ins["one_client_rows_per_second"] else ""),
           flush=True)
     if name == "hnsw":
+        # the cost of sampling recall in production: the same driver with
+        # 1% of the scans sampled (at most hnsw.sample_recall_max_per_second,
+        # 10 by default), and what the samples said
+        cur = s.conn.cursor()
+        cur.execute("SELECT hnsw_stat_recall_reset()")
+        cur.execute("SET hnsw.sample_recall = 0.01")
+        print("hnsw: with hnsw.sample_recall = 0.01:")
+        out["sweep_sampled"] = s.driver_sweep(efs)
+        cur.execute("RESET hnsw.sample_recall")
+        cur.execute("SELECT ef_search, scans, skipped, mean_recall FROM hnsw_stat_recall ORDER BY 1")
+        out["samples"] = [dict(zip(("ef_search", "scans", "skipped", "mean_recall"), r))
+                          for r in cur.fetchall()]
+        for plain, sampled in zip(out["sweep"], out["sweep_sampled"]):
+            sample = next((x for x in out["samples"] if x["ef_search"] == plain["ef_search"]), None)
+            print(f"  ef {plain['ef_search']:>4}: sampled/plain queries/s {sampled['qps'] / plain['qps']:.3f}"
+                  + (f"; {sample['scans']} samples (+{sample['skipped']} over the cap), "
+                     f"their mean recall {sample['mean_recall']:.4f} (all queries: {plain['recall']:.4f})"
+                     if sample and sample["scans"] else ""), flush=True)
         # the index-only shape: the same driver on an index with INCLUDE (id)
         s.build(1, include=True)
         print("hnsw: index-only scans (INCLUDE (id)):")

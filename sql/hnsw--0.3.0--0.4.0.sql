@@ -163,3 +163,54 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION hnsw_measure_recall_sample(regclass, integer, integer, integer, text) IS 'hnsw_measure_recall for sample random rows of the index''s table as queries: their number, the mean and lowest recall, and the mean times';
+
+-- What the last scan did --
+
+CREATE FUNCTION hnsw_last_scan(
+	OUT index regclass, OUT ef_search integer, OUT ef_search_widest integer,
+	OUT searches bigint, OUT elements_visited bigint, OUT distances bigint,
+	OUT rows_rejected bigint, OUT rows_returned bigint,
+	OUT directory_searches bigint, OUT value_link_searches bigint,
+	OUT shared_blks_hit bigint, OUT shared_blks_read bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'hnsw_last_scan'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION hnsw_last_scan() IS 'what the last hnsw index scan this session ended did: its beam, searches, elements visited, distances computed, rows its quals rejected, and shared buffers hit and read';
+
+-- Recall sampled in production (hnsw.sample_recall) --
+
+CREATE FUNCTION hnsw_stat_recall_entries(
+	OUT indexrelid oid, OUT ef_search integer, OUT filtered boolean,
+	OUT k integer, OUT scans bigint, OUT skipped bigint,
+	OUT mean_recall float8, OUT lowest_recall float8,
+	OUT last_sample timestamptz)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'hnsw_stat_recall'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION hnsw_stat_recall_entries() IS 'the recall samples of this database''s hnsw indexes kept in shared memory (see the view hnsw_stat_recall)';
+
+CREATE VIEW hnsw_stat_recall AS
+	SELECT s.indexrelid, s.indexrelid::regclass AS index, s.ef_search,
+		   s.filtered, s.k, s.scans, s.skipped, s.mean_recall,
+		   s.lowest_recall, s.last_sample
+	FROM hnsw_stat_recall_entries() s;
+GRANT SELECT ON hnsw_stat_recall TO PUBLIC;
+COMMENT ON VIEW hnsw_stat_recall IS 'recall@k of the index scans hnsw.sample_recall sampled, per index, ef_search, k and whether the scan had quals on the index''s columns';
+
+CREATE FUNCTION hnsw_stat_recall_reset() RETURNS void
+	AS 'MODULE_PATHNAME', 'hnsw_stat_recall_reset'
+	LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION hnsw_stat_recall_reset() IS 'forget the recall samples of this database''s hnsw indexes';
+REVOKE ALL ON FUNCTION hnsw_stat_recall_reset() FROM PUBLIC;
+
+-- How healthy the graph is --
+
+CREATE FUNCTION hnsw_index_health(index regclass,
+	OUT elements bigint, OUT live bigint, OUT dead bigint,
+	OUT unreachable bigint, OUT mean_out_degree float8[],
+	OUT min_out_degree integer[], OUT free_bytes bigint,
+	OUT free_share float8, OUT advice text)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'hnsw_index_health'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION hnsw_index_health(regclass) IS 'elements of live and of dead rows, live elements no search can reach, mean and lowest out-degree per layer of the live elements (array element i is layer i - 1), free space, and what to do about them';

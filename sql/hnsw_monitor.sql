@@ -110,4 +110,97 @@ SELECT * FROM hnsw_measure_recall('mon_expr_idx', '{1,2,3,4,5,6,7,8}'::real[]);
 SELECT * FROM hnsw_measure_recall('mon_v_idx', '{1,2,3,4,5,6,7,8}'::float8[]);
 \set VERBOSITY default
 
+-- Recall sampled in production: with hnsw.sample_recall = 1 every scan
+-- is measured, and the view's mean for each kind of query is the recall
+-- computed by hand above for the same queries
+SELECT hnsw_stat_recall_reset();
+SET hnsw.sample_recall = 1;
+SET hnsw.sample_recall_max_per_second = 100000;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SET enable_sort = off;
+SET hnsw.ef_search = 4;
+SELECT count(*) FROM queries q, LATERAL (SELECT id FROM mon ORDER BY v <-> q.v LIMIT 10) s;
+SELECT count(*) FROM queries q, LATERAL (SELECT id FROM mon WHERE grp = 2 ORDER BY v <-> q.v LIMIT 10) s;
+SELECT count(*) FROM queries q, LATERAL (SELECT id FROM mon ORDER BY b <~> q.b LIMIT 10) s;
+SELECT count(*) FROM queries q, LATERAL (SELECT id FROM mon ORDER BY t <~> q.t LIMIT 10) s;
+SELECT r.index, r.ef_search, r.filtered, r.k, r.scans, r.skipped,
+	   abs(r.mean_recall - h.mean) < 0.02 AS mean_agrees, r.lowest_recall = h.lowest AS lowest_agrees,
+	   r.mean_recall < 1 AS some_missed, r.last_sample IS NOT NULL AS stamped
+FROM hnsw_stat_recall r
+	 JOIN (SELECT what, avg(recall) AS mean, min(recall) AS lowest FROM by_hand GROUP BY what) h
+	 ON h.what = CASE r.index::text WHEN 'mon_b_idx' THEN 'hamming' WHEN 'mon_t_idx' THEN 'levenshtein'
+		ELSE CASE WHEN r.filtered THEN 'l2 grp = 2' ELSE 'l2' END END
+ORDER BY 1, 3;
+-- the cap: none measured, each counted as skipped
+SET hnsw.sample_recall_max_per_second = 0;
+SELECT count(*) FROM queries q, LATERAL (SELECT id FROM mon ORDER BY b <~> q.b LIMIT 10) s;
+SELECT scans, skipped FROM hnsw_stat_recall WHERE index = 'mon_b_idx'::regclass;
+-- off: nothing sampled
+SET hnsw.sample_recall = 0;
+SET hnsw.sample_recall_max_per_second = 100000;
+SELECT count(*) FROM queries q, LATERAL (SELECT id FROM mon ORDER BY b <~> q.b LIMIT 10) s;
+SELECT scans, skipped FROM hnsw_stat_recall WHERE index = 'mon_b_idx'::regclass;
+-- the advice reads the samples: recall 0.9 and below asks for a wider beam
+SELECT advice FROM hnsw_index_health('mon_b_idx');
+RESET hnsw.ef_search;
+RESET hnsw.sample_recall_max_per_second;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+RESET enable_sort;
+-- only a superuser sets the sampling, and resets the samples by default
+CREATE ROLE hnsw_monitor_user;
+GRANT SELECT ON mon TO hnsw_monitor_user;
+SET ROLE hnsw_monitor_user;
+SET hnsw.sample_recall = 0.5;
+SELECT hnsw_stat_recall_reset();
+SELECT count(*) > 0 AS readable FROM hnsw_stat_recall;
+RESET ROLE;
+SELECT hnsw_stat_recall_reset();
+SELECT count(*) FROM hnsw_stat_recall;
+
 DROP TABLE mon, queries, by_index, kth, by_hand, by_function;
+DROP ROLE hnsw_monitor_user;
+
+-- The health of a graph: m = 2 leaves elements without in-links (see
+-- hnsw_vacuum), and 300 of 3,000 rows are deleted.  Each figure is
+-- computed again here from hnsw_graph(): the elements a breadth-first walk
+-- from the entry point reaches, and the out-degree of live rows' elements.
+SET hnsw.seed = 5;
+SELECT setseed(0.75);
+CREATE TABLE orph (id int, v real[]);
+CREATE INDEX orph_v_idx ON orph USING hnsw (v) WITH (m = 2, ef_construction = 4);
+INSERT INTO orph SELECT i, ARRAY[floor(random() * 1000), floor(random() * 1000)]::real[]
+FROM generate_series(1, 3000) i;
+DELETE FROM orph WHERE id % 10 = 0;
+CREATE TABLE orph_graph AS SELECT * FROM hnsw_graph('orph_v_idx');
+CREATE TABLE orph_reached AS
+WITH RECURSIVE reach(h) AS (
+	SELECT g.heap_tid FROM orph_graph g, hnsw_index_info('orph_v_idx') i
+	WHERE g.element = i.entry_point AND g.layer = 0
+	UNION
+	SELECT n FROM reach JOIN orph_graph g ON g.heap_tid = reach.h, unnest(g.neighbor_heap_tids) n
+)
+SELECT h FROM reach;
+SELECT h.elements, h.live, h.dead,
+	   h.unreachable = (SELECT count(*) FROM orph WHERE ctid NOT IN (SELECT h FROM orph_reached)) AS unreachable_right,
+	   h.unreachable > 0 AS some_unreachable,
+	   h.mean_out_degree = (SELECT array_agg(d ORDER BY layer) FROM
+			(SELECT layer, avg(cardinality(neighbor_heap_tids))::float8 AS d FROM orph_graph g
+			 JOIN orph o ON o.ctid = g.heap_tid GROUP BY layer) x) AS mean_right,
+	   h.min_out_degree = (SELECT array_agg(d ORDER BY layer) FROM
+			(SELECT layer, min(cardinality(neighbor_heap_tids)) AS d FROM orph_graph g
+			 JOIN orph o ON o.ctid = g.heap_tid GROUP BY layer) x) AS min_right,
+	   h.free_bytes > 0 AS some_free, h.free_share < 1 AS free_share_below_1,
+	   h.advice ~ '^VACUUM: 10% of the elements belong to deleted rows; VACUUM: [0-9]+ elements of visible rows cannot be reached' AS advice_right
+FROM hnsw_index_health('orph_v_idx') h;
+CREATE TABLE orph_free AS SELECT free_bytes FROM hnsw_index_health('orph_v_idx');
+-- VACUUM removes the dead rows' elements, links the others back, and the
+-- space it frees shows
+VACUUM orph;
+SELECT h.elements, h.live, h.dead, h.unreachable, h.free_bytes > f.free_bytes AS freed, h.advice
+FROM hnsw_index_health('orph_v_idx') h, orph_free f;
+CREATE INDEX orph_id_idx ON orph (id);
+SELECT * FROM hnsw_index_health('orph_id_idx');
+DROP TABLE orph, orph_graph, orph_reached, orph_free;
+RESET hnsw.seed;

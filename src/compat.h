@@ -109,4 +109,21 @@ HnswCountSearch(IndexScanDesc scan)
 #define HnswIndexTreeHeight(indexinfo) (-1)
 #endif
 
+/*
+ * 18 lets an extension add lines to the nodes EXPLAIN prints
+ * (explain_per_node_hook, explain.c).
+ */
+#if PG_VERSION_NUM >= 180000
+#define HNSW_HAS_EXPLAIN_HOOKS
+#endif
+
+/*
+ * 17 lets an extension create shared memory when first used, by name
+ * (GetNamedDSMSegment, sample.c); before, only at startup, from
+ * shared_preload_libraries.
+ */
+#if PG_VERSION_NUM >= 170000
+#define HNSW_HAS_DSM_REGISTRY
+#endif
+
 #endif							/* HNSW_COMPAT_H */

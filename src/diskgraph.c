@@ -93,10 +93,14 @@ disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id, double limit,
 			check_value(g, id, v);
 			*distance = HnswComputeDistanceWithin(graph->distance, value,
 												  PointerGetDatum(v), limit);
+			graph->distances++;
 			*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
 			if (graph->filter && !*deleted &&
 				!HnswFilterMatches(graph->filter, PointerGetDatum(v), etup))
+			{
 				*deleted = true;
+				graph->rejected++;
+			}
 		}
 	}
 	UnlockReleaseBuffer(buf);

@@ -482,6 +482,7 @@ expand(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef,
 	 * more such elements (links.c); from the others, and from elements
 	 * without value links, the layer's list.
 	 */
+	graph->expansions++;
 	if (follow_links && !c->deleted)
 		n = graph->value_neighbors(graph, c->id, neighbors);
 	by_links = (n >= 0);

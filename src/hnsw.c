@@ -54,6 +54,8 @@ void
 _PG_init(void)
 {
 	HnswInitKernels();
+	HnswInitExplain();
+	HnswInitSampling();
 
 	hnsw_relopt_kind = add_reloption_kind();
 	add_int_reloption(hnsw_relopt_kind, "m",
@@ -123,6 +125,17 @@ _PG_init(void)
 							 &hnsw_kernel_choice, 0, hnsw_kernel_options,
 							 PGC_USERSET, 0, HnswKernelCheckHook,
 							 HnswKernelAssignHook, NULL);
+	DefineCustomRealVariable("hnsw.sample_recall",
+							 "Share of index scans whose recall is measured, for the view hnsw_stat_recall.",
+							 "A sampled scan computes its exact answer from the index's elements after it has "
+							 "handed out its rows, which costs a read of the whole index; 0 (the default) samples none.",
+							 &hnsw_sample_recall, 0, 0, 1, PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.sample_recall_max_per_second",
+							"Most sampled index scans measured per second, in the whole server.",
+							"Sampled scans over it are counted as skipped in hnsw_stat_recall.",
+							&hnsw_sample_recall_max_per_second, 10, 0, 100000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnsw");
 }
 

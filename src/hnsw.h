@@ -223,6 +223,16 @@ struct HnswGraph
 	int64		visits;
 	int64		max_visits;
 	bool		exhausted;
+
+	/*
+	 * What the graph did, for a scan's statistics (scan.c): elements whose
+	 * neighbour lists a search read, distances computed (diskgraph.c counts
+	 * every one, visits only HnswSearchLayer's), and elements that failed the
+	 * scan's quals.
+	 */
+	int64		expansions;
+	int64		distances;
+	int64		rejected;
 };
 
 /* Largest neighbour list on a layer */
@@ -288,6 +298,8 @@ extern void HnswVerifyOpenIndex(HnswVerifyState *vs, Oid indexoid,
 extern void HnswVerifyReadIndex(HnswVerifyState *vs, Oid indexoid);
 extern HnswVerifyElement *HnswVerifyFindElement(HnswVerifyState *vs,
 												HnswElemId id);
+extern void HnswVerifyMarkReachable(HnswVerifyState *vs,
+									HnswVerifyElement *entry);
 
 /* operators.c */
 extern int	HnswCheckArray(ArrayType *a, Oid elemtype);
@@ -679,7 +691,52 @@ extern bool HnswDropValueLinks(HnswElementTuple etup,
 							   bool (*drop) (void *arg, HnswElemId id),
 							   void *arg);
 
+/*
+ * What an index scan did, summed over its rescans: shown by EXPLAIN
+ * ANALYZE (on 18) and hnsw_last_scan() (explain.c).
+ */
+typedef struct HnswScanStats
+{
+	Oid			index;
+	int			ef_search;		/* beam of the first search */
+	int			ef_widest;		/* widest beam of an iterative scan */
+	int64		searches;		/* of the graph, iterative widenings too */
+	int64		expansions;		/* elements whose neighbour lists were read */
+	int64		distances;		/* distances computed */
+	int64		rejected;		/* elements reached that failed the quals */
+	int64		rows;			/* rows handed out */
+	int64		directory;		/* searches the filter directory answered */
+	int64		value_links;	/* searches that followed value links */
+	int64		pages_hit;		/* shared buffers found in the pool */
+	int64		pages_read;		/* and read in */
+} HnswScanStats;
+
+/* explain.c */
+extern void HnswInitExplain(void);
+extern void HnswRememberScan(const HnswScanStats *stats);
+
+/* sample.c: recall sampled in production */
+#define HNSW_SAMPLE_MAX_K	100 /* rows of a scan a sample compares */
+
+/* A row a sampled scan handed out */
+typedef struct HnswSampledRow
+{
+	ItemPointerData heaptid;
+	double		distance;
+} HnswSampledRow;
+
+extern double hnsw_sample_recall;
+extern int	hnsw_sample_recall_max_per_second;
+extern void HnswInitSampling(void);
+extern bool HnswSampleThisScan(void);
+extern void HnswSampleRecall(IndexScanDesc scan, HnswDistance *dist,
+							 Datum query, struct HnswFilter *filter,
+							 int ef_search, const HnswSampledRow *handed,
+							 int nrows);
+extern bool HnswSampledRecall(Oid index, double *recall, int *ef_search);
+
 /* scan.c */
+extern HnswScanStats *HnswScanGetStats(IndexScanDesc scan);
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
 extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 					   ScanKey orderbys, int norderbys);

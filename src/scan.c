@@ -60,6 +60,7 @@
 #include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/xlog.h"
+#include "executor/instrument.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/float.h"
@@ -105,6 +106,14 @@ typedef struct HnswScanOpaqueData
 	bool		value_returned; /* can the first column be returned? */
 	TupleDesc	filter_desc;	/* of the columns after the first */
 	MemoryContext row_cxt;		/* the row handed out; reset per row */
+
+	HnswScanStats stats;		/* summed over rescans */
+
+	/* hnsw.sample_recall: is this search sampled, and what it handed out */
+	bool		sampled;
+	int			sample_ef;		/* its first beam */
+	HnswSampledRow *handed;		/* in scan_cxt */
+	int			nhanded;
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -161,11 +170,28 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	so->pinned = InvalidBuffer;
 	so->value_returned = hnsw_value_returnable(&so->dist);
 	so->filter_desc = HnswFilterDesc(index);
+	so->stats.index = RelationGetRelid(index);
 	/* the AM provides the arrays for the distances it returns */
 	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
 	scan->xs_orderbynulls = palloc0(sizeof(bool) * Max(norderbys, 1));
 	scan->opaque = so;
 	return scan;
+}
+
+/*
+ * Measure the recall of the search just done, if it was sampled
+ * (sample.c), before its results go.
+ */
+static void
+finish_sample(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	if (so->sampled && so->nhanded > 0)
+		HnswSampleRecall(scan, &so->dist, so->query, so->filter,
+						 so->sample_ef, so->handed, so->nhanded);
+	so->sampled = false;
+	so->nhanded = 0;
 }
 
 void
@@ -175,6 +201,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
 	release_pinned(so);
+	finish_sample(scan);
 	MemoryContextReset(so->scan_cxt);
 	so->searched = false;
 	so->query = (Datum) 0;
@@ -318,7 +345,7 @@ search(IndexScanDesc scan)
 	MemoryContext old_cxt = MemoryContextSwitchTo(so->scan_cxt);
 	ScanKey		key = &scan->orderByData[0];
 	HnswMetaPageData meta;
-	HnswGraph  *graph;
+	HnswGraph  *graph = NULL;
 	HnswElemId *ids;
 	int			nids;
 	bool		skip;
@@ -326,6 +353,7 @@ search(IndexScanDesc scan)
 
 	so->searched = true;
 	HnswCountSearch(scan);
+	so->stats.searches++;
 	if (key->sk_flags & SK_ISNULL)
 		goto done;
 	if (so->filter == NULL && scan->numberOfKeys > 0)
@@ -348,6 +376,9 @@ search(IndexScanDesc scan)
 						   RelationGetRelationName(index), meta.dimensions)));
 	HnswInitDiskGraph(&graph, index, &so->dist, &meta);
 	graph->filter = so->filter;
+	if (so->stats.ef_search == 0)
+		so->stats.ef_search = so->ef;
+	so->stats.ef_widest = Max(so->stats.ef_widest, so->ef);
 	if (so->filter && meta.value_links > 0)
 	{
 		AttrNumber	attno;
@@ -360,6 +391,7 @@ search(IndexScanDesc scan)
 				 RelationGetRelationName(index),
 				 NameStr(TupleDescAttr(RelationGetDescr(index), attno - 1)->attname));
 			HnswFollowValueLinks(graph, j);
+			so->stats.value_links++;
 		}
 	}
 
@@ -382,6 +414,7 @@ search(IndexScanDesc scan)
 			elog(DEBUG1, "index \"%s\" ranks the %d rows its filter directory finds",
 				 RelationGetRelationName(index), nids);
 			rank_exactly(so, graph, ids, nids);
+			so->stats.directory++;
 			pfree(ids);
 			goto done;
 		}
@@ -412,6 +445,7 @@ search(IndexScanDesc scan)
 					 errdetail("The walk passed through %lld elements, about as many as pass the quals.",
 							   (long long) so->walked)));
 			rank_exactly(so, graph, ids, nids);
+			so->stats.directory++;
 			pfree(ids);
 		}
 		else
@@ -430,6 +464,12 @@ search(IndexScanDesc scan)
 		}
 	}
 done:
+	if (graph)
+	{
+		so->stats.expansions += graph->expansions;
+		so->stats.distances += graph->distances;
+		so->stats.rejected += graph->rejected;
+	}
 	MemoryContextSwitchTo(old_cxt);
 }
 
@@ -635,8 +675,9 @@ search_wider(IndexScanDesc scan)
 	return true;
 }
 
-bool
-hnswgettuple(IndexScanDesc scan, ScanDirection dir)
+/* amgettuple, without the statistics (hnswgettuple) */
+static bool
+next_row(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
@@ -649,6 +690,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		{
 			so->searched = true;
 			HnswCountSearch(scan);
+			so->stats.searches++;
 		}
 		return next_in_page_order(scan);
 	}
@@ -656,6 +698,13 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		search(scan);
 		HnswPausePoint("scan_after_search");
+		if (so->query != (Datum) 0 && HnswSampleThisScan())
+		{
+			so->sampled = true;
+			so->sample_ef = so->ef;
+			so->handed = MemoryContextAlloc(so->scan_cxt,
+											sizeof(HnswSampledRow) * HNSW_SAMPLE_MAX_K);
+		}
 	}
 
 	for (;;)
@@ -684,11 +733,42 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			scan->xs_recheckorderby = false;
 			scan->xs_orderbyvals[0] = Float8GetDatum(c->distance);
 			scan->xs_orderbynulls[0] = false;
+			if (so->sampled && so->nhanded < HNSW_SAMPLE_MAX_K)
+			{
+				so->handed[so->nhanded].heaptid = scan->xs_heaptid;
+				so->handed[so->nhanded++].distance = c->distance;
+			}
 			return true;
 		}
 		if (!search_wider(scan))
 			return false;
 	}
+}
+
+/*
+ * amgettuple: the next row, nearest first.  The shared buffers the scan
+ * finds and reads are counted here, around all its work: the executor
+ * reads the table between calls.
+ */
+bool
+hnswgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	int64		hit = pgBufferUsage.shared_blks_hit;
+	int64		read = pgBufferUsage.shared_blks_read;
+	bool		found = next_row(scan);
+
+	so->stats.pages_hit += pgBufferUsage.shared_blks_hit - hit;
+	so->stats.pages_read += pgBufferUsage.shared_blks_read - read;
+	so->stats.rows += found;
+	return found;
+}
+
+/* The statistics of a scan that has not ended (explain.c) */
+HnswScanStats *
+HnswScanGetStats(IndexScanDesc scan)
+{
+	return &((HnswScanOpaque) scan->opaque)->stats;
 }
 
 void
@@ -697,6 +777,8 @@ hnswendscan(IndexScanDesc scan)
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
 	release_pinned(so);
+	finish_sample(scan);
+	HnswRememberScan(&so->stats);
 	MemoryContextDelete(so->scan_cxt);
 	MemoryContextDelete(so->row_cxt);
 	pfree(so);

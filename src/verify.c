@@ -500,15 +500,44 @@ check_directory(HnswVerifyState *vs)
 }
 
 /*
+ * Set reached on every element a search from entry can reach: breadth
+ * first over the edges of all layers.
+ */
+void
+HnswVerifyMarkReachable(HnswVerifyState *vs, HnswVerifyElement *entry)
+{
+	HnswElemId *queue = palloc(sizeof(HnswElemId) * Max(vs->nelements, 1));
+	int			head = 0,
+				tail = 0;
+
+	entry->reached = true;
+	queue[tail++] = entry->id;
+	while (head < tail)
+	{
+		HnswVerifyElement *e = HnswVerifyFindElement(vs, queue[head++]);
+
+		for (int l = 0; l <= e->level; l++)
+			for (int j = 0; j < e->counts[l]; j++)
+			{
+				HnswVerifyElement *n = HnswVerifyFindElement(vs, e->neighbors[l][j]);
+
+				if (n != NULL && !n->reached)
+				{
+					n->reached = true;
+					queue[tail++] = n->id;
+				}
+			}
+	}
+	pfree(queue);
+}
+
+/*
  * Every neighbour reference leads to an element on that layer; every live
  * element is reachable from the entry point.
  */
 static void
 check_graph(HnswVerifyState *vs)
 {
-	HnswElemId *queue;
-	int			head = 0,
-				tail = 0;
 	int			unreachable = 0;
 	int			live = 0;
 	HnswVerifyElement *entry = NULL;
@@ -558,26 +587,7 @@ check_graph(HnswVerifyState *vs)
 	if (entry->deleted)
 		report(vs, 0, 0, "the entry point is the element of a dead row");
 
-	/* breadth-first over the edges of all layers */
-	queue = palloc(sizeof(HnswElemId) * Max(vs->nelements, 1));
-	entry->reached = true;
-	queue[tail++] = entry->id;
-	while (head < tail)
-	{
-		HnswVerifyElement *e = HnswVerifyFindElement(vs, queue[head++]);
-
-		for (int l = 0; l <= e->level; l++)
-			for (int j = 0; j < e->counts[l]; j++)
-			{
-				HnswVerifyElement *n = HnswVerifyFindElement(vs, e->neighbors[l][j]);
-
-				if (n != NULL && !n->reached)
-				{
-					n->reached = true;
-					queue[tail++] = n->id;
-				}
-			}
-	}
+	HnswVerifyMarkReachable(vs, entry);
 
 	/*
 	 * An element nobody links to is a problem only if its row is visible: a

@@ -75,7 +75,13 @@ regress_and_tap()
 	mkdir -p "$tree"
 	cp -r "$top/Makefile" "$top/hnsw.control" "$top/sql" "$top/expected" "$top/test" "$top/src" "$tree/"
 	chown -R postgres:postgres "$tree"
-	cluster_start "$work/cluster-$major"
+	# before 17, the shared memory of hnsw.sample_recall (hnsw_monitor)
+	# exists only when hnsw is preloaded
+	if [ "$major" -lt 17 ]; then
+		cluster_start "$work/cluster-$major" -c shared_preload_libraries=hnsw
+	else
+		cluster_start "$work/cluster-$major"
+	fi
 	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" PGHOST="$PGHOST" PGPORT="$PGPORT" \
 		PGUSER=postgres HNSW_UPGRADE_FROM="${upgrade_from:-}" HNSW_REPO="$repo" \
 		make -C "$tree" installcheck || status=$?
@@ -143,7 +149,7 @@ valgrind_regress()
 {
 	local config half status=0
 	local halves=("hnsw_types hnsw_index hnsw_distances hnsw_layout hnsw_links hnsw_iterative hnsw_covering hnsw_vacuum"
-		"hnsw_types hnsw_filter hnsw_options hnsw_large hnsw_monitor")
+		"hnsw_types hnsw_filter hnsw_options hnsw_large hnsw_monitor hnsw_explain")
 
 	config=$(bash "$top/test/build-postgres.sh" --debug | tail -n 1)
 	for half in 0 1; do
