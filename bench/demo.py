@@ -119,6 +119,8 @@ def measure_system(name, data, args, efs):
                   + (f"; {sample['scans']} samples (+{sample['skipped']} over the cap), "
                      f"their mean recall {sample['mean_recall']:.4f} (all queries: {plain['recall']:.4f})"
                      if sample and sample["scans"] else ""), flush=True)
+        if s.coltype == "real[]":
+            out["storage"] = storage_comparison(s, data, efs, out)
         # the index-only shape: the same driver on an index with INCLUDE (id)
         s.build(1, include=True)
         print("hnsw: index-only scans (INCLUDE (id)):")
@@ -129,6 +131,51 @@ def measure_system(name, data, args, efs):
                 " " + s.with_clause)
     s.conn.close()
     return out
+
+
+def walked_pages(cur, index):
+    """Pages of the index holding element or upper tuples: what a search
+    walks (the others hold only chunks, or are the metapage)."""
+    cur.execute(f"""SELECT count(DISTINCT b) FROM generate_series(1,
+                       pg_relation_size('{index}') / current_setting('block_size')::int - 1) b,
+                   LATERAL hnsw_page_items('{index}', b) WHERE kind IN ('element', 'upper')""")
+    return cur.fetchone()[0]
+
+
+def storage_comparison(s, data, efs, out):
+    """storage = int8 against float4 on the same rows and options, in this
+    run: sizes (whole, and the pages a search walks, against the raw
+    float4 vectors), build time, recall and queries/s of the same driver."""
+    cur = s.conn.cursor()
+    raw = len(data["train"]) * data["dimensions"] * 4
+    block = 8192
+    float4 = {"index_bytes": out["index_bytes"], "build_seconds": out["build_seconds"],
+              "walk_bytes": walked_pages(cur, s.index_name) * block, "sweep": out["sweep"]}
+    plain = s.with_clause
+    s.with_clause = plain[:-1] + ", storage = int8)"
+    try:
+        seconds, _ = s.build(1)
+        int8 = {"index_bytes": s.index_bytes(), "build_seconds": seconds,
+                "walk_bytes": walked_pages(cur, s.index_name) * block}
+        print(f"hnsw: storage = int8: CREATE INDEX {seconds:.1f} s with one worker (float4 "
+              f"{float4['build_seconds']:.1f} s); whole index {int8['index_bytes'] / raw:.2f}x the raw "
+              f"vectors (float4 {float4['index_bytes'] / raw:.2f}x); pages a search walks "
+              f"{int8['walk_bytes'] / raw:.2f}x (float4 {float4['walk_bytes'] / raw:.2f}x)", flush=True)
+        int8["sweep"] = s.driver_sweep(efs)
+    finally:
+        # the next step (index-only scans) builds its own index
+        s.with_clause = plain
+    ratios = {}
+    for r in (0.95, 0.97, 0.99):
+        a, _ = common.qps_at_recall(int8["sweep"], r)
+        b, _ = common.qps_at_recall(float4["sweep"], r)
+        ratios[str(r)] = a / b if a and b else None
+        print(f"  at recall {r}: int8/float4 queries/s "
+              + (f"{ratios[str(r)]:.2f}" if ratios[str(r)] else "-"), flush=True)
+    for f, q in zip(float4["sweep"], int8["sweep"]):
+        print(f"  ef {f['ef_search']:>4}: recall float4 {f['recall']:.4f}, int8 {q['recall']:.4f} "
+              f"({q['recall'] - f['recall']:+.4f})")
+    return {"raw_bytes": raw, "float4": float4, "int8": int8, "qps_ratio_at_recall": ratios}
 
 
 def index_time_us(qps, floor):

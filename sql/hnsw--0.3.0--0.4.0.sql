@@ -169,7 +169,7 @@ COMMENT ON FUNCTION hnsw_measure_recall_sample(regclass, integer, integer, integ
 CREATE FUNCTION hnsw_last_scan(
 	OUT index regclass, OUT ef_search integer, OUT ef_search_widest integer,
 	OUT searches bigint, OUT elements_visited bigint, OUT distances bigint,
-	OUT rows_rejected bigint, OUT rows_returned bigint,
+	OUT rows_rejected bigint, OUT rows_reranked bigint, OUT rows_returned bigint,
 	OUT directory_searches bigint, OUT value_link_searches bigint,
 	OUT shared_blks_hit bigint, OUT shared_blks_read bigint)
 	RETURNS record

@@ -192,14 +192,28 @@ struct varlena *
 HnswElementValue(Relation index, HnswElementTuple etup, HnswValueBuffer *buffer)
 {
 	HnswExternalValue ext;
-	char	   *out;
-	Size		done = 0;
-	ItemPointerData tid;
 
 	if (!(etup->flags & HNSW_ELEMENT_EXTERNAL))
 		return HnswElementTupleGetValue(etup);
 
 	memcpy(&ext, HnswElementTupleGetValue(etup), sizeof(ext));
+	return HnswReadExternal(index, &ext, buffer);
+}
+
+/*
+ * The value that ext leads to, put together from its chunks, into buffer
+ * (or palloc'd if it is NULL); NULL if a chunk is missing.  See
+ * HnswElementValue on locks.
+ */
+struct varlena *
+HnswReadExternal(Relation index, const HnswExternalValue *extp,
+				 HnswValueBuffer *buffer)
+{
+	HnswExternalValue ext = *extp;
+	char	   *out;
+	Size		done = 0;
+	ItemPointerData tid;
+
 	if (ext.size < VARHDRSZ || ext.size > HNSW_MAX_VALUE_SIZE)
 		return NULL;
 	if (buffer == NULL)

@@ -394,6 +394,12 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
+	{
+		HnswDistance dist;
+
+		HnswInitDistance(&dist, index);
+		HnswCheckStorage(index, &dist, opts->storage);
+	}
 
 	write_metapage(index, MAIN_FORKNUM, opts, linked, false);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);

@@ -625,7 +625,61 @@ typedef struct AreaWrite
 	HnswLayoutElement *sizes;	/* per element: its tuples' sizes */
 	uint64	   *tokens;			/* per element: the token of split chunks */
 	HnswLayout *layout;
+
+	/* storage int8: the ranges learned, and each element's value's chunks */
+	HnswQuantizer *quantizer;
+	HnswExternalValue ranges;
+	HnswExternalValue *fulls;
 } AreaWrite;
+
+/*
+ * What element number i stores as its value: its value, or with int8
+ * storage its code (palloc'd: free_stored frees it)
+ */
+static Datum
+stored_value(AreaWrite *w, int i)
+{
+	Datum		value = element_value(area_element(w->area, area_numbered(w->area, i)));
+
+	if (w->quantizer == NULL)
+		return value;
+	return HnswEncode(w->quantizer, value, &w->fulls[i]);
+}
+
+static void
+free_stored(AreaWrite *w, Datum stored)
+{
+	if (w->quantizer != NULL)
+		pfree(DatumGetPointer(stored));
+}
+
+/*
+ * Pass -1, for int8 storage: learn the ranges from every element's value,
+ * write them and every value to chunks (ahead of the elements' pages, so
+ * that those hold codes and lists only)
+ */
+static void
+learn_ranges(AreaWrite *w)
+{
+	HnswBuildArea *area = w->area;
+	HnswRangesData *r = HnswRangesStart(area->dimensions);
+
+	for (int i = 0; i < w->n; i++)
+		HnswRangesAdd(r, element_value(area_element(area, area_numbered(area, i))));
+	HnswRangesFinish(r);
+	HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
+	w->quantizer = HnswMakeQuantizer(r);
+	pfree(r);
+	w->fulls = palloc_extended(sizeof(HnswExternalValue) * Max(w->n, 1),
+							   MCXT_ALLOC_HUGE);
+	for (int i = 0; i < w->n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		HnswWriteChunks(w->index,
+						element_value(area_element(area, area_numbered(area, i))),
+						&w->fulls[i], false);
+	}
+}
 
 /* Pass 0: values too large for their element's page go to chunk pages */
 static void
@@ -637,14 +691,16 @@ write_external_values(AreaWrite *w)
 	{
 		HnswBuildElement *e = area_element(area, area_numbered(area, i));
 		IndexTuple	filter = element_filter(e);
+		Datum		stored = stored_value(w, i);
 
-		if (HnswValueIsExternal(area->m, VARSIZE_ANY(DatumGetPointer(element_value(e))),
+		if (HnswValueIsExternal(area->m, VARSIZE_ANY(DatumGetPointer(stored)),
 								HnswElementTailSize(filter, area->nlinked,
 													area->link_slots)))
 		{
 			w->exts[i] = palloc(sizeof(HnswExternalValue));
-			HnswWriteChunks(w->index, element_value(e), w->exts[i], false);
+			HnswWriteChunks(w->index, stored, w->exts[i], false);
 		}
+		free_stored(w, stored);
 	}
 }
 
@@ -664,8 +720,11 @@ plan_layout(AreaWrite *w)
 		IndexTuple	filter = element_filter(e);
 		Size		fsize = HnswElementTailSize(filter, area->nlinked,
 												area->link_slots);
-		Size		vsize = VARSIZE_ANY(DatumGetPointer(element_value(e)));
+		Datum		stored = stored_value(w, i);
+		Size		vsize = VARSIZE_ANY(DatumGetPointer(stored));
 		uint32	   *ids = element_list(area, e, 0);
+
+		free_stored(w, stored);
 
 		w->sizes[i].vsize = vsize;
 		w->sizes[i].esize = HnswElementTupleSize(m, w->exts[i] ? sizeof(HnswExternalValue) : vsize,
@@ -700,6 +759,7 @@ form_placement(AreaWrite *w, HnswPlacement *pl, HnswChunkTuple chunk,
 	HnswBuildElement *e = area_element(area, area_numbered(area, pl->element));
 	HnswCandidate list[2 * HNSW_MAX_M];
 	uint32	   *ids;
+	Datum		stored;
 
 	if (pl->kind == HNSW_PLACE_ELEMENT)
 	{
@@ -718,10 +778,12 @@ form_placement(AreaWrite *w, HnswPlacement *pl, HnswChunkTuple chunk,
 		ids = element_list(area, e, 0);
 		for (int j = 0; j < e->counts[0]; j++)
 			list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
-		etup = HnswFormElement(area->m, element_value(e), element_filter(e),
+		stored = stored_value(w, pl->element);
+		etup = HnswFormElement(area->m, stored, element_filter(e),
 							   area->nlinked, area->link_slots,
 							   e->level, &e->heaptid,
 							   list, e->counts[0], ext, size);
+		free_stored(w, stored);
 		if (e->links_offset != 0 && (etup->flags & HNSW_ELEMENT_LINKS))
 			write_links(area, e, etids, etup);
 		if (e->level > 0)
@@ -742,9 +804,11 @@ form_placement(AreaWrite *w, HnswPlacement *pl, HnswChunkTuple chunk,
 		}
 		return (Item) utup;
 	}
+	stored = stored_value(w, pl->element);
 	*size = HnswFormChunk(chunk, w->tokens[pl->element],
 						  pl->next >= 0 ? &layout->placements[pl->next].tid : NULL,
-						  DatumGetPointer(element_value(e)) + pl->start, pl->len);
+						  DatumGetPointer(stored) + pl->start, pl->len);
+	free_stored(w, stored);
 	return (Item) chunk;
 }
 
@@ -852,6 +916,8 @@ write_metapage(AreaWrite *w)
 	HnswEditStart(&edit, w->index, false);
 	meta = HnswPageGetMeta(HnswEditPage(&edit, buf, false));
 	meta->dimensions = area->dimensions;
+	if (w->quantizer)
+		meta->ranges = w->ranges;
 	if (w->n > 0)
 	{
 		meta->entry = w->layout->etids[area_element(area, area->entry)->number];
@@ -883,7 +949,17 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 	w.sizes = palloc_extended(sizeof(HnswLayoutElement) * Max(w.n, 1),
 							  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	w.tokens = NULL;
+	w.quantizer = NULL;
+	w.fulls = NULL;
 
+	if (w.n > 0 && HnswReadMetaPage(index).storage == HNSW_STORAGE_INT8)
+		learn_ranges(&w);
+	else if (HnswReadMetaPage(index).storage == HNSW_STORAGE_INT8)
+		ereport(NOTICE,
+				(errmsg("index \"%s\" has no rows to learn int8 ranges from",
+						RelationGetRelationName(index)),
+				 errdetail("Its elements hold float4 values until it is rebuilt."),
+				 errhint("Build an index with storage int8 after loading the table, or REINDEX it then.")));
 	write_external_values(&w);
 	plan_layout(&w);
 	write_placements(&w);

@@ -65,6 +65,29 @@ HnswInitDistance(HnswDistance *dist, Relation index)
 			dist->kernel = known[i].kernel;
 	dist->fixed_dimensions = (dist->kernel != HNSW_KERNEL_FMGR &&
 							  dist->kernel != HNSW_KERNEL_INT4_JACCARD);
+	dist->index = index;
+	dist->cxt = CurrentMemoryContext;
+	dist->quantizer = NULL;
+}
+
+/*
+ * May a and b be int8 codes?  Only for the float4 kernels, whose values
+ * otherwise are arrays (an array's dimension count where a code has
+ * HNSW_CODE_MARKER, see HnswCodeData).
+ */
+static inline bool
+any_code(HnswDistance *dist, Datum a, Datum b)
+{
+	switch (dist->kernel)
+	{
+		case HNSW_KERNEL_L2:
+		case HNSW_KERNEL_COSINE:
+		case HNSW_KERNEL_L1:
+		case HNSW_KERNEL_NEG_IP:
+			return HnswIsCode(a) || HnswIsCode(b);
+		default:
+			return false;
+	}
 }
 
 /*
@@ -95,7 +118,7 @@ prepared_array(Datum d)
 double
 HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b, double limit)
 {
-	if (!(limit < HNSW_DISTANCE_NO_LIMIT))
+	if (!(limit < HNSW_DISTANCE_NO_LIMIT) || any_code(dist, a, b))
 		return HnswComputeDistance(dist, a, b);
 	switch (dist->kernel)
 	{
@@ -130,6 +153,8 @@ HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b, double limit)
 double
 HnswComputeDistance(HnswDistance *dist, Datum a, Datum b)
 {
+	if (any_code(dist, a, b))
+		return HnswCodeDistance(dist, a, b);
 	switch (dist->kernel)
 	{
 		case HNSW_KERNEL_L2:
@@ -284,6 +309,10 @@ HnswValueIsWellFormed(HnswDistance *dist, Datum value, uint32 dimensions)
 		case HNSW_KERNEL_COSINE:
 		case HNSW_KERNEL_L1:
 		case HNSW_KERNEL_NEG_IP:
+			if (elemtype == FLOAT4OID && VARSIZE(v) >= offsetof(HnswCodeData, dimensions) &&
+				HnswIsCode(value))
+				return HnswCodeIsWellFormed(value, dimensions);
+			/* FALLTHROUGH */
 			{
 				ArrayType  *a = (ArrayType *) v;
 
@@ -335,5 +364,7 @@ HnswValueDimensions(HnswDistance *dist, Datum value)
 	if (dist->kernel == HNSW_KERNEL_BIT_HAMMING ||
 		dist->kernel == HNSW_KERNEL_BIT_JACCARD)
 		return VARBITLEN(DatumGetVarBitP(value));
+	if (any_code(dist, value, value))
+		return ((HnswCodeData *) DatumGetPointer(value))->dimensions;
 	return DIM(value);
 }

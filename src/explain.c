@@ -63,8 +63,8 @@ Datum
 hnsw_last_scan(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[12];
-	bool		nulls[12];
+	Datum		values[13];
+	bool		nulls[13];
 	int			i = 0;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -77,6 +77,7 @@ hnsw_last_scan(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(last_scan.expansions);
 	values[i++] = Int64GetDatum(last_scan.distances);
 	values[i++] = Int64GetDatum(last_scan.rejected);
+	values[i++] = Int64GetDatum(last_scan.reranked);
 	values[i++] = Int64GetDatum(last_scan.rows);
 	values[i++] = Int64GetDatum(last_scan.directory);
 	values[i++] = Int64GetDatum(last_scan.value_links);
@@ -138,10 +139,13 @@ hnsw_explain_node(PlanState *planstate, List *ancestors,
 			appendStringInfo(es->str, "Graph Search: ef_search=%d", st->ef_search);
 			if (st->ef_widest > st->ef_search)
 				appendStringInfo(es->str, " widest=%d", st->ef_widest);
-			appendStringInfo(es->str, " searches=%lld visited=%lld distances=%lld\n",
+			appendStringInfo(es->str, " searches=%lld visited=%lld distances=%lld",
 							 (long long) st->searches,
 							 (long long) st->expansions,
 							 (long long) st->distances);
+			if (st->reranked > 0)
+				appendStringInfo(es->str, " reranked=%lld", (long long) st->reranked);
+			appendStringInfoChar(es->str, '\n');
 			if (quals)
 			{
 				ExplainIndentText(es);
@@ -165,6 +169,7 @@ hnsw_explain_node(PlanState *planstate, List *ancestors,
 		ExplainPropertyInteger("Graph Searches", NULL, st->searches, es);
 		ExplainPropertyInteger("Graph Elements Visited", NULL, st->expansions, es);
 		ExplainPropertyInteger("Graph Distances", NULL, st->distances, es);
+		ExplainPropertyInteger("Graph Candidates Reranked", NULL, st->reranked, es);
 		if (quals)
 		{
 			ExplainPropertyInteger("Graph Rows Rejected by Quals", NULL,

@@ -27,6 +27,7 @@ int			hnsw_iterative_scan = HNSW_ITERATIVE_STRICT;
 int			hnsw_max_scan_tuples = HNSW_DEFAULT_MAX_SCAN_TUPLES;
 int			hnsw_exact_filter_rows = HNSW_DEFAULT_EXACT_FILTER_ROWS;
 int			hnsw_seed = 0;
+int			hnsw_rerank_depth = 0;
 char	   *hnsw_debug_pause = NULL;
 
 /*
@@ -46,6 +47,12 @@ static const struct config_enum_entry iterative_scan_options[] = {
 	{"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
 	{"strict_order", HNSW_ITERATIVE_STRICT, false},
 	{NULL, 0, false}
+};
+
+static relopt_enum_elt_def storage_options[] = {
+	{"float4", HNSW_STORAGE_FLOAT4},
+	{"int8", HNSW_STORAGE_INT8},
+	{NULL, 0}
 };
 
 static relopt_kind hnsw_relopt_kind;
@@ -82,6 +89,11 @@ _PG_init(void)
 	add_int_reloption(hnsw_relopt_kind, "filter_links",
 					  "Links each element keeps, per scalar filter column, to the nearest elements with the same value in it",
 					  0, 0, HNSW_MAX_VALUE_LINKS, AccessExclusiveLock);
+	add_enum_reloption(hnsw_relopt_kind, "storage",
+					   "How elements hold their values: float4 as given, or int8 codes the search walks on, the values kept for exact ranking",
+					   storage_options, HNSW_STORAGE_FLOAT4,
+					   "Valid values are \"float4\" and \"int8\".",
+					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the dynamic candidate list of an index scan.",
@@ -108,6 +120,12 @@ _PG_init(void)
 							"instead of walking the graph; 0 always walks the graph.",
 							&hnsw_exact_filter_rows, HNSW_DEFAULT_EXACT_FILTER_ROWS,
 							0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.rerank_depth",
+							"Candidates of a search of an index with storage int8 ranked by their exact distances.",
+							"The search keeps that many candidates if that is more than hnsw.ef_search, and ranks them all; "
+							"0 (the default) keeps a quarter more than hnsw.ef_search.",
+							&hnsw_rerank_depth, 0, 0, 10000, PGC_USERSET, 0,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("hnsw.seed",
 							"Seed of the level draws of inserts, for replaying a test run.",
 							"0 draws them from a random seed; any other value seeds this session's "
@@ -167,7 +185,8 @@ HnswOptions *
 HnswGetOptions(Relation index)
 {
 	static HnswOptions defaults = {0, HNSW_DEFAULT_M, HNSW_DEFAULT_EF_CONSTRUCTION,
-	HNSW_MAX_LAYERS, HNSW_DEFAULT_LEVEL_SCALE, false, true, 0};
+		HNSW_MAX_LAYERS, HNSW_DEFAULT_LEVEL_SCALE, false, true, 0,
+	HNSW_STORAGE_FLOAT4};
 
 	if (index->rd_options)
 		return (HnswOptions *) index->rd_options;
@@ -185,6 +204,7 @@ hnswoptions(Datum reloptions, bool validate)
 		{"extend_candidates", RELOPT_TYPE_BOOL, offsetof(HnswOptions, extend_candidates)},
 		{"keep_pruned", RELOPT_TYPE_BOOL, offsetof(HnswOptions, keep_pruned)},
 		{"filter_links", RELOPT_TYPE_INT, offsetof(HnswOptions, filter_links)},
+		{"storage", RELOPT_TYPE_ENUM, offsetof(HnswOptions, storage)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, hnsw_relopt_kind,

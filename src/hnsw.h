@@ -86,6 +86,7 @@ typedef struct HnswOptions
 	bool		extend_candidates;
 	bool		keep_pruned;
 	int			filter_links;	/* value links per scalar filter column */
+	int			storage;		/* HNSW_STORAGE_* */
 } HnswOptions;
 
 /*
@@ -108,12 +109,29 @@ typedef enum HnswKernel
 } HnswKernel;
 
 /* How to compute the distance between two stored values of one index */
+/*
+ * The frozen ranges of an index with storage int8, ready to code and
+ * decode (quantize.c)
+ */
+typedef struct HnswQuantizer
+{
+	int			dimensions;
+	float	   *lo;
+	float	   *step;
+	float	   *decoded;		/* scratch: one code decoded */
+} HnswQuantizer;
+
 typedef struct HnswDistance
 {
 	HnswKernel	kernel;
 	bool		fixed_dimensions;	/* all values must have one dimension */
 	FmgrInfo   *procinfo;		/* support function (HNSW_KERNEL_FMGR) */
 	Oid			collation;
+
+	/* storage int8: the ranges, read on the first code met (quantize.c) */
+	Relation	index;
+	MemoryContext cxt;			/* where this was set up */
+	HnswQuantizer *quantizer;
 } HnswDistance;
 
 /*
@@ -255,6 +273,7 @@ extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern int	hnsw_exact_filter_rows;
 extern int	hnsw_seed;
+extern int	hnsw_rerank_depth;
 extern char *hnsw_debug_pause;
 
 /* The advisory lock a backend waits on at a pause point (HnswPausePoint) */
@@ -338,6 +357,20 @@ extern bool HnswValueIsWellFormed(HnswDistance *dist, Datum value,
 extern void HnswCheckStoredValue(Relation index, HnswDistance *dist,
 								 Datum value, uint32 dimensions,
 								 BlockNumber blkno, OffsetNumber off);
+
+/* quantize.c: int8 codes */
+extern bool HnswIsCode(Datum d);
+extern HnswRangesData *HnswRangesStart(int dimensions);
+extern void HnswRangesAdd(HnswRangesData *r, Datum value);
+extern void HnswRangesFinish(HnswRangesData *r);
+extern HnswQuantizer *HnswMakeQuantizer(const HnswRangesData *r);
+extern HnswQuantizer *HnswLoadQuantizer(Relation index);
+extern HnswQuantizer *HnswGetQuantizer(HnswDistance *dist);
+extern Datum HnswEncode(HnswQuantizer *q, Datum value,
+						const HnswExternalValue *full);
+extern double HnswCodeDistance(HnswDistance *dist, Datum a, Datum b);
+extern bool HnswCodeIsWellFormed(Datum value, uint32 dimensions);
+extern void HnswCheckStorage(Relation index, HnswDistance *dist, int storage);
 
 /* filter.c */
 typedef struct HnswFilterKey
@@ -609,6 +642,9 @@ extern struct varlena *HnswElementValue(Relation index, HnswElementTuple etup,
 										HnswValueBuffer *buffer);
 extern struct varlena *HnswCopyElementValue(Relation index,
 											HnswElementTuple etup);
+extern struct varlena *HnswReadExternal(Relation index,
+										const HnswExternalValue *ext,
+										HnswValueBuffer *buffer);
 extern void HnswPrefetchElement(HnswBufferCache *cache, HnswElemId id,
 								bool deep);
 
@@ -704,6 +740,7 @@ typedef struct HnswScanStats
 	int64		expansions;		/* elements whose neighbour lists were read */
 	int64		distances;		/* distances computed */
 	int64		rejected;		/* elements reached that failed the quals */
+	int64		reranked;		/* candidates ranked by their values (int8) */
 	int64		rows;			/* rows handed out */
 	int64		directory;		/* searches the filter directory answered */
 	int64		value_links;	/* searches that followed value links */
@@ -737,6 +774,7 @@ extern bool HnswSampledRecall(Oid index, double *recall, int *ef_search);
 
 /* scan.c */
 extern HnswScanStats *HnswScanGetStats(IndexScanDesc scan);
+extern int	HnswRerankBeam(int ef_search);
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
 extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 					   ScanKey orderbys, int norderbys);

@@ -48,7 +48,7 @@
 
 /* Identity of the index format, checked whenever the metapage is read */
 #define HNSW_MAGIC				0x484E5357	/* "HNSW" */
-#define HNSW_FORMAT_VERSION		4
+#define HNSW_FORMAT_VERSION		5
 #define HNSW_OLDEST_FORMAT_VERSION	1	/* still read: see HnswMetaPageData */
 
 /* The level of an element is at most HNSW_MAX_LAYERS - 1 */
@@ -91,6 +91,22 @@ typedef HnswPageOpaqueData *HnswPageOpaque;
 	 HnswPageGetOpaque(page)->next_lo = (uint16) ((blkno) & 0xFFFF))
 
 /*
+ * An external value: stored in chunk tuples, each leading to the next.
+ * Chunks go wherever there is room, beside elements too: an insert puts
+ * each where an element would go, a build into the room whole elements
+ * leave (layout.c).  The element holds this varlena in place of the value;
+ * token is repeated in each chunk, so a reader can tell the value's chunks
+ * from tuples that took their place after VACUUM removed the element.
+ */
+typedef struct HnswExternalValue
+{
+	int32		vl_len_;		/* varlena header (SET_VARSIZE) */
+	uint32		size;			/* bytes of the value (a varlena) */
+	uint64		token;
+	ItemPointerData first;		/* the first chunk */
+} HnswExternalValue;
+
+/*
  * The metapage.  The build options are frozen here: an index keeps the
  * options it was built with even if ALTER INDEX changes the reloptions
  * (they take effect at the next REINDEX).
@@ -101,6 +117,8 @@ typedef HnswPageOpaqueData *HnswPageOpaque;
  * 3 added the filter directory; older indexes have none, and their scans
  * always walk the graph.  Version 4 added value links (see
  * HnswValueLinksData); older indexes have none, and zeros in the fields.
+ * Version 5 added the storage of values (HNSW_STORAGE_*); older indexes
+ * store float4 values.
  */
 typedef struct HnswMetaPageData
 {
@@ -126,7 +144,58 @@ typedef struct HnswMetaPageData
 	uint16		unused3;
 	uint32		linked_columns; /* bit i: filter column i (index column i + 2)
 								 * has value links */
+	/* version 5 */
+	uint8		storage;		/* HNSW_STORAGE_* */
+	uint8		unused4;
+	uint16		unused5;
+	HnswExternalValue ranges;	/* int8: the chunks of the frozen ranges
+								 * (HnswRangesData); size 0 until a build had
+								 * rows to learn them from */
 } HnswMetaPageData;
+
+/*
+ * How an element holds its value (reloption storage).  float4: the value
+ * as given.  int8: a code of one byte per dimension (HnswCodeData) that the
+ * walk measures, and the value itself in chunk tuples, read only to rank
+ * the candidates a search found by their exact distances.
+ */
+#define HNSW_STORAGE_FLOAT4			0
+#define HNSW_STORAGE_INT8			1
+
+/*
+ * The frozen per-dimension ranges of int8 codes: dimension i of a value x
+ * is coded as round((x[i] - lo[i]) / step[i]), clamped to 0 .. 255, and
+ * read as lo[i] + step[i] * code.  lo[] is followed by step[].
+ */
+typedef struct HnswRangesData
+{
+	int32		vl_len_;		/* varlena header (SET_VARSIZE) */
+	int32		dimensions;
+	float4		values[FLEXIBLE_ARRAY_MEMBER];	/* lo[], then step[] */
+} HnswRangesData;
+
+#define HnswRangesSize(dims) \
+	(offsetof(HnswRangesData, values) + sizeof(float4) * 2 * (dims))
+
+/*
+ * An int8 code, the value of an element of an int8 index (a varlena, in
+ * place of the float4[] it codes).  marker is -1 where an array has its
+ * number of dimensions, which is never negative: that tells a code from a
+ * value.  norm is that of the decoded vector (for cosine distance); full
+ * leads to the chunks of the value itself.
+ */
+typedef struct HnswCodeData
+{
+	int32		vl_len_;		/* varlena header (SET_VARSIZE) */
+	int32		marker;			/* HNSW_CODE_MARKER */
+	uint32		dimensions;
+	float4		norm;
+	HnswExternalValue full;
+	uint8		code[FLEXIBLE_ARRAY_MEMBER];
+} HnswCodeData;
+
+#define HNSW_CODE_MARKER			(-1)
+#define HnswCodeSize(dims)			(offsetof(HnswCodeData, code) + (dims))
 
 /* Filter columns that can have value links: the bits of linked_columns */
 #define HNSW_MAX_LINKED_COLUMNS		32
@@ -275,21 +344,6 @@ typedef HnswUpperTupleData *HnswUpperTuple;
 	MAXALIGN_DOWN(BLCKSZ - SizeOfPageHeaderData - sizeof(ItemIdData) - \
 				  MAXALIGN(sizeof(HnswPageOpaqueData)))
 
-/*
- * An external value: stored in chunk tuples, each leading to the next.
- * Chunks go wherever there is room, beside elements too: an insert puts
- * each where an element would go, a build into the room whole elements
- * leave (layout.c).  The element holds this varlena in place of the value;
- * token is repeated in each chunk, so a reader can tell the value's chunks
- * from tuples that took their place after VACUUM removed the element.
- */
-typedef struct HnswExternalValue
-{
-	int32		vl_len_;		/* varlena header (SET_VARSIZE) */
-	uint32		size;			/* bytes of the value (a varlena) */
-	uint64		token;
-	ItemPointerData first;		/* the first chunk */
-} HnswExternalValue;
 
 typedef struct HnswChunkTupleData
 {

@@ -374,6 +374,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	Size		esize,
 				usize = 0;
 	HnswElemId	id;
+	Datum		stored;
 	HnswExternalValue *ext = NULL;
 	HnswCandidate *pool = NULL;
 	int			npool = 0;
@@ -406,14 +407,27 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 				   &pool, &npool);
 	HnswPausePoint("insert_before_write");
 
+	/*
+	 * int8 storage (once a build has learned the ranges): the value goes to
+	 * chunks, and the element gets its code
+	 */
+	stored = value;
+	if (meta.storage == HNSW_STORAGE_INT8 && meta.ranges.size > 0)
+	{
+		HnswExternalValue full;
+
+		HnswWriteChunks(index, value, &full, wal);
+		stored = HnswEncode(HnswGetQuantizer(dist), value, &full);
+	}
+
 	/* a value too large for its element's page goes to chunks first */
-	if (HnswValueIsExternal(meta.m, VARSIZE_ANY(DatumGetPointer(value)),
+	if (HnswValueIsExternal(meta.m, VARSIZE_ANY(DatumGetPointer(stored)),
 							HnswElementTailSize(filter, nlinked, meta.value_links)))
 	{
 		ext = palloc(sizeof(HnswExternalValue));
-		HnswWriteChunks(index, value, ext, wal);
+		HnswWriteChunks(index, stored, ext, wal);
 	}
-	etup = HnswFormElement(meta.m, value, filter, nlinked, meta.value_links,
+	etup = HnswFormElement(meta.m, stored, filter, nlinked, meta.value_links,
 						   level, heaptid, counts[0] > 0 ? lists[0] : NULL,
 						   counts[0], ext, &esize);
 	if (filter && nlinked > 0)

@@ -43,6 +43,18 @@ typedef struct HnswKernelTable
 	/* popcount of a AND b and of a OR b */
 	void		(*bit_jaccard) (const uint8 *a, const uint8 *b, int nbytes,
 								uint64 *and_count, uint64 *or_count);
+
+	/*
+	 * A float vector q against an int8 code c (storage int8): dimension i of
+	 * the coded vector is lo[i] + step[i] * c[i].  Squared L2 distance, inner
+	 * product and L1 distance.
+	 */
+	float		(*int8_l2_squared) (const float *q, const float *lo,
+									const float *step, const uint8 *c, int n);
+	float		(*int8_inner_product) (const float *q, const float *lo,
+									   const float *step, const uint8 *c, int n);
+	float		(*int8_l1) (const float *q, const float *lo,
+							const float *step, const uint8 *c, int n);
 } HnswKernelTable;
 
 /* How many elements a bounded kernel sums between checks (a power of 2) */

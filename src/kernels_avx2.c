@@ -165,6 +165,39 @@ avx2_bit_jaccard(const uint8 *a, const uint8 *b, int nbytes,
 	*or_count = oc;
 }
 
+/*
+ * The int8 kernels: 8 dimensions at a time, their code bytes widened to
+ * floats and decoded with one FMA (x = lo + step * c); STEP(acc, vq, vx)
+ * folds them into acc as the float kernels do, TAIL(x, y) the scalar rest.
+ */
+#define HNSW_AVX2_INT8_KERNEL(name, STEP, TAIL) \
+HNSW_AVX2 static float \
+name(const float *q, const float *lo, const float *step, const uint8 *c, \
+	 int n) \
+{ \
+	__m256		acc = _mm256_setzero_ps(); \
+	float		sum; \
+	int			i = 0; \
+\
+	for (; i + 8 <= n; i += 8) \
+	{ \
+		__m256i		ci = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i))); \
+		__m256		vx = _mm256_fmadd_ps(_mm256_loadu_ps(step + i), \
+										 _mm256_cvtepi32_ps(ci), \
+										 _mm256_loadu_ps(lo + i)); \
+\
+		STEP(acc, _mm256_loadu_ps(q + i), vx); \
+	} \
+	sum = hsum256(acc); \
+	for (; i < n; i++) \
+		sum += TAIL(q[i], lo[i] + step[i] * (float) c[i]); \
+	return sum; \
+}
+
+HNSW_AVX2_INT8_KERNEL(avx2_int8_l2_squared, L2_STEP, L2_TAIL)
+HNSW_AVX2_INT8_KERNEL(avx2_int8_inner_product, IP_STEP, IP_TAIL)
+HNSW_AVX2_INT8_KERNEL(avx2_int8_l1, L1_STEP, L1_TAIL)
+
 const HnswKernelTable hnsw_avx2_kernels = {
 	"avx2",
 	avx2_l2_squared,
@@ -174,7 +207,10 @@ const HnswKernelTable hnsw_avx2_kernels = {
 	avx2_l1_within,
 	avx2_cosine_parts,
 	avx2_bit_hamming,
-	avx2_bit_jaccard
+	avx2_bit_jaccard,
+	avx2_int8_l2_squared,
+	avx2_int8_inner_product,
+	avx2_int8_l1
 };
 
 #endif							/* HNSW_HAVE_X86_KERNELS */

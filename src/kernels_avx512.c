@@ -88,6 +88,47 @@ avx512_cosine_parts(const float *a, const float *b, int n,
 	*norm_b = _mm512_reduce_add_ps(nb);
 }
 
+/*
+ * The int8 kernels: 16 dimensions at a time, the code bytes widened to
+ * floats and decoded with one FMA; lanes past n load as zero (code 0, lo
+ * 0, step 0, q 0), which adds nothing (without AVX512BW the last bytes of
+ * the code go through a zeroed copy)
+ */
+HNSW_AVX512 static inline __m128i
+load_code16(const uint8 *c, int left)
+{
+	uint8		tail[16] = {0};
+
+	if (left >= 16)
+		return _mm_loadu_si128((const __m128i *) c);
+	memcpy(tail, c, left);
+	return _mm_loadu_si128((const __m128i *) tail);
+}
+
+#define HNSW_AVX512_INT8_KERNEL(name, STEP) \
+HNSW_AVX512 static float \
+name(const float *q, const float *lo, const float *step, const uint8 *c, \
+	 int n) \
+{ \
+	__m512		acc = _mm512_setzero_ps(); \
+\
+	for (int i = 0; i < n; i += 16) \
+	{ \
+		__mmask16	k = (n - i >= 16) ? 0xFFFF : (__mmask16) ((1u << (n - i)) - 1); \
+		__m512i		ci = _mm512_cvtepu8_epi32(load_code16(c + i, n - i)); \
+		__m512		vx = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, step + i), \
+										 _mm512_cvtepi32_ps(ci), \
+										 _mm512_maskz_loadu_ps(k, lo + i)); \
+\
+		STEP(acc, _mm512_maskz_loadu_ps(k, q + i), vx); \
+	} \
+	return _mm512_reduce_add_ps(acc); \
+}
+
+HNSW_AVX512_INT8_KERNEL(avx512_int8_l2_squared, L2_STEP)
+HNSW_AVX512_INT8_KERNEL(avx512_int8_inner_product, IP_STEP)
+HNSW_AVX512_INT8_KERNEL(avx512_int8_l1, L1_STEP)
+
 /* Filled in by HnswAvx512Kernels(): the bit kernels come from AVX2 */
 static HnswKernelTable avx512_table;
 
@@ -102,6 +143,9 @@ HnswAvx512Kernels(void)
 	avx512_table.l2_squared_within = avx512_l2_squared_within;
 	avx512_table.l1_within = avx512_l1_within;
 	avx512_table.cosine_parts = avx512_cosine_parts;
+	avx512_table.int8_l2_squared = avx512_int8_l2_squared;
+	avx512_table.int8_inner_product = avx512_int8_inner_product;
+	avx512_table.int8_l1 = avx512_int8_l1;
 	return &avx512_table;
 }
 

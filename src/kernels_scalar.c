@@ -89,6 +89,30 @@ scalar_bit_jaccard(const uint8 *a, const uint8 *b, int nbytes,
 	*or_count = oc;
 }
 
+/*
+ * The int8 kernels: each dimension decoded, then the float kernel's term
+ * (see HnswKernelTable)
+ */
+#define HNSW_SCALAR_INT8_KERNEL(name, term) \
+static float \
+name(const float *q, const float *lo, const float *step, const uint8 *c, \
+	 int n) \
+{ \
+	float		sum = 0.0f; \
+\
+	for (int i = 0; i < n; i++) \
+	{ \
+		float		x = lo[i] + step[i] * (float) c[i]; \
+\
+		sum += (term); \
+	} \
+	return sum; \
+}
+
+HNSW_SCALAR_INT8_KERNEL(scalar_int8_l2_squared, (q[i] - x) * (q[i] - x))
+HNSW_SCALAR_INT8_KERNEL(scalar_int8_inner_product, q[i] * x)
+HNSW_SCALAR_INT8_KERNEL(scalar_int8_l1, fabsf(q[i] - x))
+
 const HnswKernelTable hnsw_scalar_kernels = {
 	"scalar",
 	scalar_l2_squared,
@@ -98,5 +122,8 @@ const HnswKernelTable hnsw_scalar_kernels = {
 	scalar_l1_within,
 	scalar_cosine_parts,
 	scalar_bit_hamming,
-	scalar_bit_jaccard
+	scalar_bit_jaccard,
+	scalar_int8_l2_squared,
+	scalar_int8_inner_product,
+	scalar_int8_l1
 };

@@ -66,6 +66,7 @@ HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions,
 		meta->value_links = opts->filter_links;
 		meta->linked_columns = linked_columns;
 	}
+	meta->storage = opts->storage;
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
 }
@@ -94,6 +95,11 @@ HnswMetaPageContents(Page page)
 	{
 		meta.value_links = 0;
 		meta.linked_columns = 0;
+	}
+	if (meta.version < 5)
+	{
+		meta.storage = HNSW_STORAGE_FLOAT4;
+		memset(&meta.ranges, 0, sizeof(meta.ranges));
 	}
 	return meta;
 }
@@ -165,6 +171,7 @@ HnswReadMetaPage(Relation index)
 	if (meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M ||
 		meta.entry_level >= meta.max_layers ||
 		meta.max_layers < 1 || meta.max_layers > HNSW_MAX_LAYERS ||
+		meta.storage > HNSW_STORAGE_INT8 ||
 		!(meta.level_scale >= HNSW_MIN_LEVEL_SCALE &&
 		  meta.level_scale <= HNSW_MAX_LEVEL_SCALE))
 		HnswReportCorruptedPage(index, HNSW_METAPAGE_BLKNO,

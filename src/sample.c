@@ -342,6 +342,15 @@ nearest_elements(Relation index, HnswDistance *dist, Datum query,
 					MemoryContextReset(cxt);
 					continue;
 				}
+				/* an int8 code: its value itself */
+				if (HnswIsCode(PointerGetDatum(v)))
+					v = HnswReadExternal(index, &((HnswCodeData *) v)->full, NULL);
+				if (v == NULL)
+				{
+					MemoryContextSwitchTo(old_cxt);
+					MemoryContextReset(cxt);
+					continue;
+				}
 				d = HnswComputeDistance(dist, query, PointerGetDatum(v));
 				MemoryContextSwitchTo(old_cxt);
 				MemoryContextReset(cxt);

@@ -108,6 +108,7 @@ typedef struct HnswScanOpaqueData
 	MemoryContext row_cxt;		/* the row handed out; reset per row */
 
 	HnswScanStats stats;		/* summed over rescans */
+	bool		coded;			/* storage int8 */
 
 	/* hnsw.sample_recall: is this search sampled, and what it handed out */
 	bool		sampled;
@@ -143,6 +144,9 @@ hnswcanreturn(Relation index, int attno)
 		return false;
 	if (attno > 1)
 		return true;
+	/* an int8 index's elements hold codes, not the values */
+	if (HnswReadMetaPage(index).storage != HNSW_STORAGE_FLOAT4)
+		return false;
 	HnswInitDistance(&dist, index);
 	return hnsw_value_returnable(&dist);
 }
@@ -168,7 +172,8 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	so->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan row",
 										ALLOCSET_DEFAULT_SIZES);
 	so->pinned = InvalidBuffer;
-	so->value_returned = hnsw_value_returnable(&so->dist);
+	so->coded = HnswReadMetaPage(index).storage == HNSW_STORAGE_INT8;
+	so->value_returned = hnsw_value_returnable(&so->dist) && !so->coded;
 	so->filter_desc = HnswFilterDesc(index);
 	so->stats.index = RelationGetRelid(index);
 	/* the AM provides the arrays for the distances it returns */
@@ -209,7 +214,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->results = NULL;
 	so->nresults = 0;
 	so->next = 0;
-	so->ef = hnsw_ef_search;
+	so->ef = so->coded ? HnswRerankBeam(hnsw_ef_search) : hnsw_ef_search;
 	so->exact = false;
 	so->walk_budget = 0;
 	so->walked = 0;
@@ -273,6 +278,91 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 	qsort(so->results, so->nresults, sizeof(HnswCandidate), HnswCandidateCompare);
 	so->nresults = Min(so->nresults, keep);
 	so->exact = true;
+}
+
+/*
+ * The value itself of element id of an int8 index, read from the chunks
+ * its code leads to (palloc'd); NULL if the element is gone or dead.
+ */
+static struct varlena *
+full_value(HnswScanOpaque so, Relation index, HnswElemId id, uint32 dimensions)
+{
+	Buffer		buf = HnswReadShare(index, HnswElemIdGetBlock(id));
+	HnswElementTuple etup;
+	HnswExternalValue full;
+	bool		found = false;
+	struct varlena *v;
+
+	if (!BufferIsValid(buf))
+		return NULL;
+	etup = HnswGetElement(index, BufferGetPage(buf), HnswElemIdGetOffset(id));
+	if (etup != NULL && !(etup->flags & HNSW_ELEMENT_DELETED))
+	{
+		struct varlena *code = HnswElementValue(index, etup, NULL);
+
+		if (code != NULL && HnswIsCode(PointerGetDatum(code)))
+		{
+			HnswCheckStoredValue(index, &so->dist, PointerGetDatum(code),
+								 dimensions, HnswElemIdGetBlock(id),
+								 HnswElemIdGetOffset(id));
+			full = ((HnswCodeData *) code)->full;
+			found = true;
+		}
+	}
+	UnlockReleaseBuffer(buf);
+	if (!found)
+		return NULL;
+	/* chunks gone: VACUUM removed the element since */
+	v = HnswReadExternal(index, &full, NULL);
+	if (v != NULL && (HnswIsCode(PointerGetDatum(v)) ||
+					  !HnswValueIsWellFormed(&so->dist, PointerGetDatum(v), dimensions)))
+		HnswReportCorruptedPage(index, HnswElemIdGetBlock(id),
+								"the value an int8 code leads to is malformed");
+	return v;
+}
+
+/*
+ * The beam of the first search of an int8 index for a given ef_search:
+ * hnsw.rerank_depth if that is more; by default (0) a quarter more than
+ * ef_search.  The walk measures codes, whose distances are a little off:
+ * candidates a float4 beam of ef_search would have kept can fall just
+ * outside an int8 beam of the same width, and a quarter more took them
+ * back in tests (README "Storage").
+ */
+int
+HnswRerankBeam(int ef_search)
+{
+	if (hnsw_rerank_depth > 0)
+		return Max(ef_search, hnsw_rerank_depth);
+	return ef_search + (ef_search + 3) / 4;
+}
+
+/*
+ * Rank the candidates of a search of an int8 index by the exact distances
+ * to their values, nearest first: the first depth of them (0: all), the
+ * others dropped, as are those VACUUM has removed since.  A search thus
+ * hands out exact distances in exact order.
+ */
+static void
+rerank(HnswScanOpaque so, Relation index, int depth, uint32 dimensions)
+{
+	int			n = depth > 0 ? Min(depth, so->nresults) : so->nresults;
+	int			kept = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		HnswCandidate c = so->results[i];
+		struct varlena *v = full_value(so, index, c.id, dimensions);
+
+		if (v == NULL)
+			continue;
+		c.distance = HnswComputeDistance(&so->dist, so->query, PointerGetDatum(v));
+		pfree(v);
+		so->results[kept++] = c;
+	}
+	qsort(so->results, kept, sizeof(HnswCandidate), HnswCandidateCompare);
+	so->nresults = kept;
+	so->stats.reranked += kept;
 }
 
 /*
@@ -416,7 +506,7 @@ search(IndexScanDesc scan)
 			rank_exactly(so, graph, ids, nids);
 			so->stats.directory++;
 			pfree(ids);
-			goto done;
+			goto ranked;
 		}
 		so->walk_budget = Max(so->walk_budget, hnsw_exact_filter_rows);
 		elog(DEBUG1, "index \"%s\" walks its graph: more than %d rows pass the quals",
@@ -463,6 +553,12 @@ search(IndexScanDesc scan)
 			walk(so, index, graph, &meta);
 		}
 	}
+ranked:
+	/* int8 storage: the candidates by their exact distances */
+	if (meta.storage == HNSW_STORAGE_INT8 && meta.ranges.size > 0 &&
+		so->nresults > 0)
+		rerank(so, index, so->stats.searches == 1 ? hnsw_rerank_depth : 0,
+			   meta.dimensions);
 done:
 	if (graph)
 	{

@@ -431,7 +431,9 @@ remove_chunks(HnswVacuumState *vs, HnswExternalValue *ext)
 
 /*
  * Pass 3: remove the tuples of deleted elements, their upper tuples and
- * the chunks of their values.
+ * the chunks of their values; with int8 storage, also the chunks of the
+ * values their codes lead to (an external code is read for that after the
+ * pages are let go, before its own chunks go).
  */
 static void
 remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
@@ -474,6 +476,15 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 					memcpy(ext, HnswElementTupleGetValue(etup), sizeof(HnswExternalValue));
 					chunked = lappend(chunked, ext);
 				}
+				else if (etup != NULL && vs->meta.storage == HNSW_STORAGE_INT8 &&
+						 HnswCodeIsWellFormed(PointerGetDatum(HnswElementTupleGetValue(etup)),
+											  vs->meta.dimensions))
+				{
+					HnswExternalValue *ext = palloc(sizeof(HnswExternalValue));
+
+					*ext = ((HnswCodeData *) HnswElementTupleGetValue(etup))->full;
+					chunked = lappend(chunked, ext);
+				}
 				PageIndexTupleDeleteNoCompact(page, off);
 				changed = true;
 			}
@@ -492,7 +503,22 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 		ListCell   *lc;
 
 		foreach(lc, chunked)
-			remove_chunks(vs, (HnswExternalValue *) lfirst(lc));
+		{
+			HnswExternalValue *ext = (HnswExternalValue *) lfirst(lc);
+
+			if (vs->meta.storage == HNSW_STORAGE_INT8)
+			{
+				struct varlena *v = HnswReadExternal(vs->index, ext, NULL);
+
+				/* an external code: first the chunks of its value */
+				if (v != NULL && HnswIsCode(PointerGetDatum(v)) &&
+					HnswCodeIsWellFormed(PointerGetDatum(v), vs->meta.dimensions))
+					remove_chunks(vs, &((HnswCodeData *) v)->full);
+				if (v != NULL)
+					pfree(v);
+			}
+			remove_chunks(vs, ext);
+		}
 	}
 	stats->num_pages = nblocks;
 }

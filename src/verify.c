@@ -230,6 +230,48 @@ is_element_page(HnswVerifyState *vs, Page page, BlockNumber blkno)
 }
 
 /*
+ * If the well-formed value of the element at (blkno, off) is an int8 code:
+ * the index has int8 storage, the value the code leads to is there and of
+ * the index's dimension, and coding it again gives the code.
+ */
+static void
+check_code(HnswVerifyState *vs, Datum value, BlockNumber blkno,
+		   OffsetNumber off)
+{
+	const HnswCodeData *c;
+	struct varlena *full;
+	HnswQuantizer *q;
+
+	if (!vs->dist.fixed_dimensions || vs->dist.kernel == HNSW_KERNEL_BIT_HAMMING ||
+		vs->dist.kernel == HNSW_KERNEL_BIT_JACCARD ||
+		vs->dist.kernel == HNSW_KERNEL_INT4_HAMMING || !HnswIsCode(value))
+		return;
+	c = (const HnswCodeData *) DatumGetPointer(value);
+	if (vs->meta.storage != HNSW_STORAGE_INT8 || vs->meta.ranges.size == 0)
+	{
+		report(vs, blkno, off, "an int8 code in an index without int8 ranges");
+		return;
+	}
+	full = HnswReadExternal(vs->index, &c->full, NULL);
+	if (full == NULL)
+	{
+		report(vs, blkno, off, "the chunks of the value its int8 code leads to are missing or broken");
+		return;
+	}
+	if (HnswIsCode(PointerGetDatum(full)) ||
+		!HnswValueIsWellFormed(&vs->dist, PointerGetDatum(full), vs->meta.dimensions))
+		report(vs, blkno, off, "the value its int8 code leads to is malformed");
+	else
+	{
+		q = HnswGetQuantizer(&vs->dist);
+		if (memcmp(((HnswCodeData *) DatumGetPointer(HnswEncode(q, PointerGetDatum(full), &c->full)))->code,
+				   c->code, c->dimensions) != 0)
+			report(vs, blkno, off, "its int8 code does not match its value");
+	}
+	pfree(full);
+}
+
+/*
  * Check an element tuple of len bytes: its header, filter columns, value
  * links and value (reading its chunks, if external).  False if it is too
  * broken to collect.
@@ -273,7 +315,10 @@ check_element_tuple(HnswVerifyState *vs, HnswElementTuple etup, Size len,
 		}
 		well_formed = HnswValueIsWellFormed(&vs->dist, PointerGetDatum(v), 0);
 		if (well_formed)
+		{
 			dims = HnswValueDimensions(&vs->dist, PointerGetDatum(v));
+			check_code(vs, PointerGetDatum(v), blkno, off);
+		}
 		pfree(v);
 	}
 	else
@@ -282,7 +327,10 @@ check_element_tuple(HnswVerifyState *vs, HnswElementTuple etup, Size len,
 
 		well_formed = HnswValueIsWellFormed(&vs->dist, v, 0);
 		if (well_formed)
+		{
 			dims = HnswValueDimensions(&vs->dist, v);
+			check_code(vs, v, blkno, off);
+		}
 	}
 	if (!well_formed)
 		report(vs, blkno, off, "its value is malformed");

@@ -158,7 +158,9 @@ def fuzz_indexes(r, rng):
         indexes = []
         for name, definition in (("fz_before", f"(v {opclass})"),
                                  ("fz_filter", f"(v {opclass}, grp) WITH (filter_links = 2)"),
-                                 ("fz_include", f"(v {opclass}) INCLUDE (id) WITH (m = 2)")):
+                                 ("fz_include", f"(v {opclass}) INCLUDE (id) WITH (m = 2)"),
+                                 # refused but for real[] with L2, cosine, L1, inner product
+                                 ("fz_int8", f"(v {opclass}, grp) WITH (storage = int8, m = 2)")):
             if r.run(f"CREATE INDEX {name} ON fz USING hnsw {definition}"):
                 indexes.append(name)
         # hostile rows into the indexes, each on its own
@@ -166,6 +168,8 @@ def fuzz_indexes(r, rng):
             r.run(f"INSERT INTO fz (grp, v) VALUES ({rng.choice(NUMBERS)}, {v})")
         if r.run(f"CREATE INDEX fz_after ON fz USING hnsw (v {opclass})"):
             indexes.append("fz_after")
+        if r.run(f"CREATE INDEX fz_int8_after ON fz USING hnsw (v {opclass}) WITH (storage = int8)"):
+            indexes.append("fz_int8_after")
         r.run("SET enable_seqscan = off")
         for v in values:
             r.run(f"SELECT id FROM fz ORDER BY v {op} {v} LIMIT 5", fetch=True)
@@ -181,7 +185,8 @@ def fuzz_indexes(r, rng):
                 r.failures.append(f"hnsw_verify('{name}') of {opclass}: {problems[:5]}")
         # hostile index options
         for opt in ("m = 1", "m = 101", "ef_construction = 0", "max_layers = 17", "level_scale = 0",
-                    "level_scale = 'NaN'", "filter_links = 65", "m = -1", "nonsense = 1"):
+                    "level_scale = 'NaN'", "filter_links = 65", "m = -1", "nonsense = 1",
+                    "storage = half", "storage = ''", "storage = 8"):
             r.run(f"CREATE INDEX ON fz USING hnsw (v {opclass}) WITH ({opt})")
 
 

@@ -86,6 +86,30 @@ naive_l1(const float *a, const float *b, int n)
 	return s;
 }
 
+/*
+ * The int8 references: code c decoded as lo + step * c in double
+ * precision, then measured against q (what = 0: squared L2, 1: inner
+ * product, 2: L1); *scale gets the sum of the terms' sizes
+ */
+static double
+naive_int8(const float *q, const float *lo, const float *step,
+		   const uint8 *c, int n, int what, double *scale)
+{
+	double		s = 0;
+
+	*scale = 0;
+	for (int i = 0; i < n; i++)
+	{
+		double		x = (double) lo[i] + (double) step[i] * c[i];
+		double		term = what == 0 ? (q[i] - x) * (q[i] - x) :
+			what == 1 ? q[i] * x : fabs(q[i] - x);
+
+		s += term;
+		*scale += fabs(term);
+	}
+	return s;
+}
+
 static uint64
 naive_popcount(uint8 x)
 {
@@ -127,6 +151,12 @@ check_table(const HnswKernelTable *t)
 			float	   *bbuf = malloc(sizeof(float) * (n + shift) + 1);
 			float	   *a = abuf + shift;
 			float	   *b = bbuf + shift;
+			float	   *lobuf = malloc(sizeof(float) * (n + shift) + 1);
+			float	   *stepbuf = malloc(sizeof(float) * (n + shift) + 1);
+			float	   *lo = lobuf + shift;
+			float	   *step = stepbuf + shift;
+			double		ref,
+						scale;
 			uint8	   *x = malloc(n + shift + 1);
 			uint8	   *y = malloc(n + shift + 1);
 			float		dot,
@@ -146,6 +176,8 @@ check_table(const HnswKernelTable *t)
 			{
 				a[i] = (float) (rand() % 2001 - 1000) / 100.0f;
 				b[i] = (float) (rand() % 2001 - 1000) / 100.0f;
+				lo[i] = (float) (rand() % 2001 - 1000) / 100.0f;
+				step[i] = (float) (rand() % 1000) / 10000.0f;
 			}
 			for (int i = 0; i < n + shift; i++)
 			{
@@ -179,6 +211,18 @@ check_table(const HnswKernelTable *t)
 				   t->name, "hamming", n, shift);
 			t->bit_jaccard(x + shift, y + shift, n, &and_count, &or_count);
 			expect(and_count == and_ref && or_count == or_ref, t->name, "jaccard", n, shift);
+			/* the int8 kernels, the codes being y's bytes */
+			ref = naive_int8(a, lo, step, y + shift, n, 0, &scale);
+			expect(close_to(t->int8_l2_squared(a, lo, step, y + shift, n), ref, scale),
+				   t->name, "int8 l2", n, shift);
+			ref = naive_int8(a, lo, step, y + shift, n, 1, &scale);
+			expect(close_to(t->int8_inner_product(a, lo, step, y + shift, n), ref, scale),
+				   t->name, "int8 ip", n, shift);
+			ref = naive_int8(a, lo, step, y + shift, n, 2, &scale);
+			expect(close_to(t->int8_l1(a, lo, step, y + shift, n), ref, scale),
+				   t->name, "int8 l1", n, shift);
+			free(lobuf);
+			free(stepbuf);
 			free(abuf);
 			free(bbuf);
 			free(x);

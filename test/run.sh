@@ -82,8 +82,10 @@ regress_and_tap()
 	else
 		cluster_start "$work/cluster-$major"
 	fi
+	# the churn soak (TAP 008) takes minutes: on the last version only
 	runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" PGHOST="$PGHOST" PGPORT="$PGPORT" \
 		PGUSER=postgres HNSW_UPGRADE_FROM="${upgrade_from:-}" HNSW_REPO="$repo" \
+		HNSW_SOAK="$([ "$major" = "$last" ] && echo 1 || true)" \
 		make -C "$tree" installcheck || status=$?
 	cluster_stop "$work/cluster-$major"
 	if [ $status -ne 0 ] && [ -f "$tree/regression.diffs" ]; then
@@ -149,7 +151,7 @@ valgrind_regress()
 {
 	local config half status=0
 	local halves=("hnsw_types hnsw_index hnsw_distances hnsw_layout hnsw_links hnsw_iterative hnsw_covering hnsw_vacuum"
-		"hnsw_types hnsw_filter hnsw_options hnsw_large hnsw_monitor hnsw_explain")
+		"hnsw_types hnsw_filter hnsw_options hnsw_large hnsw_monitor hnsw_explain hnsw_storage")
 
 	config=$(bash "$top/test/build-postgres.sh" --debug | tail -n 1)
 	for half in 0 1; do

@@ -3,10 +3,11 @@
 # A backend killed in the middle of an insert (kill -9 of one backend, not
 # of the postmaster): the postmaster resets every backend and replays WAL
 # (the crash-restart path), and then the indexes of every kind are sound.
-# Four tables take single-row inserts from pgbench at once: one indexed
+# Five tables take single-row inserts from pgbench at once: one indexed
 # with filter columns and INCLUDE, one whose vectors are larger than a page
-# (chunk tuples), a plain one, and an unlogged one, whose index comes back
-# from its init fork, empty and usable.  Each round checks that pgbench had
+# (chunk tuples), a plain one, an unlogged one, whose index comes back
+# from its init fork, empty and usable, and one with storage = int8 (codes
+# in the elements, the values in chunks).  Each round checks that pgbench had
 # committed transactions before the kill (so the kill did land in the
 # middle of work), that no index has a structural problem, and that the
 # rows committed before the kill are found by their own vectors.
@@ -45,6 +46,10 @@ $node->safe_psql('postgres', q{
 	INSERT INTO u (v) SELECT ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16))
 		FROM generate_series(1, 500) i;
 	CREATE INDEX u_idx ON u USING hnsw (v);
+	CREATE TABLE c (id serial PRIMARY KEY, v real[]);
+	INSERT INTO c (v) SELECT ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16))
+		FROM generate_series(1, 500) i;
+	CREATE INDEX c_idx ON c USING hnsw (v) WITH (storage = int8);
 });
 
 my $dir = PostgreSQL::Test::Utils::tempdir;
@@ -53,7 +58,8 @@ my %scripts = (
 	'f.sql' => "INSERT INTO f (v, grp, name) VALUES ($vec16, (random() * 10)::int, 'x');\n",
 	'w.sql' => "INSERT INTO w (v) VALUES (ARRAY(SELECT random()::real FROM generate_series(1, 3000)));\n",
 	'p.sql' => "INSERT INTO p (v) VALUES ($vec16);\n",
-	'u.sql' => "INSERT INTO u (v) VALUES ($vec16);\n");
+	'u.sql' => "INSERT INTO u (v) VALUES ($vec16);\n",
+	'c.sql' => "INSERT INTO c (v) VALUES ($vec16);\n");
 write_scripts($dir, %scripts);
 
 # every row of table is found by its own vector (the rare greedy miss at
@@ -68,15 +74,16 @@ sub lost_rows
 		WHERE i.id IS DISTINCT FROM (SELECT id FROM $table j WHERE true $qual ORDER BY j.v <-> i.v LIMIT 1)});
 }
 
-for my $round (1 .. 4)
+for my $round (1 .. 5)
 {
 	my ($out, $err) = ('', '');
 	my $before = $node->safe_psql('postgres',
-		"SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p)");
+		"SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p) + (SELECT count(*) FROM c)");
 	my $pgbench = IPC::Run::start(
 		[
 			'pgbench', '--no-vacuum', '--client=4', '--jobs=2', '--time=30',
 			'-f', "$dir/f.sql\@3", '-f', "$dir/w.sql\@1", '-f', "$dir/p.sql\@3", '-f', "$dir/u.sql\@3",
+			'-f', "$dir/c.sql\@3",
 			'-h', $node->host, '-p', $node->port, 'postgres'
 		],
 		'>', \$out, '2>', \$err);
@@ -85,12 +92,12 @@ for my $round (1 .. 4)
 	# the middle, after its element is written and before it links back
 	# (the pause point insert_before_link_back, while a session holds the
 	# advisory lock), and its backend is killed there
-	my $table = ('f', 'w', 'p', 'u')[($round - 1) % 4];
+	my $table = ('f', 'w', 'p', 'u', 'c')[($round - 1) % 5];
 	my $row = $table eq 'f' ? "($vec16, 1, 'victim')" :
 	  $table eq 'w' ? "(ARRAY(SELECT random()::real FROM generate_series(1, 3000)))" : "($vec16)";
 	my $columns = $table eq 'f' ? '(v, grp, name)' : '(v)';
 	$node->poll_query_until('postgres',
-		"SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p) > $before + 20")
+		"SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p) + (SELECT count(*) FROM c) > $before + 20")
 	  or die "pgbench committed nothing";
 	my ($hout, $herr, $vout, $verr) = ('', '', '', '');
 	my $holder = IPC::Run::start(
@@ -117,7 +124,7 @@ for my $round (1 .. 4)
 		SELECT pid FROM pg_stat_activity
 		WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE 'INSERT%'});
 	my $committed = $node->safe_psql('postgres',
-		"SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p)") - $before;
+		"SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p) + (SELECT count(*) FROM c)") - $before;
 	cmp_ok($committed, '>', 0, "round $round: pgbench committed $committed inserts before the kill");
 	kill 'KILL', $victim;
 	$pgbench->finish;
@@ -132,7 +139,7 @@ for my $round (1 .. 4)
 	# the postmaster reinitialises and replays WAL; wait until it answers
 	$node->poll_query_until('postgres', 'SELECT true') or die "the server did not come back";
 
-	foreach my $index ('f_idx', 'w_idx', 'p_idx', 'u_idx')
+	foreach my $index ('f_idx', 'w_idx', 'p_idx', 'u_idx', 'c_idx')
 	{
 		is($node->safe_psql('postgres',
 				"SELECT count(*) FROM hnsw_verify('$index') WHERE problem NOT LIKE '%cannot be reached%'"),
@@ -148,8 +155,8 @@ for my $round (1 .. 4)
 		"INSERT INTO u (v) SELECT ARRAY(SELECT (random() + 0 * g)::real FROM generate_series(1, 16)) FROM generate_series(1, 50) g");
 
 	# VACUUM links back what inserts left unreachable; then nothing is lost
-	$node->safe_psql('postgres', 'VACUUM f; VACUUM w; VACUUM p; VACUUM u');
-	foreach my $index ('f_idx', 'w_idx', 'p_idx', 'u_idx')
+	$node->safe_psql('postgres', 'VACUUM f; VACUUM w; VACUUM p; VACUUM u; VACUUM c');
+	foreach my $index ('f_idx', 'w_idx', 'p_idx', 'u_idx', 'c_idx')
 	{
 		is($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('$index')"), '0',
 			"round $round: $index verifies clean after VACUUM");
@@ -159,6 +166,7 @@ for my $round (1 .. 4)
 	is(lost_rows('w', ''), '0', "round $round: every row of w (chunked values) is found");
 	is(lost_rows('p', ''), '0', "round $round: every row of p is found");
 	is(lost_rows('u', ''), '0', "round $round: every row of u is found");
+	is(lost_rows('c', ''), '0', "round $round: every row of c (storage int8) is found");
 }
 
 report_seed($seed);

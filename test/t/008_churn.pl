@@ -3,11 +3,14 @@
 # A churn soak: an index on real vectors (Fashion-MNIST images, from
 # Debian's dataset-fashion-mnist) goes through rounds of deleting 10% of the
 # rows, inserting as many, and VACUUM, while pgbench queries it, and after
-# every round: hnsw_verify is clean, recall@10 at ef_search 10 (500
+# every round: hnsw_verify is clean, recall@10 at ef_search 10 (1,000
 # queries) stays within 0.01 of the first round's and within 0.015 of a
 # fresh build of the same rows, and the index stays within 1.5x of its
 # size after the first round (VACUUM's space is reused).  The curve is
 # printed (note) round by round, with the layer-0 out-degree of both.
+#
+# It takes minutes, so it runs only with HNSW_SOAK=1: test/run.sh sets
+# that for the last server version it tests.
 
 use strict;
 use warnings;
@@ -19,18 +22,16 @@ use Test::More;
 use lib 'test';
 use HnswTest;
 
-# Not in the default run: with some level draws recall dips more than 0.01
-# below round 1's for a few rounds and recovers (HNSW_TEST_SEED=1972897727
-# on PostgreSQL 18: 0.9684 in round 1, 0.9562 and 0.9570 in rounds 3 and
-# 4, against 0.9722 and 0.9738 for fresh builds), which is under
-# investigation (bench/RESULTS.md).  HNSW_SOAK=1 runs it.
+# 1,000 queries: with 500, the recall of one graph against another of the
+# same rows varied by up to 0.014 (fresh builds), so that "within 0.01 of
+# round 1" failed on level draws alone (bench/RESULTS.md).
 plan skip_all => 'the churn soak runs with HNSW_SOAK=1' unless $ENV{HNSW_SOAK};
 my $images = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
 plan skip_all => "$images is missing (Debian's dataset-fashion-mnist)" unless -r $images;
 
 my $rows = 4000;
-my $pool = 6000;
-my $nq = 500;				# queries: the last $nq images of the pool
+my $pool = 7000;
+my $nq = 1000;				# queries: the last $nq images of the pool
 my $rounds = $ENV{HNSW_CHURN_ROUNDS} // 10;
 
 # the first $pool images as real[] literals

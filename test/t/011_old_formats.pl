@@ -36,7 +36,8 @@ plan skip_all => "the old formats' commits build against PostgreSQL 15 only (thi
 my @formats = (
 	[ 1, 'e38c3e8', '0.1.0' ],
 	[ 2, 'eb62328', '0.2.0' ],
-	[ 3, '76dcfa9', '0.3.0' ],);
+	[ 3, '76dcfa9', '0.3.0' ],
+	[ 4, '151b19f', '0.3.0' ],);
 
 my @missing = grep { system("git -c safe.directory='*' -C '$repo' cat-file -e $_->[1]^{commit} 2>/dev/null") != 0 } @formats;
 plan skip_all => 'the repository lacks the old formats\' commits (a shallow clone?)' if @missing;
