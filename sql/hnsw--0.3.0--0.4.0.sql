@@ -214,3 +214,19 @@ CREATE FUNCTION hnsw_index_health(index regclass,
 	AS 'MODULE_PATHNAME', 'hnsw_index_health'
 	LANGUAGE C STRICT;
 COMMENT ON FUNCTION hnsw_index_health(regclass) IS 'elements of live and of dead rows, live elements no search can reach, mean and lowest out-degree per layer of the live elements (array element i is layer i - 1), free space, and what to do about them';
+
+-- hnsw_index_info says how elements hold their values (storage) --
+
+DROP FUNCTION hnsw_index_info(regclass);
+CREATE FUNCTION hnsw_index_info(index regclass,
+	OUT format_version integer, OUT m integer, OUT ef_construction integer,
+	OUT max_layers integer, OUT level_scale float8,
+	OUT extend_candidates boolean, OUT keep_pruned boolean,
+	OUT dimensions integer, OUT elements bigint, OUT deleted bigint,
+	OUT entry_point tid, OUT entry_level integer, OUT layers integer,
+	OUT elements_per_layer bigint[], OUT mean_out_degree float8[],
+	OUT pages bigint, OUT storage text)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'hnsw_index_info'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION hnsw_index_info(regclass) IS 'options, format version, storage, elements, entry point and per-layer elements and mean out-degree of an hnsw index (array element i is layer i - 1)';

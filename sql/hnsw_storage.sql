@@ -28,6 +28,7 @@ FROM generate_series(1, 100) g;
 CREATE INDEX st_float_idx ON st_float USING hnsw (v) WITH (m = 8, ef_construction = 32);
 CREATE INDEX st_int8_idx ON st_int8 USING hnsw (v) WITH (m = 8, ef_construction = 32, storage = int8);
 SELECT * FROM hnsw_verify('st_int8_idx');
+SELECT storage, format_version FROM hnsw_index_info('st_int8_idx');
 
 -- the elements hold codes: 48 bytes of code and a 40-byte header, and the
 -- values (216 bytes each) are in chunk tuples
@@ -207,12 +208,14 @@ SELECT * FROM hnsw_verify('st_wide_idx');
 -- notice) until REINDEX, which learns them
 CREATE TABLE st_empty (id int, v real[]);
 CREATE INDEX st_empty_idx ON st_empty USING hnsw (v) WITH (storage = int8);
+SELECT storage FROM hnsw_index_info('st_empty_idx');
 INSERT INTO st_empty SELECT id, v FROM st_float WHERE id <= 300;
 SELECT count(*) FILTER (WHERE (SELECT t.id FROM st_empty t ORDER BY t.v <-> o.v LIMIT 1) = o.id) AS found_self
 FROM st_empty o;
 SELECT max(value_bytes) FROM generate_series(1, pg_relation_size('st_empty_idx') / 8192 - 1) b,
 	 LATERAL hnsw_page_items('st_empty_idx', b) WHERE kind = 'element';
 REINDEX INDEX st_empty_idx;
+SELECT storage FROM hnsw_index_info('st_empty_idx');
 SELECT max(value_bytes) FROM generate_series(1, pg_relation_size('st_empty_idx') / 8192 - 1) b,
 	 LATERAL hnsw_page_items('st_empty_idx', b) WHERE kind = 'element';
 SELECT * FROM hnsw_verify('st_empty_idx');

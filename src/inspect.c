@@ -50,8 +50,8 @@ hnsw_index_info(PG_FUNCTION_ARGS)
 {
 	HnswVerifyState vs;
 	TupleDesc	tupdesc;
-	Datum		values[16];
-	bool		nulls[16];
+	Datum		values[17];
+	bool		nulls[17];
 	int64		deleted = 0;
 	int64		per_layer[HNSW_MAX_LAYERS];
 	int64		degree[HNSW_MAX_LAYERS];
@@ -104,6 +104,10 @@ hnsw_index_info(PG_FUNCTION_ARGS)
 	values[i++] = PointerGetDatum(construct_array(means, layers, FLOAT8OID, 8,
 												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[i++] = Int64GetDatum((int64) vs.nblocks);
+	/* (extension versions before 0.4.0 declare the columns up to here) */
+	values[i++] = CStringGetTextDatum(vs.meta.storage == HNSW_STORAGE_INT8 ?
+									  (vs.meta.ranges.size > 0 ? "int8" : "int8, no ranges yet") :
+									  "float4");
 	Assert(i == lengthof(values));
 
 	relation_close(vs.index, AccessShareLock);

@@ -112,7 +112,7 @@ typedef struct HnswScanOpaqueData
 
 	/* hnsw.sample_recall: is this search sampled, and what it handed out */
 	bool		sampled;
-	int			sample_ef;		/* its first beam */
+	int			sample_ef;		/* hnsw.ef_search when it began */
 	HnswSampledRow *handed;		/* in scan_cxt */
 	int			nhanded;
 } HnswScanOpaqueData;
@@ -797,7 +797,7 @@ next_row(IndexScanDesc scan)
 		if (so->query != (Datum) 0 && HnswSampleThisScan())
 		{
 			so->sampled = true;
-			so->sample_ef = so->ef;
+			so->sample_ef = hnsw_ef_search;
 			so->handed = MemoryContextAlloc(so->scan_cxt,
 											sizeof(HnswSampledRow) * HNSW_SAMPLE_MAX_K);
 		}

@@ -80,7 +80,7 @@ restore();
 # the format version
 damage(28, "\x63\x00\x00\x00");
 ($ret, $stdout, $stderr) = $node->psql('postgres', $query);
-like($stderr, qr/XX002: index "items_v_idx" has format version 99, but this build of hnsw reads versions 1 to 4/,
+like($stderr, qr/XX002: index "items_v_idx" has format version 99, but this build of hnsw reads versions 1 to 5/,
 	'other format version: clear error');
 restore();
 
