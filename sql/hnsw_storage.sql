@@ -86,13 +86,13 @@ SELECT reranked > 0 FROM (SELECT rows_reranked AS reranked FROM hnsw_last_scan()
 -- pair of indexes built, measured at ef_search 10 and dropped)
 DROP INDEX st_float_idx;
 DROP INDEX st_int8_idx;
-CREATE FUNCTION st_int8_within(opclass text) RETURNS boolean LANGUAGE plpgsql AS $$
+CREATE FUNCTION st_within(opclass text, storage text) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
 	f float8;
 	q float8;
 BEGIN
 	EXECUTE format('CREATE INDEX st_float_x ON st_float USING hnsw (v %s) WITH (m = 8, ef_construction = 32)', opclass);
-	EXECUTE format('CREATE INDEX st_int8_x ON st_int8 USING hnsw (v %s) WITH (m = 8, ef_construction = 32, storage = int8)', opclass);
+	EXECUTE format('CREATE INDEX st_int8_x ON st_int8 USING hnsw (v %s) WITH (m = 8, ef_construction = 32, storage = %s)', opclass, storage);
 	SELECT avg(recall) INTO f FROM st_queries s, LATERAL hnsw_measure_recall('st_float_x', s.v, 10, 10);
 	SELECT avg(recall) INTO q FROM st_queries s, LATERAL hnsw_measure_recall('st_int8_x', s.v, 10, 10);
 	DROP INDEX st_float_x;
@@ -100,9 +100,11 @@ BEGIN
 	RETURN q >= f - 0.005;
 END
 $$;
-SELECT opclass, st_int8_within(opclass) AS within_0_005
-FROM unnest(ARRAY['float4_cosine_ops', 'float4_ip_ops', 'float4_l1_ops']) opclass;
-DROP FUNCTION st_int8_within(text);
+SELECT opclass, storage, st_within(opclass, storage) AS within_0_005
+FROM unnest(ARRAY['float4_l2_ops', 'float4_cosine_ops', 'float4_ip_ops', 'float4_l1_ops']) opclass,
+	 unnest(ARRAY['int8', 'half']) storage
+ORDER BY 1, 2;
+DROP FUNCTION st_within(text, text);
 
 -- a build over maintenance_work_mem: the rows after the graph was written
 -- go in as inserts, coded with the ranges of the rows before
@@ -191,7 +193,7 @@ SELECT (SELECT array_agg(id) FROM (SELECT id FROM st_int8 ORDER BY v <-> s.v LIM
 FROM st_queries s WHERE qid = 3;
 RESET enable_seqscan;
 
--- 3,072 dimensions: the code, 3,112 bytes, fits its element whole
+-- 3,072 dimensions: the int8 code, 3,112 bytes, fits its element whole
 CREATE TABLE st_wide (id int, v real[]);
 INSERT INTO st_wide SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 3072 + 0 * i))
 FROM generate_series(1, 60) i;
@@ -203,6 +205,16 @@ WHERE kind = 'element' GROUP BY kind;
 SELECT count(*) FILTER (WHERE (SELECT t.id FROM st_wide t ORDER BY t.v <-> o.v LIMIT 1) = o.id) AS found_self
 FROM st_wide o;
 SELECT * FROM hnsw_verify('st_wide_idx');
+-- and with half codes, 6,184 bytes
+DROP INDEX st_wide_idx;
+CREATE INDEX st_wide_half ON st_wide USING hnsw (v) WITH (storage = half);
+SELECT kind, count(*), max(value_bytes)
+FROM generate_series(1, pg_relation_size('st_wide_half') / 8192 - 1) b,
+	 LATERAL hnsw_page_items('st_wide_half', b)
+WHERE kind = 'element' GROUP BY kind;
+SELECT count(*) FILTER (WHERE (SELECT t.id FROM st_wide t ORDER BY t.v <-> o.v LIMIT 1) = o.id) AS found_self
+FROM st_wide o;
+SELECT * FROM hnsw_verify('st_wide_half');
 
 -- built on an empty table: no ranges to learn, so float4 values (with a
 -- notice) until REINDEX, which learns them
@@ -220,15 +232,49 @@ SELECT max(value_bytes) FROM generate_series(1, pg_relation_size('st_empty_idx')
 	 LATERAL hnsw_page_items('st_empty_idx', b) WHERE kind = 'element';
 SELECT * FROM hnsw_verify('st_empty_idx');
 
--- storage int8 takes real[] with L2, cosine, L1 and inner product only
+-- storage = half: binary16 codes, the same ranking; no ranges to learn
+CREATE TABLE st_half AS SELECT * FROM st_float;
+CREATE INDEX st_half_idx ON st_half USING hnsw (v) WITH (m = 8, ef_construction = 32, storage = half);
+SELECT storage FROM hnsw_index_info('st_half_idx');
+SELECT kind, count(*), max(value_bytes)
+FROM generate_series(1, pg_relation_size('st_half_idx') / 8192 - 1) b,
+	 LATERAL hnsw_page_items('st_half_idx', b)
+WHERE kind = 'element' GROUP BY kind;
+SET enable_seqscan = off;
+SELECT st_scans('SELECT id FROM st_half ORDER BY v <-> (SELECT v FROM st_queries WHERE qid = 1) LIMIT 10');
+CREATE TEMP TABLE st_half_rows AS
+SELECT s.qid, r.n, r.id, r.d
+FROM st_queries s,
+	 LATERAL (SELECT row_number() OVER () AS n, id, d FROM
+			  (SELECT id, v <-> s.v AS d FROM st_half ORDER BY v <-> s.v LIMIT 10) x) r;
+RESET enable_seqscan;
+SELECT count(*) AS rows,
+	   bool_and(r.d = (t.v <-> s.v)) AS exact_distances,
+	   bool_and(r.d >= coalesce((SELECT p.d FROM st_half_rows p WHERE p.qid = r.qid AND p.n = r.n - 1), 0)) AS ordered
+FROM st_half_rows r JOIN st_half t USING (id) JOIN st_queries s USING (qid);
+-- values beyond the largest half (65504) are coded as 65504, and found
+INSERT INTO st_half SELECT 10000 + i,
+	ARRAY(SELECT ((random() * 2 - 1) * 100000 * i)::real FROM generate_series(1, 48 + 0 * i))
+FROM generate_series(1, 6) i;
+SELECT count(*) FILTER (WHERE (SELECT t.id FROM st_half t ORDER BY t.v <-> o.v LIMIT 1) = o.id) AS found,
+	   count(*) AS beyond
+FROM st_half o WHERE id > 10000;
+DELETE FROM st_half WHERE id % 3 = 0;
+VACUUM st_half;
+SELECT * FROM hnsw_verify('st_half_idx');
+SELECT avg(recall) >= 0.95 AS recall_after_vacuum
+FROM st_queries s, LATERAL hnsw_measure_recall('st_half_idx', s.v, 10, 40);
+
+-- storage int8 and half take real[] with L2, cosine, L1 and inner product only
 CREATE TABLE st_other (b bit(16), i int4[], t text, d float8[], v real[]);
 CREATE INDEX ON st_other USING hnsw (b) WITH (storage = int8);
 CREATE INDEX ON st_other USING hnsw (i int4_jaccard_ops) WITH (storage = int8);
 CREATE INDEX ON st_other USING hnsw (t) WITH (storage = int8);
 CREATE INDEX ON st_other USING hnsw (d) WITH (storage = int8);
 CREATE INDEX ON st_other USING hnsw (v float4_hellinger_ops) WITH (storage = int8);
-CREATE INDEX ON st_other USING hnsw (v) WITH (storage = half);
+CREATE INDEX ON st_other USING hnsw (b) WITH (storage = half);
+CREATE INDEX ON st_other USING hnsw (v) WITH (storage = 'bit');
 CREATE INDEX ON st_other USING hnsw (v) WITH (storage = float4);
 
-DROP TABLE st_centres, st_float, st_int8, st_queries, st_wide, st_empty, st_other;
+DROP TABLE st_centres, st_float, st_int8, st_half, st_queries, st_wide, st_empty, st_other;
 DROP FUNCTION st_scans(text);

@@ -654,22 +654,29 @@ free_stored(AreaWrite *w, Datum stored)
 }
 
 /*
- * Pass -1, for int8 storage: learn the ranges from every element's value,
- * write them and every value to chunks (ahead of the elements' pages, so
- * that those hold codes and lists only)
+ * Pass -1, for int8 and half storage: with int8, learn the ranges from
+ * every element's value and write them to chunks; then write every value
+ * to chunks (ahead of the elements' pages, so that those hold codes and
+ * lists only)
  */
 static void
-learn_ranges(AreaWrite *w)
+write_values(AreaWrite *w, int storage)
 {
 	HnswBuildArea *area = w->area;
-	HnswRangesData *r = HnswRangesStart(area->dimensions);
 
-	for (int i = 0; i < w->n; i++)
-		HnswRangesAdd(r, element_value(area_element(area, area_numbered(area, i))));
-	HnswRangesFinish(r);
-	HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
-	w->quantizer = HnswMakeQuantizer(r);
-	pfree(r);
+	if (storage == HNSW_STORAGE_INT8)
+	{
+		HnswRangesData *r = HnswRangesStart(area->dimensions);
+
+		for (int i = 0; i < w->n; i++)
+			HnswRangesAdd(r, element_value(area_element(area, area_numbered(area, i))));
+		HnswRangesFinish(r);
+		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
+		w->quantizer = HnswMakeQuantizer(r);
+		pfree(r);
+	}
+	else
+		w->quantizer = HnswHalfQuantizer(area->dimensions);
 	w->fulls = palloc_extended(sizeof(HnswExternalValue) * Max(w->n, 1),
 							   MCXT_ALLOC_HUGE);
 	for (int i = 0; i < w->n; i++)
@@ -916,7 +923,7 @@ write_metapage(AreaWrite *w)
 	HnswEditStart(&edit, w->index, false);
 	meta = HnswPageGetMeta(HnswEditPage(&edit, buf, false));
 	meta->dimensions = area->dimensions;
-	if (w->quantizer)
+	if (w->quantizer && w->quantizer->storage == HNSW_STORAGE_INT8)
 		meta->ranges = w->ranges;
 	if (w->n > 0)
 	{
@@ -940,6 +947,7 @@ void
 HnswAreaWrite(HnswBuildArea *area, Relation index)
 {
 	AreaWrite	w;
+	int			storage;
 
 	w.area = area;
 	w.index = index;
@@ -952,9 +960,10 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 	w.quantizer = NULL;
 	w.fulls = NULL;
 
-	if (w.n > 0 && HnswReadMetaPage(index).storage == HNSW_STORAGE_INT8)
-		learn_ranges(&w);
-	else if (HnswReadMetaPage(index).storage == HNSW_STORAGE_INT8)
+	storage = HnswReadMetaPage(index).storage;
+	if (w.n > 0 && storage != HNSW_STORAGE_FLOAT4)
+		write_values(&w, storage);
+	else if (storage == HNSW_STORAGE_INT8)
 		ereport(NOTICE,
 				(errmsg("index \"%s\" has no rows to learn int8 ranges from",
 						RelationGetRelationName(index)),

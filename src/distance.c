@@ -73,7 +73,7 @@ HnswInitDistance(HnswDistance *dist, Relation index)
 /*
  * May a and b be int8 codes?  Only for the float4 kernels, whose values
  * otherwise are arrays (an array's dimension count where a code has
- * HNSW_CODE_MARKER, see HnswCodeData).
+ * a negative marker, see HnswCodeData).
  */
 static inline bool
 any_code(HnswDistance *dist, Datum a, Datum b)

@@ -52,6 +52,7 @@ static const struct config_enum_entry iterative_scan_options[] = {
 static relopt_enum_elt_def storage_options[] = {
 	{"float4", HNSW_STORAGE_FLOAT4},
 	{"int8", HNSW_STORAGE_INT8},
+	{"half", HNSW_STORAGE_HALF},
 	{NULL, 0}
 };
 
@@ -90,9 +91,9 @@ _PG_init(void)
 					  "Links each element keeps, per scalar filter column, to the nearest elements with the same value in it",
 					  0, 0, HNSW_MAX_VALUE_LINKS, AccessExclusiveLock);
 	add_enum_reloption(hnsw_relopt_kind, "storage",
-					   "How elements hold their values: float4 as given, or int8 codes the search walks on, the values kept for exact ranking",
+					   "How elements hold their values: float4 as given, or int8 or half codes the search walks on, the values kept for exact ranking",
 					   storage_options, HNSW_STORAGE_FLOAT4,
-					   "Valid values are \"float4\" and \"int8\".",
+					   "Valid values are \"float4\", \"int8\" and \"half\".",
 					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",

@@ -115,8 +115,9 @@ typedef enum HnswKernel
  */
 typedef struct HnswQuantizer
 {
+	int			storage;		/* HNSW_STORAGE_INT8 or _HALF */
 	int			dimensions;
-	float	   *lo;
+	float	   *lo;				/* int8: the ranges */
 	float	   *step;
 	float	   *decoded;		/* scratch: one code decoded */
 } HnswQuantizer;
@@ -364,6 +365,7 @@ extern HnswRangesData *HnswRangesStart(int dimensions);
 extern void HnswRangesAdd(HnswRangesData *r, Datum value);
 extern void HnswRangesFinish(HnswRangesData *r);
 extern HnswQuantizer *HnswMakeQuantizer(const HnswRangesData *r);
+extern HnswQuantizer *HnswHalfQuantizer(int dimensions);
 extern HnswQuantizer *HnswLoadQuantizer(Relation index);
 extern HnswQuantizer *HnswGetQuantizer(HnswDistance *dist);
 extern Datum HnswEncode(HnswQuantizer *q, Datum value,

@@ -155,12 +155,19 @@ typedef struct HnswMetaPageData
 
 /*
  * How an element holds its value (reloption storage).  float4: the value
- * as given.  int8: a code of one byte per dimension (HnswCodeData) that the
- * walk measures, and the value itself in chunk tuples, read only to rank
- * the candidates a search found by their exact distances.
+ * as given.  int8 and half: a code (HnswCodeData) of one byte per
+ * dimension or of IEEE binary16 values, which the walk measures, and the
+ * value itself in chunk tuples, read only to rank the candidates a search
+ * found by their exact distances.
  */
 #define HNSW_STORAGE_FLOAT4			0
 #define HNSW_STORAGE_INT8			1
+#define HNSW_STORAGE_HALF			2
+
+/* Do the elements of an index with metapage meta hold codes? */
+#define HnswMetaHasCodes(meta) \
+	(((meta)->storage == HNSW_STORAGE_INT8 && (meta)->ranges.size > 0) || \
+	 (meta)->storage == HNSW_STORAGE_HALF)
 
 /*
  * The frozen per-dimension ranges of int8 codes: dimension i of a value x
@@ -178,24 +185,29 @@ typedef struct HnswRangesData
 	(offsetof(HnswRangesData, values) + sizeof(float4) * 2 * (dims))
 
 /*
- * An int8 code, the value of an element of an int8 index (a varlena, in
- * place of the float4[] it codes).  marker is -1 where an array has its
- * number of dimensions, which is never negative: that tells a code from a
- * value.  norm is that of the decoded vector (for cosine distance); full
- * leads to the chunks of the value itself.
+ * A code, the value of an element of an int8 or half index (a varlena, in
+ * place of the float4[] it codes).  marker is negative where an array has
+ * its number of dimensions, which never is: that tells a code from a
+ * value, and the kind of code (HNSW_CODE_INT8: one byte per dimension,
+ * HNSW_CODE_HALF: a uint16 binary16 per dimension).  norm is that of the
+ * decoded vector (for cosine distance); full leads to the chunks of the
+ * value itself.
  */
 typedef struct HnswCodeData
 {
 	int32		vl_len_;		/* varlena header (SET_VARSIZE) */
-	int32		marker;			/* HNSW_CODE_MARKER */
+	int32		marker;			/* HNSW_CODE_INT8 or HNSW_CODE_HALF */
 	uint32		dimensions;
 	float4		norm;
 	HnswExternalValue full;
 	uint8		code[FLEXIBLE_ARRAY_MEMBER];
 } HnswCodeData;
 
-#define HNSW_CODE_MARKER			(-1)
-#define HnswCodeSize(dims)			(offsetof(HnswCodeData, code) + (dims))
+#define HNSW_CODE_INT8				(-1)
+#define HNSW_CODE_HALF				(-2)
+#define HnswCodeSize(marker, dims) \
+	(offsetof(HnswCodeData, code) + \
+	 (Size) (dims) * ((marker) == HNSW_CODE_HALF ? sizeof(uint16) : 1))
 
 /* Filter columns that can have value links: the bits of linked_columns */
 #define HNSW_MAX_LINKED_COLUMNS		32

@@ -408,11 +408,11 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	HnswPausePoint("insert_before_write");
 
 	/*
-	 * int8 storage (once a build has learned the ranges): the value goes to
-	 * chunks, and the element gets its code
+	 * int8 (once a build has learned the ranges) and half storage: the value
+	 * goes to chunks, and the element gets its code
 	 */
 	stored = value;
-	if (meta.storage == HNSW_STORAGE_INT8 && meta.ranges.size > 0)
+	if (HnswMetaHasCodes(&meta))
 	{
 		HnswExternalValue full;
 

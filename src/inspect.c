@@ -105,7 +105,8 @@ hnsw_index_info(PG_FUNCTION_ARGS)
 												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[i++] = Int64GetDatum((int64) vs.nblocks);
 	/* (extension versions before 0.4.0 declare the columns up to here) */
-	values[i++] = CStringGetTextDatum(vs.meta.storage == HNSW_STORAGE_INT8 ?
+	values[i++] = CStringGetTextDatum(vs.meta.storage == HNSW_STORAGE_HALF ? "half" :
+									  vs.meta.storage == HNSW_STORAGE_INT8 ?
 									  (vs.meta.ranges.size > 0 ? "int8" : "int8, no ranges yet") :
 									  "float4");
 	Assert(i == lengthof(values));

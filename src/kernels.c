@@ -78,7 +78,8 @@ HnswInitKernels(void)
 				edx;
 	bool		osxsave,
 				fma,
-				popcnt;
+				popcnt,
+				f16c;
 	uint64		xcr0;
 
 	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
@@ -86,12 +87,13 @@ HnswInitKernels(void)
 	osxsave = (ecx & bit_OSXSAVE) != 0;
 	fma = (ecx & bit_FMA) != 0;
 	popcnt = (ecx & bit_POPCNT) != 0;
+	f16c = (ecx & bit_F16C) != 0;
 	if (!osxsave)
 		return;
 	xcr0 = read_xcr0();
 	if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
 		return;
-	cpu_has_avx2 = fma && popcnt && (ebx & bit_AVX2) != 0 &&
+	cpu_has_avx2 = fma && popcnt && f16c && (ebx & bit_AVX2) != 0 &&
 		(xcr0 & 0x6) == 0x6;
 	cpu_has_avx512 = cpu_has_avx2 && (ebx & bit_AVX512F) != 0 &&
 		(xcr0 & 0xE6) == 0xE6;

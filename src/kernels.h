@@ -55,7 +55,85 @@ typedef struct HnswKernelTable
 									   const float *step, const uint8 *c, int n);
 	float		(*int8_l1) (const float *q, const float *lo,
 							const float *step, const uint8 *c, int n);
+
+	/*
+	 * A float vector q against a vector h of IEEE binary16 values (storage
+	 * half): squared L2 distance, inner product and L1 distance
+	 */
+	float		(*half_l2_squared) (const float *q, const uint16 *h, int n);
+	float		(*half_inner_product) (const float *q, const uint16 *h, int n);
+	float		(*half_l1) (const float *q, const uint16 *h, int n);
 } HnswKernelTable;
+
+/* An IEEE binary16 value as a float (exact: every half is a float) */
+static inline float
+hnsw_half_to_float(uint16 h)
+{
+	uint32		sign = (uint32) (h & 0x8000) << 16;
+	uint32		exponent = (h >> 10) & 0x1F;
+	uint32		mantissa = h & 0x3FF;
+	uint32		bits;
+	float		f;
+
+	if (exponent == 0x1F)
+		bits = sign | 0x7F800000 | (mantissa << 13);	/* infinity, NaN */
+	else if (exponent != 0)
+		bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+	else if (mantissa == 0)
+		bits = sign;			/* zero */
+	else
+	{
+		/* subnormal: mantissa * 2^-24, exactly representable */
+		f = (float) mantissa * (1.0f / 16777216.0f);
+		return sign ? -f : f;
+	}
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+/*
+ * The nearest IEEE binary16 value to f (ties to even); beyond the largest
+ * finite half (65504) the largest, so that a code never holds an infinity
+ * (the value itself is kept for ranking)
+ */
+static inline uint16
+hnsw_float_to_half(float f)
+{
+	uint32		bits;
+	uint32		sign;
+	uint32		abs;
+	int			exponent;
+	uint32		mantissa;
+	uint32		half;
+
+	memcpy(&bits, &f, sizeof(bits));
+	sign = (bits >> 16) & 0x8000;
+	abs = bits & 0x7FFFFFFF;
+	if (abs > 0x477FE000)		/* beyond 65504, or not finite */
+		return (uint16) (sign | 0x7BFF);
+	exponent = (int) (abs >> 23) - 127;
+	mantissa = abs & 0x7FFFFF;
+	if (exponent < -25)
+		return (uint16) sign;	/* rounds to zero */
+	if (exponent < -14)
+	{
+		/* a subnormal half: the mantissa with its implicit bit, shifted */
+		uint32		m = mantissa | 0x800000;
+		int			shift = -exponent - 14 + 13;
+		uint32		rest = m & ((1u << shift) - 1);
+		uint32		halfway = 1u << (shift - 1);
+
+		half = m >> shift;
+		if (rest > halfway || (rest == halfway && (half & 1)))
+			half++;
+		return (uint16) (sign | half);
+	}
+	half = ((uint32) (exponent + 15) << 10) | (mantissa >> 13);
+	if ((mantissa & 0x1FFF) > 0x1000 ||
+		((mantissa & 0x1FFF) == 0x1000 && (half & 1)))
+		half++;					/* may carry into the exponent: right */
+	return (uint16) (sign | half);
+}
 
 /* How many elements a bounded kernel sums between checks (a power of 2) */
 #define HNSW_KERNEL_CHECK_EVERY 128

@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * kernels_avx2.c
- *	  Distance kernels for x86-64 CPUs with AVX2, FMA and POPCNT.
+ *	  Distance kernels for x86-64 CPUs with AVX2, FMA, POPCNT and F16C.
  *
  * Compiled with target attributes, not -mavx2, so the rest of the
  * extension stays generic; distance.c only publishes this table after
- * CPU detection has seen all three features.
+ * CPU detection has seen all four features.
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -21,7 +21,7 @@
 
 #include <immintrin.h>
 
-#define HNSW_AVX2 __attribute__((target("avx2,fma,popcnt")))
+#define HNSW_AVX2 __attribute__((target("avx2,fma,popcnt,f16c")))
 
 HNSW_AVX2 static inline float
 hsum256(__m256 v)
@@ -198,6 +198,31 @@ HNSW_AVX2_INT8_KERNEL(avx2_int8_l2_squared, L2_STEP, L2_TAIL)
 HNSW_AVX2_INT8_KERNEL(avx2_int8_inner_product, IP_STEP, IP_TAIL)
 HNSW_AVX2_INT8_KERNEL(avx2_int8_l1, L1_STEP, L1_TAIL)
 
+/*
+ * The half kernels: 8 dimensions at a time, widened to floats by F16C's
+ * VCVTPH2PS, then as the float kernels
+ */
+#define HNSW_AVX2_HALF_KERNEL(name, STEP, TAIL) \
+HNSW_AVX2 static float \
+name(const float *q, const uint16 *h, int n) \
+{ \
+	__m256		acc = _mm256_setzero_ps(); \
+	float		sum; \
+	int			i = 0; \
+\
+	for (; i + 8 <= n; i += 8) \
+		STEP(acc, _mm256_loadu_ps(q + i), \
+			 _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (h + i)))); \
+	sum = hsum256(acc); \
+	for (; i < n; i++) \
+		sum += TAIL(q[i], hnsw_half_to_float(h[i])); \
+	return sum; \
+}
+
+HNSW_AVX2_HALF_KERNEL(avx2_half_l2_squared, L2_STEP, L2_TAIL)
+HNSW_AVX2_HALF_KERNEL(avx2_half_inner_product, IP_STEP, IP_TAIL)
+HNSW_AVX2_HALF_KERNEL(avx2_half_l1, L1_STEP, L1_TAIL)
+
 const HnswKernelTable hnsw_avx2_kernels = {
 	"avx2",
 	avx2_l2_squared,
@@ -210,7 +235,10 @@ const HnswKernelTable hnsw_avx2_kernels = {
 	avx2_bit_jaccard,
 	avx2_int8_l2_squared,
 	avx2_int8_inner_product,
-	avx2_int8_l1
+	avx2_int8_l1,
+	avx2_half_l2_squared,
+	avx2_half_inner_product,
+	avx2_half_l1
 };
 
 #endif							/* HNSW_HAVE_X86_KERNELS */

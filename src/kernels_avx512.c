@@ -18,7 +18,7 @@
 
 #include <immintrin.h>
 
-#define HNSW_AVX512 __attribute__((target("avx512f,avx2,fma,popcnt")))
+#define HNSW_AVX512 __attribute__((target("avx512f,avx2,fma,popcnt,f16c")))
 
 /*
  * One template for the single-accumulator kernels: STEP(acc, va, vb)
@@ -129,6 +129,39 @@ HNSW_AVX512_INT8_KERNEL(avx512_int8_l2_squared, L2_STEP)
 HNSW_AVX512_INT8_KERNEL(avx512_int8_inner_product, IP_STEP)
 HNSW_AVX512_INT8_KERNEL(avx512_int8_l1, L1_STEP)
 
+/* 16 halves from h, of which left are there, the others zero */
+HNSW_AVX512 static inline __m256i
+load_half16(const uint16 *h, int left)
+{
+	uint16		tail[16] = {0};
+
+	if (left >= 16)
+		return _mm256_loadu_si256((const __m256i *) h);
+	memcpy(tail, h, sizeof(uint16) * left);
+	return _mm256_loadu_si256((const __m256i *) tail);
+}
+
+/* The half kernels: 16 dimensions at a time, widened by VCVTPH2PS */
+#define HNSW_AVX512_HALF_KERNEL(name, STEP) \
+HNSW_AVX512 static float \
+name(const float *q, const uint16 *h, int n) \
+{ \
+	__m512		acc = _mm512_setzero_ps(); \
+\
+	for (int i = 0; i < n; i += 16) \
+	{ \
+		__mmask16	k = (n - i >= 16) ? 0xFFFF : (__mmask16) ((1u << (n - i)) - 1); \
+\
+		STEP(acc, _mm512_maskz_loadu_ps(k, q + i), \
+			 _mm512_cvtph_ps(load_half16(h + i, n - i))); \
+	} \
+	return _mm512_reduce_add_ps(acc); \
+}
+
+HNSW_AVX512_HALF_KERNEL(avx512_half_l2_squared, L2_STEP)
+HNSW_AVX512_HALF_KERNEL(avx512_half_inner_product, IP_STEP)
+HNSW_AVX512_HALF_KERNEL(avx512_half_l1, L1_STEP)
+
 /* Filled in by HnswAvx512Kernels(): the bit kernels come from AVX2 */
 static HnswKernelTable avx512_table;
 
@@ -146,6 +179,9 @@ HnswAvx512Kernels(void)
 	avx512_table.int8_l2_squared = avx512_int8_l2_squared;
 	avx512_table.int8_inner_product = avx512_int8_inner_product;
 	avx512_table.int8_l1 = avx512_int8_l1;
+	avx512_table.half_l2_squared = avx512_half_l2_squared;
+	avx512_table.half_inner_product = avx512_half_inner_product;
+	avx512_table.half_l1 = avx512_half_l1;
 	return &avx512_table;
 }
 

@@ -113,6 +113,26 @@ HNSW_SCALAR_INT8_KERNEL(scalar_int8_l2_squared, (q[i] - x) * (q[i] - x))
 HNSW_SCALAR_INT8_KERNEL(scalar_int8_inner_product, q[i] * x)
 HNSW_SCALAR_INT8_KERNEL(scalar_int8_l1, fabsf(q[i] - x))
 
+/* The half kernels: each value widened, then the float kernel's term */
+#define HNSW_SCALAR_HALF_KERNEL(name, term) \
+static float \
+name(const float *q, const uint16 *h, int n) \
+{ \
+	float		sum = 0.0f; \
+\
+	for (int i = 0; i < n; i++) \
+	{ \
+		float		x = hnsw_half_to_float(h[i]); \
+\
+		sum += (term); \
+	} \
+	return sum; \
+}
+
+HNSW_SCALAR_HALF_KERNEL(scalar_half_l2_squared, (q[i] - x) * (q[i] - x))
+HNSW_SCALAR_HALF_KERNEL(scalar_half_inner_product, q[i] * x)
+HNSW_SCALAR_HALF_KERNEL(scalar_half_l1, fabsf(q[i] - x))
+
 const HnswKernelTable hnsw_scalar_kernels = {
 	"scalar",
 	scalar_l2_squared,
@@ -125,5 +145,8 @@ const HnswKernelTable hnsw_scalar_kernels = {
 	scalar_bit_jaccard,
 	scalar_int8_l2_squared,
 	scalar_int8_inner_product,
-	scalar_int8_l1
+	scalar_int8_l1,
+	scalar_half_l2_squared,
+	scalar_half_inner_product,
+	scalar_half_l1
 };

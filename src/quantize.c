@@ -1,15 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * quantize.c
- *	  int8 codes: the values of an index with storage = int8.
+ *	  Codes: the values of an index with storage = int8 or half.
  *
  * An element of such an index holds, in place of its float4[] value, a
- * code of one byte per dimension (HnswCodeData), and the value itself in
- * chunk tuples the code leads to.  A search walks on the codes: the
- * distance from a query (a float4[]) to an element is computed on the
- * element's decoded vector, lo[i] + step[i] * code[i], by the int8 kernels
- * (kernels.h), and the distance between two elements (inserts and VACUUM
- * choosing neighbours) decodes one of them first.  The candidates a scan
+ * code (HnswCodeData) of one byte per dimension (int8) or of one IEEE
+ * binary16 value per dimension (half), and the value itself in chunk
+ * tuples the code leads to.  A search walks on the codes: the distance
+ * from a query (a float4[]) to an element is computed on the element's
+ * decoded vector (int8: lo[i] + step[i] * code[i]; half: the halves
+ * widened) by the int8 and half kernels (kernels.h), and the distance
+ * between two elements (inserts and VACUUM choosing neighbours) decodes
+ * one of them first.  The candidates a scan
  * found are then ranked again by the exact distance to their values
  * (scan.c), so what a scan returns and its order are exact.
  *
@@ -18,7 +20,9 @@
  * frozen, and kept in chunk tuples the metapage leads to; later values
  * outside them are clamped in their codes (their exact distances come from
  * the values themselves).  A build without rows learns none: its index
- * keeps float4 values, as do inserts into it, until a REINDEX.
+ * keeps float4 values, as do inserts into it, until a REINDEX.  Half codes
+ * need no ranges: each dimension is rounded to the nearest binary16 value
+ * (beyond 65504, to 65504).
  *
  * Copyright (c) 2026, the hnsw developers
  *
@@ -39,11 +43,20 @@
 #define FLOATS(d)	((const float *) ARR_DATA_PTR((ArrayType *) DatumGetPointer(d)))
 #define NFLOATS(d)	(ARR_DIMS((ArrayType *) DatumGetPointer(d))[0])
 
-/* Is d an int8 code rather than a float4[]?  (See HnswCodeData.) */
+/* Is d a code rather than a float4[]?  (See HnswCodeData.) */
 bool
 HnswIsCode(Datum d)
 {
-	return ((HnswCodeData *) DatumGetPointer(d))->marker == HNSW_CODE_MARKER;
+	int32		marker = ((HnswCodeData *) DatumGetPointer(d))->marker;
+
+	return marker == HNSW_CODE_INT8 || marker == HNSW_CODE_HALF;
+}
+
+/* The marker of a storage's codes */
+static int32
+code_marker(int storage)
+{
+	return storage == HNSW_STORAGE_HALF ? HNSW_CODE_HALF : HNSW_CODE_INT8;
 }
 
 /* Ranges being learned: lo[] the minima, step[] the maxima so far */
@@ -107,6 +120,7 @@ HnswMakeQuantizer(const HnswRangesData *r)
 	HnswQuantizer *q = palloc(sizeof(HnswQuantizer));
 	int			n = r->dimensions;
 
+	q->storage = HNSW_STORAGE_INT8;
 	q->dimensions = n;
 	q->lo = palloc(sizeof(float) * n);
 	q->step = palloc(sizeof(float) * n);
@@ -116,9 +130,24 @@ HnswMakeQuantizer(const HnswRangesData *r)
 	return q;
 }
 
+/* A quantizer of half codes of vectors of the given dimension */
+HnswQuantizer *
+HnswHalfQuantizer(int dimensions)
+{
+	HnswQuantizer *q = palloc0(sizeof(HnswQuantizer));
+
+	q->storage = HNSW_STORAGE_HALF;
+	q->dimensions = dimensions;
+	q->decoded = palloc(sizeof(float) * dimensions);
+	return q;
+}
+
+/* The halves of a half code */
+#define HALVES(c)	((const uint16 *) (c)->code)
+
 /*
- * The int8 code of the float4[] value, whose value itself is in the
- * chunks full leads to; palloc'd.  A dimension outside its range gets the
+ * The code of the float4[] value, whose value itself is in the chunks full
+ * leads to; palloc'd.  An int8 dimension outside its range gets the
  * nearest end of it.
  */
 Datum
@@ -126,25 +155,37 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 {
 	const float *x = FLOATS(value);
 	int			n = q->dimensions;
-	HnswCodeData *c = palloc0(HnswCodeSize(n));
+	int32		marker = code_marker(q->storage);
+	HnswCodeData *c = palloc0(HnswCodeSize(marker, n));
 	double		norm = 0;
 
 	if (NFLOATS(value) != n)
-		elog(ERROR, "value of %d dimensions for int8 ranges of %d",
+		elog(ERROR, "value of %d dimensions for codes of %d",
 			 NFLOATS(value), n);
-	SET_VARSIZE(c, HnswCodeSize(n));
-	c->marker = HNSW_CODE_MARKER;
+	SET_VARSIZE(c, HnswCodeSize(marker, n));
+	c->marker = marker;
 	c->dimensions = n;
 	c->full = *full;
 	for (int i = 0; i < n; i++)
 	{
-		double		level = q->step[i] > 0 ?
-			rint(((double) x[i] - q->lo[i]) / q->step[i]) : 0;
 		float		decoded;
 
-		level = Max(0, Min(255, level));
-		c->code[i] = (uint8) level;
-		decoded = q->lo[i] + q->step[i] * (float) c->code[i];
+		if (q->storage == HNSW_STORAGE_HALF)
+		{
+			uint16		h = hnsw_float_to_half(x[i]);
+
+			memcpy(c->code + 2 * i, &h, sizeof(h));
+			decoded = hnsw_half_to_float(h);
+		}
+		else
+		{
+			double		level = q->step[i] > 0 ?
+				rint(((double) x[i] - q->lo[i]) / q->step[i]) : 0;
+
+			level = Max(0, Min(255, level));
+			c->code[i] = (uint8) level;
+			decoded = q->lo[i] + q->step[i] * (float) c->code[i];
+		}
 		norm += (double) decoded * decoded;
 	}
 	c->norm = (float) sqrt(norm);
@@ -156,7 +197,9 @@ static const float *
 decode(HnswQuantizer *q, const HnswCodeData *c)
 {
 	for (int i = 0; i < q->dimensions; i++)
-		q->decoded[i] = q->lo[i] + q->step[i] * (float) c->code[i];
+		q->decoded[i] = c->marker == HNSW_CODE_HALF ?
+			hnsw_half_to_float(HALVES(c)[i]) :
+			q->lo[i] + q->step[i] * (float) c->code[i];
 	return q->decoded;
 }
 
@@ -178,15 +221,16 @@ HnswGetQuantizer(HnswDistance *dist)
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("index \"%s\" is corrupted",
 							RelationGetRelationName(dist->index)),
-					 errdetail("It holds int8 codes but no ranges to read them with."),
+					 errdetail("It holds codes but no ranges to read them with."),
 					 errhint("Please REINDEX it.")));
 	}
 	return dist->quantizer;
 }
 
 /*
- * The quantizer of index: its frozen ranges, read from their chunks; NULL
- * if it has none (float4 storage, or a build without rows).
+ * The quantizer of index: for int8 its frozen ranges, read from their
+ * chunks; NULL if its elements hold no codes (float4 storage, or an int8
+ * build without rows).
  */
 HnswQuantizer *
 HnswLoadQuantizer(Relation index)
@@ -195,8 +239,10 @@ HnswLoadQuantizer(Relation index)
 	HnswRangesData *r;
 	HnswQuantizer *q;
 
-	if (meta.storage != HNSW_STORAGE_INT8 || meta.ranges.size == 0)
+	if (!HnswMetaHasCodes(&meta))
 		return NULL;
+	if (meta.storage == HNSW_STORAGE_HALF)
+		return HnswHalfQuantizer(meta.dimensions);
 	r = (HnswRangesData *) HnswReadExternal(index, &meta.ranges, NULL);
 	if (r == NULL || VARSIZE(r) < offsetof(HnswRangesData, values) ||
 		r->dimensions <= 0 || r->dimensions != (int) meta.dimensions ||
@@ -209,8 +255,8 @@ HnswLoadQuantizer(Relation index)
 }
 
 /*
- * The distance between a and b, either of which (or both) is an int8
- * code of dist's index, the other a float4[]; for HnswComputeDistance.
+ * The distance between a and b, either of which (or both) is a code of
+ * dist's index, the other a float4[]; for HnswComputeDistance.
  */
 double
 HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
@@ -233,17 +279,31 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
 	else
 		x = FLOATS(a);
 
+	if (c->marker != code_marker(q->storage))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupted",
+						RelationGetRelationName(dist->index)),
+				 errdetail("It holds a code of another kind than its storage."),
+				 errhint("Please REINDEX it.")));
+#define DOT(x) (c->marker == HNSW_CODE_HALF ? \
+				hnsw_kernels->half_inner_product(x, HALVES(c), n) : \
+				hnsw_kernels->int8_inner_product(x, q->lo, q->step, c->code, n))
 	switch (dist->kernel)
 	{
 		case HNSW_KERNEL_L2:
-			return sqrt((double) hnsw_kernels->int8_l2_squared(x, q->lo, q->step, c->code, n));
+			return sqrt((double) (c->marker == HNSW_CODE_HALF ?
+								  hnsw_kernels->half_l2_squared(x, HALVES(c), n) :
+								  hnsw_kernels->int8_l2_squared(x, q->lo, q->step, c->code, n)));
 		case HNSW_KERNEL_L1:
-			return hnsw_kernels->int8_l1(x, q->lo, q->step, c->code, n);
+			return c->marker == HNSW_CODE_HALF ?
+				hnsw_kernels->half_l1(x, HALVES(c), n) :
+				hnsw_kernels->int8_l1(x, q->lo, q->step, c->code, n);
 		case HNSW_KERNEL_NEG_IP:
-			return -(double) hnsw_kernels->int8_inner_product(x, q->lo, q->step, c->code, n);
+			return -(double) DOT(x);
 		case HNSW_KERNEL_COSINE:
 			{
-				double		dot = hnsw_kernels->int8_inner_product(x, q->lo, q->step, c->code, n);
+				double		dot = DOT(x);
 				double		norm = sqrt((double) hnsw_kernels->inner_product(x, x, n));
 				double		similarity;
 
@@ -253,8 +313,9 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
 				return 1.0 - Max(-1.0, Min(1.0, similarity));
 			}
 		default:
-			elog(ERROR, "int8 codes of an index with kernel %d", (int) dist->kernel);
+			elog(ERROR, "codes of an index with kernel %d", (int) dist->kernel);
 	}
+#undef DOT
 	return 0.0;					/* keep compiler quiet */
 }
 
@@ -268,9 +329,10 @@ HnswCodeIsWellFormed(Datum value, uint32 dimensions)
 	const HnswCodeData *c = (const HnswCodeData *) DatumGetPointer(value);
 
 	return VARSIZE(c) >= offsetof(HnswCodeData, code) &&
-		c->marker == HNSW_CODE_MARKER && c->dimensions > 0 &&
+		(c->marker == HNSW_CODE_INT8 || c->marker == HNSW_CODE_HALF) &&
+		c->dimensions > 0 &&
 		(dimensions == 0 || c->dimensions == dimensions) &&
-		VARSIZE(c) == HnswCodeSize(c->dimensions) &&
+		VARSIZE(c) == HnswCodeSize(c->marker, c->dimensions) &&
 		c->full.size >= VARHDRSZ && c->full.size <= HNSW_MAX_VALUE_SIZE;
 }
 
@@ -289,11 +351,14 @@ storage_takes(HnswKernel kernel)
 void
 HnswCheckStorage(Relation index, HnswDistance *dist, int storage)
 {
+	const char *name = storage == HNSW_STORAGE_HALF ? "half" : "int8";
+
 	if (storage != HNSW_STORAGE_FLOAT4 && !storage_takes(dist->kernel))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("storage \"int8\" is not supported for index \"%s\"",
-						RelationGetRelationName(index)),
-				 errdetail("Storage \"int8\" takes real[] columns with L2, cosine, L1 or inner product distance (operator classes float4_l2_ops, float4_cosine_ops, float4_l1_ops and float4_ip_ops)."),
+				 errmsg("storage \"%s\" is not supported for index \"%s\"",
+						name, RelationGetRelationName(index)),
+				 errdetail("Storage \"%s\" takes real[] columns with L2, cosine, L1 or inner product distance (operator classes float4_l2_ops, float4_cosine_ops, float4_l1_ops and float4_ip_ops).",
+						   name),
 				 errhint("Use storage = float4 for other types and distances.")));
 }

@@ -108,7 +108,7 @@ typedef struct HnswScanOpaqueData
 	MemoryContext row_cxt;		/* the row handed out; reset per row */
 
 	HnswScanStats stats;		/* summed over rescans */
-	bool		coded;			/* storage int8 */
+	bool		coded;			/* storage int8 or half: elements hold codes */
 
 	/* hnsw.sample_recall: is this search sampled, and what it handed out */
 	bool		sampled;
@@ -144,7 +144,7 @@ hnswcanreturn(Relation index, int attno)
 		return false;
 	if (attno > 1)
 		return true;
-	/* an int8 index's elements hold codes, not the values */
+	/* an int8 or half index's elements hold codes, not the values */
 	if (HnswReadMetaPage(index).storage != HNSW_STORAGE_FLOAT4)
 		return false;
 	HnswInitDistance(&dist, index);
@@ -172,7 +172,7 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	so->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan row",
 										ALLOCSET_DEFAULT_SIZES);
 	so->pinned = InvalidBuffer;
-	so->coded = HnswReadMetaPage(index).storage == HNSW_STORAGE_INT8;
+	so->coded = HnswReadMetaPage(index).storage != HNSW_STORAGE_FLOAT4;
 	so->value_returned = hnsw_value_returnable(&so->dist) && !so->coded;
 	so->filter_desc = HnswFilterDesc(index);
 	so->stats.index = RelationGetRelid(index);
@@ -281,7 +281,7 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 }
 
 /*
- * The value itself of element id of an int8 index, read from the chunks
+ * The value itself of element id of an index with codes, read from the chunks
  * its code leads to (palloc'd); NULL if the element is gone or dead.
  */
 static struct varlena *
@@ -317,16 +317,16 @@ full_value(HnswScanOpaque so, Relation index, HnswElemId id, uint32 dimensions)
 	if (v != NULL && (HnswIsCode(PointerGetDatum(v)) ||
 					  !HnswValueIsWellFormed(&so->dist, PointerGetDatum(v), dimensions)))
 		HnswReportCorruptedPage(index, HnswElemIdGetBlock(id),
-								"the value an int8 code leads to is malformed");
+								"the value a code leads to is malformed");
 	return v;
 }
 
 /*
- * The beam of the first search of an int8 index for a given ef_search:
+ * The beam of the first search of an index with codes for a given ef_search:
  * hnsw.rerank_depth if that is more; by default (0) a quarter more than
  * ef_search.  The walk measures codes, whose distances are a little off:
  * candidates a float4 beam of ef_search would have kept can fall just
- * outside an int8 beam of the same width, and a quarter more took them
+ * outside a beam of codes of the same width, and a quarter more took them
  * back in tests (README "Storage").
  */
 int
@@ -338,7 +338,7 @@ HnswRerankBeam(int ef_search)
 }
 
 /*
- * Rank the candidates of a search of an int8 index by the exact distances
+ * Rank the candidates of a search of an index with codes by the exact distances
  * to their values, nearest first: the first depth of them (0: all), the
  * others dropped, as are those VACUUM has removed since.  A search thus
  * hands out exact distances in exact order.
@@ -554,8 +554,8 @@ search(IndexScanDesc scan)
 		}
 	}
 ranked:
-	/* int8 storage: the candidates by their exact distances */
-	if (meta.storage == HNSW_STORAGE_INT8 && meta.ranges.size > 0 &&
+	/* int8 and half storage: the candidates by their exact distances */
+	if (HnswMetaHasCodes(&meta) &&
 		so->nresults > 0)
 		rerank(so, index, so->stats.searches == 1 ? hnsw_rerank_depth : 0,
 			   meta.dimensions);

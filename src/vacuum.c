@@ -431,7 +431,7 @@ remove_chunks(HnswVacuumState *vs, HnswExternalValue *ext)
 
 /*
  * Pass 3: remove the tuples of deleted elements, their upper tuples and
- * the chunks of their values; with int8 storage, also the chunks of the
+ * the chunks of their values; with int8 or half storage, also the chunks of the
  * values their codes lead to (an external code is read for that after the
  * pages are let go, before its own chunks go).
  */
@@ -476,7 +476,7 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 					memcpy(ext, HnswElementTupleGetValue(etup), sizeof(HnswExternalValue));
 					chunked = lappend(chunked, ext);
 				}
-				else if (etup != NULL && vs->meta.storage == HNSW_STORAGE_INT8 &&
+				else if (etup != NULL && vs->meta.storage != HNSW_STORAGE_FLOAT4 &&
 						 HnswCodeIsWellFormed(PointerGetDatum(HnswElementTupleGetValue(etup)),
 											  vs->meta.dimensions))
 				{
@@ -506,7 +506,7 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 		{
 			HnswExternalValue *ext = (HnswExternalValue *) lfirst(lc);
 
-			if (vs->meta.storage == HNSW_STORAGE_INT8)
+			if (vs->meta.storage != HNSW_STORAGE_FLOAT4)
 			{
 				struct varlena *v = HnswReadExternal(vs->index, ext, NULL);
 

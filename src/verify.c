@@ -230,9 +230,9 @@ is_element_page(HnswVerifyState *vs, Page page, BlockNumber blkno)
 }
 
 /*
- * If the well-formed value of the element at (blkno, off) is an int8 code:
- * the index has int8 storage, the value the code leads to is there and of
- * the index's dimension, and coding it again gives the code.
+ * If the well-formed value of the element at (blkno, off) is a code: the
+ * index has codes of that kind, the value the code leads to is there and
+ * of the index's dimension, and coding it again gives the code.
  */
 static void
 check_code(HnswVerifyState *vs, Datum value, BlockNumber blkno,
@@ -247,26 +247,27 @@ check_code(HnswVerifyState *vs, Datum value, BlockNumber blkno,
 		vs->dist.kernel == HNSW_KERNEL_INT4_HAMMING || !HnswIsCode(value))
 		return;
 	c = (const HnswCodeData *) DatumGetPointer(value);
-	if (vs->meta.storage != HNSW_STORAGE_INT8 || vs->meta.ranges.size == 0)
+	if (!HnswMetaHasCodes(&vs->meta) ||
+		c->marker != (vs->meta.storage == HNSW_STORAGE_HALF ? HNSW_CODE_HALF : HNSW_CODE_INT8))
 	{
-		report(vs, blkno, off, "an int8 code in an index without int8 ranges");
+		report(vs, blkno, off, "a code of another kind than the index's storage");
 		return;
 	}
 	full = HnswReadExternal(vs->index, &c->full, NULL);
 	if (full == NULL)
 	{
-		report(vs, blkno, off, "the chunks of the value its int8 code leads to are missing or broken");
+		report(vs, blkno, off, "the chunks of the value its code leads to are missing or broken");
 		return;
 	}
 	if (HnswIsCode(PointerGetDatum(full)) ||
 		!HnswValueIsWellFormed(&vs->dist, PointerGetDatum(full), vs->meta.dimensions))
-		report(vs, blkno, off, "the value its int8 code leads to is malformed");
+		report(vs, blkno, off, "the value its code leads to is malformed");
 	else
 	{
 		q = HnswGetQuantizer(&vs->dist);
 		if (memcmp(((HnswCodeData *) DatumGetPointer(HnswEncode(q, PointerGetDatum(full), &c->full)))->code,
-				   c->code, c->dimensions) != 0)
-			report(vs, blkno, off, "its int8 code does not match its value");
+				   c->code, HnswCodeSize(c->marker, c->dimensions) - offsetof(HnswCodeData, code)) != 0)
+			report(vs, blkno, off, "its code does not match its value");
 	}
 	pfree(full);
 }

@@ -110,6 +110,79 @@ naive_int8(const float *q, const float *lo, const float *step,
 	return s;
 }
 
+/* An IEEE binary16 value, from its definition */
+static double
+naive_half(uint16 h)
+{
+	int			e = (h >> 10) & 0x1F;
+	int			m = h & 0x3FF;
+	double		v = e == 0 ? ldexp(m, -24) : ldexp(1024 + m, e - 25);
+
+	return (h & 0x8000) ? -v : v;
+}
+
+/* The half kernels' references, as naive_int8's */
+static double
+naive_half_kernel(const float *q, const uint16 *h, int n, int what, double *scale)
+{
+	double		s = 0;
+
+	*scale = 0;
+	for (int i = 0; i < n; i++)
+	{
+		double		x = naive_half(h[i]);
+		double		term = what == 0 ? (q[i] - x) * (q[i] - x) :
+			what == 1 ? q[i] * x : fabs(q[i] - x);
+
+		s += term;
+		*scale += fabs(term);
+	}
+	return s;
+}
+
+/*
+ * The conversions: every finite half widens to its value and narrows back
+ * to itself; a float narrows to a nearest half (ties to the even one), and
+ * beyond 65504 to 65504
+ */
+static void
+check_halves(void)
+{
+	for (uint32 h = 0; h < 0x10000; h++)
+	{
+		if (((h >> 10) & 0x1F) == 0x1F)
+			continue;			/* infinities and NaNs: never in a code */
+		expect(hnsw_half_to_float((uint16) h) == (float) naive_half((uint16) h),
+			   "half", "widen", (int) h, 0);
+		expect(hnsw_float_to_half(hnsw_half_to_float((uint16) h)) == h ||
+			   (h == 0x8000 && hnsw_float_to_half(-0.0f) == 0x8000),
+			   "half", "round trip", (int) h, 0);
+	}
+	for (int i = 0; i < 200000; i++)
+	{
+		float		f = ldexpf((float) rand() / RAND_MAX * 2 - 1, rand() % 44 - 28);
+		uint16		h = hnsw_float_to_half(f);
+		double		err = fabs(f - naive_half(h));
+		bool		nearest = true;
+
+		/* no other half is nearer: the neighbours of h in its sign */
+		for (int d = -1; d <= 1; d += 2)
+		{
+			int			other = (int) (h & 0x7FFF) + d;
+			double		oerr;
+
+			if (other < 0 || other > 0x7BFF)
+				continue;
+			oerr = fabs(f - naive_half((uint16) ((h & 0x8000) | other)));
+			if (oerr < err || (oerr == err && (h & 1)))
+				nearest = false;
+		}
+		if (fabs(f) > 65504)
+			nearest = (h & 0x7FFF) == 0x7BFF;
+		expect(nearest, "half", "narrow", i, 0);
+	}
+}
+
 static uint64
 naive_popcount(uint8 x)
 {
@@ -155,6 +228,8 @@ check_table(const HnswKernelTable *t)
 			float	   *stepbuf = malloc(sizeof(float) * (n + shift) + 1);
 			float	   *lo = lobuf + shift;
 			float	   *step = stepbuf + shift;
+			uint16	   *hbuf = malloc(sizeof(uint16) * (n + shift) + 1);
+			uint16	   *h = hbuf + shift;
 			double		ref,
 						scale;
 			uint8	   *x = malloc(n + shift + 1);
@@ -178,6 +253,7 @@ check_table(const HnswKernelTable *t)
 				b[i] = (float) (rand() % 2001 - 1000) / 100.0f;
 				lo[i] = (float) (rand() % 2001 - 1000) / 100.0f;
 				step[i] = (float) (rand() % 1000) / 10000.0f;
+				h[i] = hnsw_float_to_half((float) (rand() % 2001 - 1000) / 37.0f);
 			}
 			for (int i = 0; i < n + shift; i++)
 			{
@@ -221,6 +297,17 @@ check_table(const HnswKernelTable *t)
 			ref = naive_int8(a, lo, step, y + shift, n, 2, &scale);
 			expect(close_to(t->int8_l1(a, lo, step, y + shift, n), ref, scale),
 				   t->name, "int8 l1", n, shift);
+			/* the half kernels */
+			ref = naive_half_kernel(a, h, n, 0, &scale);
+			expect(close_to(t->half_l2_squared(a, h, n), ref, scale),
+				   t->name, "half l2", n, shift);
+			ref = naive_half_kernel(a, h, n, 1, &scale);
+			expect(close_to(t->half_inner_product(a, h, n), ref, scale),
+				   t->name, "half ip", n, shift);
+			ref = naive_half_kernel(a, h, n, 2, &scale);
+			expect(close_to(t->half_l1(a, h, n), ref, scale),
+				   t->name, "half l1", n, shift);
+			free(hbuf);
 			free(lobuf);
 			free(stepbuf);
 			free(abuf);
@@ -236,6 +323,7 @@ main(void)
 	const char *skip = getenv("HNSW_KERNELS_SKIP");
 
 	srand(12345);
+	check_halves();
 	check_table(&hnsw_scalar_kernels);
 #if defined(__x86_64__)
 #ifdef HNSW_HAVE_X86_KERNELS

@@ -139,38 +139,42 @@ is($standby->safe_psql('postgres', $wide_queries), $primary->safe_psql('postgres
 is($standby->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('wide_v_idx')"), '0',
 	"vectors of 3,000 dimensions: the standby's index verifies clean");
 
-# storage = int8: codes, the chunks of the values and the ranges replicate
-# (the standby ranks candidates by the values as the primary does)
-$primary->safe_psql('postgres', q{
-	CREATE TABLE coded (id int, v real[]);
-	INSERT INTO coded SELECT i, ARRAY(SELECT (random() * 4 - 2 + 0 * i)::real FROM generate_series(1, 64))
-		FROM generate_series(1, 1500) i;
-	CREATE INDEX coded_v_idx ON coded USING hnsw (v) WITH (storage = int8);
-	INSERT INTO coded SELECT i, ARRAY(SELECT (random() * 6 - 3 + 0 * i)::real FROM generate_series(1, 64))
-		FROM generate_series(1501, 1800) i;
-	DELETE FROM coded WHERE id % 5 = 0;
-	VACUUM coded;
-	INSERT INTO coded SELECT i, ARRAY(SELECT (random() * 4 - 2 + 0 * i)::real FROM generate_series(1, 64))
-		FROM generate_series(1801, 1900) i;
-});
-my $coded_queries = q{
-	SET enable_seqscan = off;
-	SELECT string_agg(ids, ' ' ORDER BY q) FROM (
-		SELECT q, (SELECT string_agg(id::text || ':' || round(d::numeric, 5), ',') FROM (
-			SELECT id, v <-> (SELECT v FROM coded WHERE id = q * 31 + 1) AS d FROM coded
-			ORDER BY v <-> (SELECT v FROM coded WHERE id = q * 31 + 1) LIMIT 5) s) AS ids
-		FROM generate_series(1, 40) q) t;
-};
-$primary->wait_for_catchup($standby, 'replay');
-is($standby->safe_psql('postgres', $coded_queries), $primary->safe_psql('postgres', $coded_queries),
-	'storage int8: the standby answers as the primary, distances too');
-is($standby->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('coded_v_idx')"), '0',
-	"storage int8: the standby's index verifies clean");
-is($standby->safe_psql('postgres', q{
+# storage = int8 and half: codes, the chunks of the values and the ranges
+# replicate (the standby ranks candidates by the values as the primary does)
+foreach my $storage ('int8', 'half')
+{
+	$primary->safe_psql('postgres', qq{
+		CREATE TABLE coded_$storage (id int, v real[]);
+		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 4 - 2 + 0 * i)::real FROM generate_series(1, 64))
+			FROM generate_series(1, 1500) i;
+		CREATE INDEX coded_${storage}_idx ON coded_$storage USING hnsw (v) WITH (storage = $storage);
+		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 6 - 3 + 0 * i)::real FROM generate_series(1, 64))
+			FROM generate_series(1501, 1800) i;
+		DELETE FROM coded_$storage WHERE id % 5 = 0;
+		VACUUM coded_$storage;
+		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 4 - 2 + 0 * i)::real FROM generate_series(1, 64))
+			FROM generate_series(1801, 1900) i;
+	});
+	my $coded_queries = qq{
 		SET enable_seqscan = off;
-		SELECT count(*) FROM coded i WHERE i.id = (SELECT id FROM coded j ORDER BY j.v <-> i.v LIMIT 1);
-	}), $primary->safe_psql('postgres', 'SELECT count(*) FROM coded'),
-	'storage int8: on the standby every row is found by its own vector');
+		SELECT string_agg(ids, ' ' ORDER BY q) FROM (
+			SELECT q, (SELECT string_agg(id::text || ':' || round(d::numeric, 5), ',') FROM (
+				SELECT id, v <-> (SELECT v FROM coded_$storage WHERE id = q * 31 + 1) AS d FROM coded_$storage
+				ORDER BY v <-> (SELECT v FROM coded_$storage WHERE id = q * 31 + 1) LIMIT 5) s) AS ids
+			FROM generate_series(1, 40) q) t;
+	};
+	$primary->wait_for_catchup($standby, 'replay');
+	is($standby->safe_psql('postgres', $coded_queries), $primary->safe_psql('postgres', $coded_queries),
+		"storage $storage: the standby answers as the primary, distances too");
+	is($standby->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('coded_${storage}_idx')"), '0',
+		"storage $storage: the standby's index verifies clean");
+	is($standby->safe_psql('postgres', qq{
+			SET enable_seqscan = off;
+			SELECT count(*) FROM coded_$storage i
+			WHERE i.id = (SELECT id FROM coded_$storage j ORDER BY j.v <-> i.v LIMIT 1);
+		}), $primary->safe_psql('postgres', "SELECT count(*) FROM coded_$storage"),
+		"storage $storage: on the standby every row is found by its own vector");
+}
 
 # Every row is still found by its own vector, on the standby too
 my $self_found = q{
