@@ -143,39 +143,44 @@ def walked_pages(cur, index):
 
 
 def storage_comparison(s, data, efs, out):
-    """storage = int8 against float4 on the same rows and options, in this
-    run: sizes (whole, and the pages a search walks, against the raw
-    float4 vectors), build time, recall and queries/s of the same driver."""
+    """storage = int8 and half against float4 on the same rows and options,
+    in this run: sizes (whole, and the pages a search walks, against the
+    raw float4 vectors), build time, recall and queries/s of the same
+    driver."""
     cur = s.conn.cursor()
     raw = len(data["train"]) * data["dimensions"] * 4
     block = 8192
-    float4 = {"index_bytes": out["index_bytes"], "build_seconds": out["build_seconds"],
-              "walk_bytes": walked_pages(cur, s.index_name) * block, "sweep": out["sweep"]}
+    result = {"raw_bytes": raw,
+              "float4": {"index_bytes": out["index_bytes"], "build_seconds": out["build_seconds"],
+                         "walk_bytes": walked_pages(cur, s.index_name) * block, "sweep": out["sweep"]}}
+    float4 = result["float4"]
     plain = s.with_clause
-    s.with_clause = plain[:-1] + ", storage = int8)"
-    try:
-        seconds, _ = s.build(1)
-        int8 = {"index_bytes": s.index_bytes(), "build_seconds": seconds,
-                "walk_bytes": walked_pages(cur, s.index_name) * block}
-        print(f"hnsw: storage = int8: CREATE INDEX {seconds:.1f} s with one worker (float4 "
-              f"{float4['build_seconds']:.1f} s); whole index {int8['index_bytes'] / raw:.2f}x the raw "
-              f"vectors (float4 {float4['index_bytes'] / raw:.2f}x); pages a search walks "
-              f"{int8['walk_bytes'] / raw:.2f}x (float4 {float4['walk_bytes'] / raw:.2f}x)", flush=True)
-        int8["sweep"] = s.driver_sweep(efs)
-    finally:
-        # the next step (index-only scans) builds its own index
-        s.with_clause = plain
-    ratios = {}
-    for r in (0.95, 0.97, 0.99):
-        a, _ = common.qps_at_recall(int8["sweep"], r)
-        b, _ = common.qps_at_recall(float4["sweep"], r)
-        ratios[str(r)] = a / b if a and b else None
-        print(f"  at recall {r}: int8/float4 queries/s "
-              + (f"{ratios[str(r)]:.2f}" if ratios[str(r)] else "-"), flush=True)
-    for f, q in zip(float4["sweep"], int8["sweep"]):
-        print(f"  ef {f['ef_search']:>4}: recall float4 {f['recall']:.4f}, int8 {q['recall']:.4f} "
-              f"({q['recall'] - f['recall']:+.4f})")
-    return {"raw_bytes": raw, "float4": float4, "int8": int8, "qps_ratio_at_recall": ratios}
+    for storage in ("int8", "half"):
+        s.with_clause = plain[:-1] + f", storage = {storage})"
+        try:
+            seconds, _ = s.build(1)
+            st = {"index_bytes": s.index_bytes(), "build_seconds": seconds,
+                  "walk_bytes": walked_pages(cur, s.index_name) * block}
+            print(f"hnsw: storage = {storage}: CREATE INDEX {seconds:.1f} s with one worker (float4 "
+                  f"{float4['build_seconds']:.1f} s); whole index {st['index_bytes'] / raw:.2f}x the raw "
+                  f"vectors (float4 {float4['index_bytes'] / raw:.2f}x); pages a search walks "
+                  f"{st['walk_bytes'] / raw:.2f}x (float4 {float4['walk_bytes'] / raw:.2f}x)", flush=True)
+            st["sweep"] = s.driver_sweep(efs)
+        finally:
+            # the next step (index-only scans) builds its own index
+            s.with_clause = plain
+        st["qps_ratio_at_recall"] = {}
+        for r in (0.95, 0.97, 0.99):
+            a, _ = common.qps_at_recall(st["sweep"], r)
+            b, _ = common.qps_at_recall(float4["sweep"], r)
+            st["qps_ratio_at_recall"][str(r)] = a / b if a and b else None
+            print(f"  at recall {r}: {storage}/float4 queries/s "
+                  + (f"{a / b:.2f}" if a and b else "-"), flush=True)
+        for f, q in zip(float4["sweep"], st["sweep"]):
+            print(f"  ef {f['ef_search']:>4}: recall float4 {f['recall']:.4f}, {storage} {q['recall']:.4f} "
+                  f"({q['recall'] - f['recall']:+.4f})")
+        result[storage] = st
+    return result
 
 
 def index_time_us(qps, floor):

@@ -111,7 +111,7 @@ SELECT * FROM hnsw_measure_recall('mon_v_idx', '{1,2,3,4,5,6,7,8}'::float8[]);
 \set VERBOSITY default
 
 -- Every operator class: hnsw_measure_recall against the recall computed
--- by hand, for 6 queries each, on a weak graph of 1,000 rows of its type.
+-- by hand, for 4 queries each, on a weak graph of 500 rows of its type.
 -- By hand: the index's top 10 (its plan asserted to be an index scan of
 -- that index) against the exact 10th distance (no index).
 CREATE FUNCTION class_values(typ text, n int) RETURNS text LANGUAGE sql AS $$
@@ -143,10 +143,10 @@ BEGIN
 	index_plans := true;
 	mean_recall := 0;
 	EXECUTE format('CREATE TABLE cls (id int, v %s)', coltype);
-	EXECUTE format('INSERT INTO cls SELECT g, %s FROM generate_series(1, 1000) g', class_values(typ, 8));
+	EXECUTE format('INSERT INTO cls SELECT g, %s FROM generate_series(1, 500) g', class_values(typ, 8));
 	EXECUTE format('CREATE INDEX cls_idx ON cls USING hnsw (v %I) WITH (m = 4, ef_construction = 8)', opclass);
-	EXECUTE format('CREATE TABLE cls_q AS SELECT g, %s AS v FROM generate_series(1, 6) g', class_values(typ, 8));
-	FOR i IN 1 .. 6
+	EXECUTE format('CREATE TABLE cls_q AS SELECT g, %s AS v FROM generate_series(1, 4) g', class_values(typ, 8));
+	FOR i IN 1 .. 4
 	LOOP
 		query := format('(SELECT v FROM cls_q WHERE g = %s)', i);
 		PERFORM set_config('enable_seqscan', 'off', true);

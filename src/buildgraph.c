@@ -653,6 +653,61 @@ free_stored(AreaWrite *w, Datum stored)
 		pfree(DatumGetPointer(stored));
 }
 
+static void finish_page(Relation index, HnswPageEdit *edit, Buffer buf,
+						Page page);
+
+/*
+ * Every element's value as chunks on pages of their own, appended one
+ * after another (nothing else writes to the index during a build), into
+ * w->fulls; a value too large for one chunk goes through HnswWriteChunks.
+ */
+static void
+write_value_chunks(AreaWrite *w)
+{
+	HnswBuildArea *area = w->area;
+	HnswChunkTuple chunk = palloc0(HNSW_MAX_TUPLE_SIZE);
+	Buffer		buf = InvalidBuffer;
+	Page		page = NULL;
+	HnswPageEdit edit;
+
+	for (int i = 0; i < w->n; i++)
+	{
+		Datum		value = element_value(area_element(area, area_numbered(area, i)));
+		Size		vsize = VARSIZE_ANY(DatumGetPointer(value));
+		HnswExternalValue *ext = &w->fulls[i];
+		Size		size;
+		OffsetNumber off;
+
+		CHECK_FOR_INTERRUPTS();
+		if (vsize > HNSW_CHUNK_DATA_SIZE)
+		{
+			HnswWriteChunks(w->index, value, ext, false);
+			continue;
+		}
+		SET_VARSIZE(ext, sizeof(HnswExternalValue));
+		ext->size = vsize;
+		ext->token = pg_prng_uint64(&pg_global_prng_state);
+		size = HnswFormChunk(chunk, ext->token, NULL, DatumGetPointer(value), vsize);
+		if (!BufferIsValid(buf) || PageGetFreeSpace(page) < size)
+		{
+			if (BufferIsValid(buf))
+				finish_page(w->index, &edit, buf, page);
+			buf = HnswNewBuffer(w->index, MAIN_FORKNUM);
+			HnswEditStart(&edit, w->index, false);
+			page = HnswEditPage(&edit, buf, true);
+			HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+		}
+		off = PageAddItem(page, (Item) chunk, size, InvalidOffsetNumber, false, false);
+		if (off == InvalidOffsetNumber)
+			elog(ERROR, "failed to add a chunk to index \"%s\"",
+				 RelationGetRelationName(w->index));
+		ItemPointerSet(&ext->first, BufferGetBlockNumber(buf), off);
+	}
+	if (BufferIsValid(buf))
+		finish_page(w->index, &edit, buf, page);
+	pfree(chunk);
+}
+
 /*
  * Pass -1, for int8 and half storage: with int8, learn the ranges from
  * every element's value and write them to chunks; then write every value
@@ -679,13 +734,7 @@ write_values(AreaWrite *w, int storage)
 		w->quantizer = HnswHalfQuantizer(area->dimensions);
 	w->fulls = palloc_extended(sizeof(HnswExternalValue) * Max(w->n, 1),
 							   MCXT_ALLOC_HUGE);
-	for (int i = 0; i < w->n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		HnswWriteChunks(w->index,
-						element_value(area_element(area, area_numbered(area, i))),
-						&w->fulls[i], false);
-	}
+	write_value_chunks(w);
 }
 
 /* Pass 0: values too large for their element's page go to chunk pages */
