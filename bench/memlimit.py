@@ -137,7 +137,10 @@ def load_fashion(cur, args):
         parts.append(np.roll(img, shift, axis=2).reshape(-1, 784))
         shift += 1
     rows = np.concatenate(parts)[: args.rows]
-    queries = fashion_images("t10k-images-idx3-ubyte.gz")[: args.queries]
+    # the queries measured, then as many others for the warm-up
+    queries = fashion_images("t10k-images-idx3-ubyte.gz")[: 2 * args.queries]
+    if cur is None:
+        return rows, queries
     cur.execute("DROP TABLE IF EXISTS items, queries")
     cur.execute("CREATE TABLE items (id int, v real[])")
     cur.execute("ALTER TABLE items ALTER COLUMN v SET STORAGE EXTERNAL")
@@ -158,13 +161,16 @@ def load_fashion(cur, args):
 
 
 def exact_answers(rows, queries, k):
-    """The ids of the k nearest rows of each query, by L2, in numpy"""
+    """The ids of the k nearest rows of each query, by L2, in numpy (the
+    queries 200 at a time)"""
     r64 = rows.astype(np.float64)
     norms = (r64 ** 2).sum(axis=1)
     truth = {}
-    for qid, q in enumerate(queries):
-        d = norms - 2 * r64 @ q.astype(np.float64)
-        truth[qid] = set(np.argpartition(d, k)[:k].tolist())
+    for start in range(0, len(queries), 200):
+        block = queries[start:start + 200].astype(np.float64)
+        d = norms[:, None] - 2 * r64 @ block.T
+        for j in range(len(block)):
+            truth[start + j] = set(np.argpartition(d[:, j], k)[:k].tolist())
     return truth
 
 
@@ -223,12 +229,17 @@ def main():
                          "the processes (shared buffers count against it)")
     ap.add_argument("--seed", type=float, default=0.42)
     ap.add_argument("--fashion-mnist", action="store_true",
-                    help="Fashion-MNIST images and shifted copies of them instead of synthetic rows")
+                    help="Fashion-MNIST images and shifted copies of them instead of synthetic rows "
+                         "(the warm-up then uses as many other test images as are measured)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="the cluster and indexes of the last --fashion-mnist run in --dir, as they are")
     ap.add_argument("--out", default="/var/tmp/hnsw-memlimit.json")
     args = ap.parse_args()
     efs = [int(x) for x in args.ef_search.split(",")]
 
     cluster = Cluster(args.bindir, args.dir, args.port)
+    if args.reuse:
+        return measure(args, cluster, efs)
     if os.path.exists(cluster.dir):
         subprocess.run(["rm", "-rf", cluster.dir], check=True)
     cluster.init(args.shared_buffers_mb)
@@ -239,16 +250,10 @@ def main():
     t0 = time.time()
     if args.fashion_mnist:
         args.dims = 784
-        rows, qv = load_fashion(cur, args)
-        truth = exact_answers(rows, qv, args.k)
-        del rows
+        load_fashion(cur, args)
     else:
         load(cur, args)
-        truth = ground_truth(cur, args.k)
-    print(f"loaded {args.rows} x {args.dims} rows and the exact answers in {time.time() - t0:.0f} s",
-          flush=True)
-    cur.execute("SELECT qid, v FROM queries ORDER BY qid")
-    queries = cur.fetchall()
+    print(f"loaded {args.rows} x {args.dims} rows in {time.time() - t0:.0f} s", flush=True)
     raw = args.rows * args.dims * 4
 
     report = {"rows": args.rows, "dimensions": args.dims, "raw_bytes": raw, "storages": {}}
@@ -269,11 +274,37 @@ def main():
         # a dump of the index to be measured in the limit: rename it, build the next
         cur.execute(f"ALTER INDEX items_v_idx RENAME TO items_{storage}_idx")
         report["storages"][storage] = {"build_seconds": build, "index_bytes": size, "walk_bytes": walk}
+    with open(os.path.join(args.dir, "report.json"), "w") as f:
+        json.dump(report, f)
+    conn.close()
+    cluster.stop()
+    return measure(args, cluster, efs)
+
+
+def measure(args, cluster, efs):
+    """Each storage's index alone, the cluster in the memory limit"""
+    with open(os.path.join(args.dir, "report.json")) as f:
+        report = json.load(f)
+    sizes = {s: v["walk_bytes"] for s, v in report["storages"].items()}
+    if args.fashion_mnist:
+        args.dims = 784
+        rows, qv = load_fashion(None, args)
+        truth = exact_answers(rows, qv, args.k)
+        del rows
+        queries = [(i, [float(x) for x in qv[i]]) for i in range(args.queries)]
+        warmup = [(i, [float(x) for x in qv[i]]) for i in range(args.queries, len(qv))]
+    else:
+        cluster.start()
+        conn = cluster.connect()
+        cur = conn.cursor()
+        truth = ground_truth(cur, args.k)
+        cur.execute("SELECT qid, v FROM queries ORDER BY qid")
+        queries = warmup = cur.fetchall()
+        conn.close()
+        cluster.stop()
     limit = args.limit_mb or int(1.5 * sizes["int8"] / 2**20 + 64)
     report["limit_mb"] = limit
     print(f"memory limit: {limit} MiB (shared_buffers {args.shared_buffers_mb} MiB)", flush=True)
-    conn.close()
-    cluster.stop()
 
     cgroup = cgroup_setup(limit)
     for storage in ("float4", "int8", "half"):
@@ -290,12 +321,12 @@ def main():
         cluster.start(cgroup)
         conn = cluster.connect()
         sweep = []
-        # warm-up: one pass at the widest beam, so that what fits the limit
-        # is cached; then each beam twice, the better pass kept
-        driver(conn, queries, truth, args.k, max(efs))
+        # warm-up: one pass at the widest beam (with other queries, for
+        # Fashion-MNIST), so that what fits the limit is cached; then
+        # each beam once
+        driver(conn, warmup, truth, args.k, max(efs))
         for ef in efs:
             recall, qps = driver(conn, queries, truth, args.k, ef)
-            qps = max(qps, driver(conn, queries, truth, args.k, ef)[1])
             sweep.append({"ef_search": ef, "recall": recall, "qps": qps})
             print(f"  {storage} in {limit} MiB, ef {ef:>4}: recall {recall:.4f}  {qps:>8.1f} q/s", flush=True)
         report["storages"][storage]["sweep"] = sweep

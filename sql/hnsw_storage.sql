@@ -150,6 +150,11 @@ SELECT (SELECT recall FROM st_shallow) < avg(recall) AS deeper_finds_more
 FROM st_queries s, LATERAL hnsw_measure_recall('st_int8_idx', s.v, 10, 5);
 SELECT count(*) FROM (SELECT id FROM st_int8 ORDER BY v <-> (SELECT v FROM st_queries WHERE qid = 2) LIMIT 100) s;
 SELECT rows_reranked, ef_search FROM hnsw_last_scan();
+-- a shallower one ranks that many of each search's candidates, and an
+-- iterative scan still searches on for the rows the executor wants
+SET hnsw.rerank_depth = 5;
+SELECT count(*) FROM (SELECT id FROM st_int8 ORDER BY v <-> (SELECT v FROM st_queries WHERE qid = 2) LIMIT 30) s;
+SELECT rows_reranked >= 30 AS reranked_enough, searches > 1 AS searched_on FROM hnsw_last_scan();
 RESET hnsw.rerank_depth;
 SELECT count(*) FROM (SELECT id FROM st_int8 ORDER BY v <-> (SELECT v FROM st_queries WHERE qid = 2) LIMIT 10) s;
 SELECT rows_reranked, ef_search FROM hnsw_last_scan();

@@ -85,6 +85,8 @@ typedef struct HnswScanOpaqueData
 	HnswFilter *filter;			/* the scan keys; NULL if none */
 	HnswCandidate *results;		/* nearest first */
 	int			nresults;
+	int			nfound;			/* what the search found (re-ranking may
+								 * keep fewer) */
 	int			next;			/* next result to return */
 	int			ef;				/* beam of the last search */
 	bool		exact;			/* results are every matching element */
@@ -213,6 +215,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->filter = NULL;
 	so->results = NULL;
 	so->nresults = 0;
+	so->nfound = 0;
 	so->next = 0;
 	so->ef = so->coded ? HnswRerankBeam(hnsw_ef_search) : hnsw_ef_search;
 	so->exact = false;
@@ -554,6 +557,7 @@ search(IndexScanDesc scan)
 		}
 	}
 ranked:
+	so->nfound = so->nresults;
 	/* int8 and half storage: the candidates by their exact distances */
 	if (HnswMetaHasCodes(&meta) &&
 		so->nresults > 0)
@@ -742,7 +746,7 @@ search_wider(IndexScanDesc scan)
 
 	if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || so->query == (Datum) 0 ||
 		so->exact ||
-		so->nresults < so->ef || so->nreturned >= hnsw_max_scan_tuples)
+		so->nfound < so->ef || so->nreturned >= hnsw_max_scan_tuples)
 		return false;
 
 	old_cxt = MemoryContextSwitchTo(so->scan_cxt);
