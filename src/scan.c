@@ -85,8 +85,8 @@ typedef struct HnswScanOpaqueData
 	HnswFilter *filter;			/* the scan keys; NULL if none */
 	HnswCandidate *results;		/* nearest first */
 	int			nresults;
-	int			nfound;			/* what the search found (re-ranking may
-								 * keep fewer) */
+	int			nfound;			/* what the search found (re-ranking may keep
+								 * fewer) */
 	int			next;			/* next result to return */
 	int			ef;				/* beam of the last search */
 	bool		exact;			/* results are every matching element */
