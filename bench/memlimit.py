@@ -231,6 +231,8 @@ def main():
     ap.add_argument("--fashion-mnist", action="store_true",
                     help="Fashion-MNIST images and shifted copies of them instead of synthetic rows "
                          "(the warm-up then uses as many other test images as are measured)")
+    ap.add_argument("--storages", default="float4,int8,half",
+                    help="the storages measured in the limit (float4 first: the ratios need it)")
     ap.add_argument("--reuse", action="store_true",
                     help="the cluster and indexes of the last --fashion-mnist run in --dir, as they are")
     ap.add_argument("--out", default="/var/tmp/hnsw-memlimit.json")
@@ -289,7 +291,15 @@ def measure(args, cluster, efs):
     if args.fashion_mnist:
         args.dims = 784
         rows, qv = load_fashion(None, args)
-        truth = exact_answers(rows, qv, args.k)
+        # the exact answers, computed once for these rows and queries
+        cached = os.path.join(args.dir, f"truth-{args.rows}-{len(qv)}-{args.k}.json")
+        if os.path.exists(cached):
+            with open(cached) as f:
+                truth = {int(q): set(ids) for q, ids in json.load(f).items()}
+        else:
+            truth = exact_answers(rows, qv, args.k)
+            with open(cached, "w") as f:
+                json.dump({q: sorted(int(i) for i in ids) for q, ids in truth.items()}, f)
         del rows
         queries = [(i, [float(x) for x in qv[i]]) for i in range(args.queries)]
         warmup = [(i, [float(x) for x in qv[i]]) for i in range(args.queries, len(qv))]
@@ -307,7 +317,7 @@ def measure(args, cluster, efs):
     print(f"memory limit: {limit} MiB (shared_buffers {args.shared_buffers_mb} MiB)", flush=True)
 
     cgroup = cgroup_setup(limit)
-    for storage in ("float4", "int8", "half"):
+    for storage in args.storages.split(","):
         # only this storage's index: the others are marked invalid for the planner
         cluster.start()
         conn = cluster.connect()
@@ -334,8 +344,10 @@ def measure(args, cluster, efs):
         cluster.stop()
 
     for r in (0.95, 0.99):
+        if "sweep" not in report["storages"]["float4"]:
+            break
         base = qps_at(report["storages"]["float4"]["sweep"], r)
-        for storage in ("int8", "half"):
+        for storage in [s for s in args.storages.split(",") if s != "float4"]:
             q = qps_at(report["storages"][storage]["sweep"], r)
             ratio = q / base if q and base else None
             report["storages"][storage][f"qps_ratio_at_{r}"] = ratio

@@ -284,20 +284,20 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 }
 
 /*
- * The value itself of element id of an index with codes, read from the chunks
- * its code leads to (palloc'd); NULL if the element is gone or dead.
+ * Where the value of element id of an index with codes is: the
+ * HnswExternalValue in its code, into *full; false if the element is gone
+ * or dead.
  */
-static struct varlena *
-full_value(HnswScanOpaque so, Relation index, HnswElemId id, uint32 dimensions)
+static bool
+full_value_place(HnswScanOpaque so, Relation index, HnswElemId id,
+				 uint32 dimensions, HnswExternalValue *full)
 {
 	Buffer		buf = HnswReadShare(index, HnswElemIdGetBlock(id));
 	HnswElementTuple etup;
-	HnswExternalValue full;
 	bool		found = false;
-	struct varlena *v;
 
 	if (!BufferIsValid(buf))
-		return NULL;
+		return false;
 	etup = HnswGetElement(index, BufferGetPage(buf), HnswElemIdGetOffset(id));
 	if (etup != NULL && !(etup->flags & HNSW_ELEMENT_DELETED))
 	{
@@ -308,15 +308,24 @@ full_value(HnswScanOpaque so, Relation index, HnswElemId id, uint32 dimensions)
 			HnswCheckStoredValue(index, &so->dist, PointerGetDatum(code),
 								 dimensions, HnswElemIdGetBlock(id),
 								 HnswElemIdGetOffset(id));
-			full = ((HnswCodeData *) code)->full;
+			*full = ((HnswCodeData *) code)->full;
 			found = true;
 		}
 	}
 	UnlockReleaseBuffer(buf);
-	if (!found)
-		return NULL;
-	/* chunks gone: VACUUM removed the element since */
-	v = HnswReadExternal(index, &full, NULL);
+	return found;
+}
+
+/*
+ * The value itself of element id, read from the chunks full leads to
+ * (palloc'd); NULL if they are gone (VACUUM removed the element since).
+ */
+static struct varlena *
+full_value(HnswScanOpaque so, Relation index, HnswElemId id, uint32 dimensions,
+		   const HnswExternalValue *full)
+{
+	struct varlena *v = HnswReadExternal(index, full, NULL);
+
 	if (v != NULL && (HnswIsCode(PointerGetDatum(v)) ||
 					  !HnswValueIsWellFormed(&so->dist, PointerGetDatum(v), dimensions)))
 		HnswReportCorruptedPage(index, HnswElemIdGetBlock(id),
@@ -351,13 +360,29 @@ rerank(HnswScanOpaque so, Relation index, int depth, uint32 dimensions)
 {
 	int			n = depth > 0 ? Min(depth, so->nresults) : so->nresults;
 	int			kept = 0;
+	HnswExternalValue *fulls = palloc(sizeof(HnswExternalValue) * Max(n, 1));
+	bool	   *placed = palloc(sizeof(bool) * Max(n, 1));
 
+	/*
+	 * First where every value is, asking for its first chunk's page at once:
+	 * the values lie on pages the walk did not read, which an index larger
+	 * than memory has to read from disk, and the reads then overlap.
+	 */
+	for (int i = 0; i < n; i++)
+	{
+		placed[i] = full_value_place(so, index, so->results[i].id, dimensions,
+									 &fulls[i]);
+		if (placed[i] && ItemPointerIsValid(&fulls[i].first))
+			PrefetchBuffer(index, MAIN_FORKNUM,
+						   ItemPointerGetBlockNumberNoCheck(&fulls[i].first));
+	}
 	for (int i = 0; i < n; i++)
 	{
 		HnswCandidate c = so->results[i];
-		struct varlena *v = full_value(so, index, c.id, dimensions);
+		struct varlena *v;
 
-		if (v == NULL)
+		if (!placed[i] ||
+			(v = full_value(so, index, c.id, dimensions, &fulls[i])) == NULL)
 			continue;
 		c.distance = HnswComputeDistance(&so->dist, so->query, PointerGetDatum(v));
 		pfree(v);
@@ -366,6 +391,8 @@ rerank(HnswScanOpaque so, Relation index, int depth, uint32 dimensions)
 	qsort(so->results, kept, sizeof(HnswCandidate), HnswCandidateCompare);
 	so->nresults = kept;
 	so->stats.reranked += kept;
+	pfree(fulls);
+	pfree(placed);
 }
 
 /*
