@@ -143,10 +143,11 @@ def walked_pages(cur, index):
 
 
 def storage_comparison(s, data, efs, out):
-    """storage = int8 and half against float4 on the same rows and options,
-    in this run: sizes (whole, and the pages a search walks, against the
-    raw float4 vectors), build time, recall and queries/s of the same
-    driver."""
+    """storage = int8, half and bit against float4 on the same rows and
+    options, in this run: sizes (whole, and the pages a search walks,
+    against the raw float4 vectors), build time, recall and queries/s of
+    the same driver; for bit also the re-rank depth that reaches recall
+    0.95 and 0.99 (ef_search 10, hnsw.rerank_depth swept)."""
     cur = s.conn.cursor()
     raw = len(data["train"]) * data["dimensions"] * 4
     block = 8192
@@ -155,8 +156,8 @@ def storage_comparison(s, data, efs, out):
                          "walk_bytes": walked_pages(cur, s.index_name) * block, "sweep": out["sweep"]}}
     float4 = result["float4"]
     plain = s.with_clause
-    for storage in ("int8", "half"):
-        s.with_clause = plain[:-1] + f", storage = {storage})"
+    for storage in ("int8", "half", "bit"):
+        s.with_clause = plain[:-1] + f", storage = '{storage}')"
         try:
             seconds, _ = s.build(1)
             st = {"index_bytes": s.index_bytes(), "build_seconds": seconds,
@@ -166,6 +167,8 @@ def storage_comparison(s, data, efs, out):
                   f"vectors (float4 {float4['index_bytes'] / raw:.2f}x); pages a search walks "
                   f"{st['walk_bytes'] / raw:.2f}x (float4 {float4['walk_bytes'] / raw:.2f}x)", flush=True)
             st["sweep"] = s.driver_sweep(efs)
+            if storage == "bit":
+                st["rerank_depths"] = rerank_depth_sweep(s, cur)
         finally:
             # the next step (index-only scans) builds its own index
             s.with_clause = plain
@@ -181,6 +184,27 @@ def storage_comparison(s, data, efs, out):
                   f"({q['recall'] - f['recall']:+.4f})")
         result[storage] = st
     return result
+
+
+def rerank_depth_sweep(s, cur, depths=(10, 20, 40, 80, 160, 320, 640)):
+    """Recall and queries/s of the driver at ef_search 10 for each
+    hnsw.rerank_depth (the candidates a search keeps and ranks again), and
+    the smallest depth that reached recall 0.95 and 0.99."""
+    sweep = []
+    for depth in depths:
+        cur.execute(f"SET hnsw.rerank_depth = {depth}")
+        print(f"  hnsw.rerank_depth = {depth}:")
+        row = s.driver_sweep([10])[0]
+        row["rerank_depth"] = depth
+        sweep.append(row)
+    cur.execute("RESET hnsw.rerank_depth")
+    reached = {}
+    for r in (0.95, 0.99):
+        depth = next((p["rerank_depth"] for p in sweep if p["recall"] >= r), None)
+        reached[str(r)] = depth
+        print(f"  bit: recall {r} reached at re-rank depth "
+              + (f"{depth}" if depth else f"- (not within {depths[-1]})"), flush=True)
+    return {"sweep": sweep, "depth_at_recall": reached}
 
 
 def index_time_us(qps, floor):

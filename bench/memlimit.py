@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Index larger than memory: queries/s of storage float4, int8 and half
+"""Index larger than memory: queries/s of storage float4, int8, half and bit
 with the whole cluster (its shared buffers and the page cache it causes) in
 a cgroup v1 memory limit smaller than the float4 index.
 
@@ -231,7 +231,7 @@ def main():
     ap.add_argument("--fashion-mnist", action="store_true",
                     help="Fashion-MNIST images and shifted copies of them instead of synthetic rows "
                          "(the warm-up then uses as many other test images as are measured)")
-    ap.add_argument("--storages", default="float4,int8,half",
+    ap.add_argument("--storages", default="float4,int8,half,bit",
                     help="the storages measured in the limit (float4 first: the ratios need it)")
     ap.add_argument("--reuse", action="store_true",
                     help="the cluster and indexes of the last --fashion-mnist run in --dir, as they are")
@@ -260,12 +260,12 @@ def main():
 
     report = {"rows": args.rows, "dimensions": args.dims, "raw_bytes": raw, "storages": {}}
     sizes = {}
-    for storage in ("float4", "int8", "half"):
+    for storage in args.storages.split(","):
         cur.execute("DROP INDEX IF EXISTS items_v_idx")
         cur.execute("SET maintenance_work_mem = '4GB'")
         t0 = time.time()
         cur.execute(f"CREATE INDEX items_v_idx ON items USING hnsw (v) WITH (m = {args.m}, "
-                    f"ef_construction = {args.ef_construction}, storage = {storage})")
+                    f"ef_construction = {args.ef_construction}, storage = '{storage}')")
         build = time.time() - t0
         cur.execute("SELECT pg_relation_size('items_v_idx')")
         size = cur.fetchone()[0]

@@ -280,7 +280,7 @@ CREATE INDEX ON st_other USING hnsw (t) WITH (storage = int8);
 CREATE INDEX ON st_other USING hnsw (d) WITH (storage = int8);
 CREATE INDEX ON st_other USING hnsw (v float4_hellinger_ops) WITH (storage = int8);
 CREATE INDEX ON st_other USING hnsw (b) WITH (storage = half);
-CREATE INDEX ON st_other USING hnsw (v) WITH (storage = 'bit');
+CREATE INDEX ON st_other USING hnsw (v) WITH (storage = 'int4');
 CREATE INDEX ON st_other USING hnsw (v) WITH (storage = float4);
 
 DROP TABLE st_centres, st_float, st_int8, st_half, st_queries, st_wide, st_empty, st_other;

@@ -709,10 +709,10 @@ write_value_chunks(AreaWrite *w)
 }
 
 /*
- * Pass -1, for int8 and half storage: with int8, learn the ranges from
- * every element's value and write them to chunks; then write every value
- * to chunks (ahead of the elements' pages, so that those hold codes and
- * lists only)
+ * Pass -1, for int8, half and bit storage: with int8 learn the ranges,
+ * with bit the centre, from every element's value and write them to
+ * chunks; then write every value to chunks (ahead of the elements' pages,
+ * so that those hold codes and lists only)
  */
 static void
 write_values(AreaWrite *w, int storage)
@@ -729,6 +729,19 @@ write_values(AreaWrite *w, int storage)
 		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
 		w->quantizer = HnswMakeQuantizer(r);
 		pfree(r);
+	}
+	else if (storage == HNSW_STORAGE_BIT)
+	{
+		double	   *sums = palloc0(sizeof(double) * area->dimensions);
+		HnswRangesData *r;
+
+		for (int i = 0; i < w->n; i++)
+			HnswCentreAdd(sums, element_value(area_element(area, area_numbered(area, i))));
+		r = HnswCentreFinish(sums, area->dimensions, w->n);
+		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
+		w->quantizer = HnswBitQuantizer(r);
+		pfree(r);
+		pfree(sums);
 	}
 	else
 		w->quantizer = HnswHalfQuantizer(area->dimensions);
@@ -972,7 +985,8 @@ write_metapage(AreaWrite *w)
 	HnswEditStart(&edit, w->index, false);
 	meta = HnswPageGetMeta(HnswEditPage(&edit, buf, false));
 	meta->dimensions = area->dimensions;
-	if (w->quantizer && w->quantizer->storage == HNSW_STORAGE_INT8)
+	if (w->quantizer && (w->quantizer->storage == HNSW_STORAGE_INT8 ||
+						 w->quantizer->storage == HNSW_STORAGE_BIT))
 		meta->ranges = w->ranges;
 	if (w->n > 0)
 	{
@@ -1012,12 +1026,14 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 	storage = HnswReadMetaPage(index).storage;
 	if (w.n > 0 && storage != HNSW_STORAGE_FLOAT4)
 		write_values(&w, storage);
-	else if (storage == HNSW_STORAGE_INT8)
+	else if (storage == HNSW_STORAGE_INT8 || storage == HNSW_STORAGE_BIT)
 		ereport(NOTICE,
-				(errmsg("index \"%s\" has no rows to learn int8 ranges from",
-						RelationGetRelationName(index)),
+				(errmsg("index \"%s\" has no rows to learn its %s from",
+						RelationGetRelationName(index),
+						storage == HNSW_STORAGE_BIT ? "bit codes' centre" : "int8 ranges"),
 				 errdetail("Its elements hold float4 values until it is rebuilt."),
-				 errhint("Build an index with storage int8 after loading the table, or REINDEX it then.")));
+				 errhint("Build an index with storage %s after loading the table, or REINDEX it then.",
+						 storage == HNSW_STORAGE_BIT ? "bit" : "int8")));
 	write_external_values(&w);
 	plan_layout(&w);
 	write_placements(&w);

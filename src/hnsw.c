@@ -53,6 +53,9 @@ static relopt_enum_elt_def storage_options[] = {
 	{"float4", HNSW_STORAGE_FLOAT4},
 	{"int8", HNSW_STORAGE_INT8},
 	{"half", HNSW_STORAGE_HALF},
+	{"bit", HNSW_STORAGE_BIT},
+	/* the grammar reads an unquoted bit as the type's name */
+	{"pg_catalog.bit", HNSW_STORAGE_BIT},
 	{NULL, 0}
 };
 
@@ -91,9 +94,9 @@ _PG_init(void)
 					  "Links each element keeps, per scalar filter column, to the nearest elements with the same value in it",
 					  0, 0, HNSW_MAX_VALUE_LINKS, AccessExclusiveLock);
 	add_enum_reloption(hnsw_relopt_kind, "storage",
-					   "How elements hold their values: float4 as given, or int8 or half codes the search walks on, the values kept for exact ranking",
+					   "How elements hold their values: float4 as given, or int8, half or bit codes the search walks on, the values kept for exact ranking",
 					   storage_options, HNSW_STORAGE_FLOAT4,
-					   "Valid values are \"float4\", \"int8\" and \"half\".",
+					   "Valid values are \"float4\", \"int8\", \"half\" and \"bit\".",
 					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
@@ -122,9 +125,9 @@ _PG_init(void)
 							&hnsw_exact_filter_rows, HNSW_DEFAULT_EXACT_FILTER_ROWS,
 							0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnsw.rerank_depth",
-							"Candidates of a search of an index with storage int8 ranked by their exact distances.",
+							"Candidates of a search of an index with storage int8, half or bit ranked by their exact distances.",
 							"The search keeps that many candidates if that is more than hnsw.ef_search, and ranks them all; "
-							"0 (the default) keeps a quarter more than hnsw.ef_search.",
+							"0 (the default) keeps a quarter more than hnsw.ef_search (int8, half) or four times as many (bit).",
 							&hnsw_rerank_depth, 0, 0, 10000, PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("hnsw.seed",

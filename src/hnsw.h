@@ -110,16 +110,33 @@ typedef enum HnswKernel
 
 /* How to compute the distance between two stored values of one index */
 /*
- * The frozen ranges of an index with storage int8, ready to code and
- * decode (quantize.c)
+ * What codes of an index with storage int8, half or bit are read with:
+ * its frozen ranges or centre, ready to code and decode (quantize.c)
  */
 typedef struct HnswQuantizer
 {
-	int			storage;		/* HNSW_STORAGE_INT8 or _HALF */
+	int			storage;		/* HNSW_STORAGE_INT8, _HALF or _BIT */
 	int			dimensions;
-	float	   *lo;				/* int8: the ranges */
+	float	   *lo;				/* int8: the ranges; bit: the centre */
 	float	   *step;
 	float	   *decoded;		/* scratch: one code decoded */
+
+	/*
+	 * bit: the sums over the query that every estimate from it needs, kept
+	 * from one distance to the next while the query stays the same (a copy
+	 * of it tells a new query at the same address)
+	 */
+	int			length;			/* dimensions of the rotated vectors */
+	double	   *scratch;		/* length values */
+	const float *query_at;		/* where the query was; NULL: none yet */
+	float	   *query;			/* a copy of it */
+	float	   *rotated;		/* R query (see quantize.c) */
+	float	   *shifted;		/* R (query - centre) */
+	double		query_sum;		/* sum of rotated[i] */
+	double		shifted_sum;	/* sum of shifted[i] */
+	double		shifted_sq;		/* |query - centre|^2 */
+	double		query_centre;	/* query . centre */
+	double		query_norm;		/* |query| */
 } HnswQuantizer;
 
 typedef struct HnswDistance
@@ -129,7 +146,7 @@ typedef struct HnswDistance
 	FmgrInfo   *procinfo;		/* support function (HNSW_KERNEL_FMGR) */
 	Oid			collation;
 
-	/* storage int8: the ranges, read on the first code met (quantize.c) */
+	/* codes: what reads them, loaded on the first code met (quantize.c) */
 	Relation	index;
 	MemoryContext cxt;			/* where this was set up */
 	HnswQuantizer *quantizer;
@@ -361,10 +378,15 @@ extern void HnswCheckStoredValue(Relation index, HnswDistance *dist,
 
 /* quantize.c: int8 codes */
 extern bool HnswIsCode(Datum d);
+extern int32 HnswCodeMarker(int storage);
 extern HnswRangesData *HnswRangesStart(int dimensions);
 extern void HnswRangesAdd(HnswRangesData *r, Datum value);
 extern void HnswRangesFinish(HnswRangesData *r);
 extern HnswQuantizer *HnswMakeQuantizer(const HnswRangesData *r);
+extern void HnswCentreAdd(double *sums, Datum value);
+extern HnswRangesData *HnswCentreFinish(const double *sums, int dimensions,
+										int64 count);
+extern HnswQuantizer *HnswBitQuantizer(const HnswRangesData *centre);
 extern HnswQuantizer *HnswHalfQuantizer(int dimensions);
 extern HnswQuantizer *HnswLoadQuantizer(Relation index);
 extern HnswQuantizer *HnswGetQuantizer(HnswDistance *dist);
@@ -776,7 +798,7 @@ extern bool HnswSampledRecall(Oid index, double *recall, int *ef_search);
 
 /* scan.c */
 extern HnswScanStats *HnswScanGetStats(IndexScanDesc scan);
-extern int	HnswRerankBeam(int ef_search);
+extern int	HnswRerankBeam(int ef_search, int storage);
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
 extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 					   ScanKey orderbys, int norderbys);

@@ -39,6 +39,7 @@
 #define HNSW_PAGE_H
 
 #include "access/itup.h"
+#include "port/pg_bitutils.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 
@@ -148,31 +149,38 @@ typedef struct HnswMetaPageData
 	uint8		storage;		/* HNSW_STORAGE_* */
 	uint8		unused4;
 	uint16		unused5;
-	HnswExternalValue ranges;	/* int8: the chunks of the frozen ranges
-								 * (HnswRangesData); size 0 until a build had
-								 * rows to learn them from */
+	HnswExternalValue ranges;	/* int8 and bit: the chunks of the frozen
+								 * ranges or centre (HnswRangesData); size 0
+								 * until a build had rows to learn them from */
 } HnswMetaPageData;
 
 /*
  * How an element holds its value (reloption storage).  float4: the value
- * as given.  int8 and half: a code (HnswCodeData) of one byte per
- * dimension or of IEEE binary16 values, which the walk measures, and the
- * value itself in chunk tuples, read only to rank the candidates a search
- * found by their exact distances.
+ * as given.  int8, half and bit: a code (HnswCodeData) of one byte per
+ * dimension, of IEEE binary16 values or of one bit per dimension, which
+ * the walk measures, and the value itself in chunk tuples, read only to
+ * rank the candidates a search found by their exact distances.
  */
 #define HNSW_STORAGE_FLOAT4			0
 #define HNSW_STORAGE_INT8			1
 #define HNSW_STORAGE_HALF			2
+#define HNSW_STORAGE_BIT			3
 
-/* Do the elements of an index with metapage meta hold codes? */
+/*
+ * Do the elements of an index with metapage meta hold codes?  int8 and bit
+ * codes need what a build learns from its rows (ranges, centre).
+ */
 #define HnswMetaHasCodes(meta) \
-	(((meta)->storage == HNSW_STORAGE_INT8 && (meta)->ranges.size > 0) || \
+	((((meta)->storage == HNSW_STORAGE_INT8 || \
+	   (meta)->storage == HNSW_STORAGE_BIT) && (meta)->ranges.size > 0) || \
 	 (meta)->storage == HNSW_STORAGE_HALF)
 
 /*
- * The frozen per-dimension ranges of int8 codes: dimension i of a value x
- * is coded as round((x[i] - lo[i]) / step[i]), clamped to 0 .. 255, and
- * read as lo[i] + step[i] * code.  lo[] is followed by step[].
+ * What a build learns for int8 and bit codes, frozen.  int8: the
+ * per-dimension ranges; dimension i of a value x is coded as
+ * round((x[i] - lo[i]) / step[i]), clamped to 0 .. 255, and read as
+ * lo[i] + step[i] * code; lo[] is followed by step[].  bit: the centre
+ * (the mean of the build's values), followed by as many zeros.
  */
 typedef struct HnswRangesData
 {
@@ -185,18 +193,19 @@ typedef struct HnswRangesData
 	(offsetof(HnswRangesData, values) + sizeof(float4) * 2 * (dims))
 
 /*
- * A code, the value of an element of an int8 or half index (a varlena, in
- * place of the float4[] it codes).  marker is negative where an array has
- * its number of dimensions, which never is: that tells a code from a
- * value, and the kind of code (HNSW_CODE_INT8: one byte per dimension,
- * HNSW_CODE_HALF: a uint16 binary16 per dimension).  norm is that of the
- * decoded vector (for cosine distance); full leads to the chunks of the
- * value itself.
+ * A code, the value of an element of an int8, half or bit index (a
+ * varlena, in place of the float4[] it codes).  marker is negative where an
+ * array has its number of dimensions, which never is: that tells a code
+ * from a value, and the kind of code (HNSW_CODE_INT8: one byte per
+ * dimension, HNSW_CODE_HALF: a uint16 binary16 per dimension,
+ * HNSW_CODE_BIT: see HnswBitCodeHeader).  norm is that of the decoded
+ * vector, for bit that of the value (for cosine distance); full leads to
+ * the chunks of the value itself.
  */
 typedef struct HnswCodeData
 {
 	int32		vl_len_;		/* varlena header (SET_VARSIZE) */
-	int32		marker;			/* HNSW_CODE_INT8 or HNSW_CODE_HALF */
+	int32		marker;			/* HNSW_CODE_* */
 	uint32		dimensions;
 	float4		norm;
 	HnswExternalValue full;
@@ -205,9 +214,30 @@ typedef struct HnswCodeData
 
 #define HNSW_CODE_INT8				(-1)
 #define HNSW_CODE_HALF				(-2)
+#define HNSW_CODE_BIT				(-3)
+
+/*
+ * A bit code's bytes: with r = x - centre, the value's residual, and R r
+ * its rotation (HnswBitCodeLength dimensions, see quantize.c), bit i (bit
+ * i % 8 of bits[i / 8]) is set where (R r)[i] > 0; two terms make the
+ * estimates of distances from it good: |r|^2 and |r|^2 / |R r|_1, the
+ * factor that turns a sum of signs into an estimate of a dot product with
+ * r (as in RaBitQ).  Read with memcpy: not aligned.
+ */
+typedef struct HnswBitCodeHeader
+{
+	float4		residual_sq;	/* |r|^2 */
+	float4		factor;			/* |r|^2 / |r|_1, 0 if r = 0 */
+} HnswBitCodeHeader;
+
+/* The dimensions of a rotated residual: dims padded to a power of 2 */
+#define HnswBitCodeLength(dims)		pg_nextpower2_32((uint32) Max((dims), 8))
+
 #define HnswCodeSize(marker, dims) \
 	(offsetof(HnswCodeData, code) + \
-	 (Size) (dims) * ((marker) == HNSW_CODE_HALF ? sizeof(uint16) : 1))
+	 ((marker) == HNSW_CODE_BIT ? \
+	  sizeof(HnswBitCodeHeader) + (Size) HnswBitCodeLength(dims) / 8 : \
+	  (Size) (dims) * ((marker) == HNSW_CODE_HALF ? sizeof(uint16) : 1)))
 
 /* Filter columns that can have value links: the bits of linked_columns */
 #define HNSW_MAX_LINKED_COLUMNS		32

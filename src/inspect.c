@@ -108,6 +108,8 @@ hnsw_index_info(PG_FUNCTION_ARGS)
 	values[i++] = CStringGetTextDatum(vs.meta.storage == HNSW_STORAGE_HALF ? "half" :
 									  vs.meta.storage == HNSW_STORAGE_INT8 ?
 									  (vs.meta.ranges.size > 0 ? "int8" : "int8, no ranges yet") :
+									  vs.meta.storage == HNSW_STORAGE_BIT ?
+									  (vs.meta.ranges.size > 0 ? "bit" : "bit, no centre yet") :
 									  "float4");
 	Assert(i == lengthof(values));
 

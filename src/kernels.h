@@ -63,6 +63,12 @@ typedef struct HnswKernelTable
 	float		(*half_l2_squared) (const float *q, const uint16 *h, int n);
 	float		(*half_inner_product) (const float *q, const uint16 *h, int n);
 	float		(*half_l1) (const float *q, const uint16 *h, int n);
+
+	/*
+	 * Storage bit: the sum of v[i] over the dimensions i whose bit is set in
+	 * bits (bit i % 8 of byte i / 8; bits past n are not read)
+	 */
+	float		(*bit_masked_sum) (const float *v, const uint8 *bits, int n);
 } HnswKernelTable;
 
 /* An IEEE binary16 value as a float (exact: every half is a float) */

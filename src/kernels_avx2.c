@@ -223,6 +223,32 @@ HNSW_AVX2_HALF_KERNEL(avx2_half_l2_squared, L2_STEP, L2_TAIL)
 HNSW_AVX2_HALF_KERNEL(avx2_half_inner_product, IP_STEP, IP_TAIL)
 HNSW_AVX2_HALF_KERNEL(avx2_half_l1, L1_STEP, L1_TAIL)
 
+/*
+ * Storage bit: 8 dimensions at a time, their byte of bits spread to a lane
+ * mask (each lane keeps the bit it stands for, compared with that bit)
+ */
+HNSW_AVX2 static float
+avx2_bit_masked_sum(const float *v, const uint8 *bits, int n)
+{
+	const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+	__m256		acc = _mm256_setzero_ps();
+	float		sum;
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256i		b = _mm256_and_si256(_mm256_set1_epi32(bits[i / 8]), lane_bits);
+		__m256		mask = _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, lane_bits));
+
+		acc = _mm256_add_ps(acc, _mm256_and_ps(mask, _mm256_loadu_ps(v + i)));
+	}
+	sum = hsum256(acc);
+	for (; i < n; i++)
+		if (bits[i / 8] & (1 << (i % 8)))
+			sum += v[i];
+	return sum;
+}
+
 const HnswKernelTable hnsw_avx2_kernels = {
 	"avx2",
 	avx2_l2_squared,
@@ -238,7 +264,8 @@ const HnswKernelTable hnsw_avx2_kernels = {
 	avx2_int8_l1,
 	avx2_half_l2_squared,
 	avx2_half_inner_product,
-	avx2_half_l1
+	avx2_half_l1,
+	avx2_bit_masked_sum
 };
 
 #endif							/* HNSW_HAVE_X86_KERNELS */

@@ -162,6 +162,27 @@ HNSW_AVX512_HALF_KERNEL(avx512_half_l2_squared, L2_STEP)
 HNSW_AVX512_HALF_KERNEL(avx512_half_inner_product, IP_STEP)
 HNSW_AVX512_HALF_KERNEL(avx512_half_l1, L1_STEP)
 
+/*
+ * Storage bit: 16 dimensions at a time, two bytes of bits being the lane
+ * mask of the addition itself
+ */
+HNSW_AVX512 static float
+avx512_bit_masked_sum(const float *v, const uint8 *bits, int n)
+{
+	__m512		acc = _mm512_setzero_ps();
+
+	for (int i = 0; i < n; i += 16)
+	{
+		int			left = n - i;
+		__mmask16	k = left >= 16 ? 0xFFFF : (__mmask16) ((1u << left) - 1);
+		__mmask16	set = (__mmask16) (bits[i / 8] |
+									   (left > 8 ? bits[i / 8 + 1] << 8 : 0));
+
+		acc = _mm512_mask_add_ps(acc, k & set, acc, _mm512_maskz_loadu_ps(k & set, v + i));
+	}
+	return _mm512_reduce_add_ps(acc);
+}
+
 /* Filled in by HnswAvx512Kernels(): the bit kernels come from AVX2 */
 static HnswKernelTable avx512_table;
 
@@ -182,6 +203,7 @@ HnswAvx512Kernels(void)
 	avx512_table.half_l2_squared = avx512_half_l2_squared;
 	avx512_table.half_inner_product = avx512_half_inner_product;
 	avx512_table.half_l1 = avx512_half_l1;
+	avx512_table.bit_masked_sum = avx512_bit_masked_sum;
 	return &avx512_table;
 }
 

@@ -133,6 +133,18 @@ HNSW_SCALAR_HALF_KERNEL(scalar_half_l2_squared, (q[i] - x) * (q[i] - x))
 HNSW_SCALAR_HALF_KERNEL(scalar_half_inner_product, q[i] * x)
 HNSW_SCALAR_HALF_KERNEL(scalar_half_l1, fabsf(q[i] - x))
 
+/* Storage bit: v summed over the set bits */
+static float
+scalar_bit_masked_sum(const float *v, const uint8 *bits, int n)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		if (bits[i / 8] & (1 << (i % 8)))
+			sum += v[i];
+	return sum;
+}
+
 const HnswKernelTable hnsw_scalar_kernels = {
 	"scalar",
 	scalar_l2_squared,
@@ -148,5 +160,6 @@ const HnswKernelTable hnsw_scalar_kernels = {
 	scalar_int8_l1,
 	scalar_half_l2_squared,
 	scalar_half_inner_product,
-	scalar_half_l1
+	scalar_half_l1,
+	scalar_bit_masked_sum
 };

@@ -171,7 +171,7 @@ HnswReadMetaPage(Relation index)
 	if (meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M ||
 		meta.entry_level >= meta.max_layers ||
 		meta.max_layers < 1 || meta.max_layers > HNSW_MAX_LAYERS ||
-		meta.storage > HNSW_STORAGE_HALF ||
+		meta.storage > HNSW_STORAGE_BIT ||
 		!(meta.level_scale >= HNSW_MIN_LEVEL_SCALE &&
 		  meta.level_scale <= HNSW_MAX_LEVEL_SCALE))
 		HnswReportCorruptedPage(index, HNSW_METAPAGE_BLKNO,

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * quantize.c
- *	  Codes: the values of an index with storage = int8 or half.
+ *	  Codes: the values of an index with storage = int8, half or bit.
  *
  * An element of such an index holds, in place of its float4[] value, a
- * code (HnswCodeData) of one byte per dimension (int8) or of one IEEE
- * binary16 value per dimension (half), and the value itself in chunk
- * tuples the code leads to.  A search walks on the codes: the distance
+ * code (HnswCodeData) of one byte per dimension (int8), of one IEEE
+ * binary16 value per dimension (half) or of one bit per dimension (bit),
+ * and the value itself in chunk tuples the code leads to.  A search walks on the codes: the distance
  * from a query (a float4[]) to an element is computed on the element's
  * decoded vector (int8: lo[i] + step[i] * code[i]; half: the halves
  * widened) by the int8 and half kernels (kernels.h), and the distance
@@ -24,6 +24,22 @@
  * need no ranges: each dimension is rounded to the nearest binary16 value
  * (beyond 65504, to 65504).
  *
+ * Bit codes are taken of the residual r = x - centre (the centre being the
+ * mean of the build's values, learned and frozen as int8 ranges are) after
+ * a fixed rotation R: random signs, zeros up to a power of 2, and the
+ * normalised Walsh-Hadamard transform.  R spreads r's length over every
+ * dimension, so that keeping only the signs loses little of it.  A code
+ * holds the signs of R r and two terms (HnswBitCodeHeader): |r|^2 and the
+ * factor |r|^2 / |R r|_1.  For any vector v, factor * sum(sign((R r)[i]) *
+ * (R v)[i]) estimates r . v = R r . R v: it is R r's projection onto its
+ * sign vector, scaled so that v = r gives |r|^2 exactly (RaBitQ's
+ * estimator).  Hence |x - q|^2 = |r|^2 + |q - c|^2 - 2 r . (q - c) and
+ * x . q = c . q + r . q are estimated from one masked sum over the rotated
+ * query (the bit_masked_sum kernel); the query is rotated, and the sums
+ * that do not depend on the element taken, once per query (the quantizer
+ * keeps them).  The estimates are rough: a search of a bit index keeps
+ * more candidates for its re-ranking (scan.c).
+ *
  * Copyright (c) 2026, the hnsw developers
  *
  *-------------------------------------------------------------------------
@@ -32,6 +48,7 @@
 
 #include <math.h>
 
+#include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -49,14 +66,23 @@ HnswIsCode(Datum d)
 {
 	int32		marker = ((HnswCodeData *) DatumGetPointer(d))->marker;
 
-	return marker == HNSW_CODE_INT8 || marker == HNSW_CODE_HALF;
+	return marker == HNSW_CODE_INT8 || marker == HNSW_CODE_HALF ||
+		marker == HNSW_CODE_BIT;
 }
 
 /* The marker of a storage's codes */
-static int32
-code_marker(int storage)
+int32
+HnswCodeMarker(int storage)
 {
-	return storage == HNSW_STORAGE_HALF ? HNSW_CODE_HALF : HNSW_CODE_INT8;
+	switch (storage)
+	{
+		case HNSW_STORAGE_HALF:
+			return HNSW_CODE_HALF;
+		case HNSW_STORAGE_BIT:
+			return HNSW_CODE_BIT;
+		default:
+			return HNSW_CODE_INT8;
+	}
 }
 
 /* Ranges being learned: lo[] the minima, step[] the maxima so far */
@@ -117,7 +143,7 @@ HnswRangesFinish(HnswRangesData *r)
 HnswQuantizer *
 HnswMakeQuantizer(const HnswRangesData *r)
 {
-	HnswQuantizer *q = palloc(sizeof(HnswQuantizer));
+	HnswQuantizer *q = palloc0(sizeof(HnswQuantizer));
 	int			n = r->dimensions;
 
 	q->storage = HNSW_STORAGE_INT8;
@@ -142,8 +168,147 @@ HnswHalfQuantizer(int dimensions)
 	return q;
 }
 
+/* Add the float4[] value to the sums of the values a centre is learned from */
+void
+HnswCentreAdd(double *sums, Datum value)
+{
+	const float *x = FLOATS(value);
+
+	for (int i = 0; i < NFLOATS(value); i++)
+		sums[i] += x[i];
+}
+
+/* The centre of count values whose sums those are, for bit codes */
+HnswRangesData *
+HnswCentreFinish(const double *sums, int dimensions, int64 count)
+{
+	HnswRangesData *r = palloc0(HnswRangesSize(dimensions));
+
+	SET_VARSIZE(r, HnswRangesSize(dimensions));
+	r->dimensions = dimensions;
+	for (int i = 0; i < dimensions; i++)
+	{
+		r->values[i] = count > 0 ? (float) (sums[i] / count) : 0.0f;
+		if (!isfinite(r->values[i]))
+			elog(ERROR, "centre of dimension %d is not finite", i);
+	}
+	return r;
+}
+
+/* A quantizer of bit codes around the frozen centre (copied) */
+HnswQuantizer *
+HnswBitQuantizer(const HnswRangesData *centre)
+{
+	HnswQuantizer *q = palloc0(sizeof(HnswQuantizer));
+	int			n = centre->dimensions;
+
+	q->storage = HNSW_STORAGE_BIT;
+	q->dimensions = n;
+	q->lo = palloc(sizeof(float) * n);
+	memcpy(q->lo, centre->values, sizeof(float) * n);
+	q->decoded = palloc(sizeof(float) * n);
+	q->query = palloc(sizeof(float) * n);
+	q->length = HnswBitCodeLength(n);
+	q->rotated = palloc(sizeof(float) * q->length);
+	q->shifted = palloc(sizeof(float) * q->length);
+	q->scratch = palloc(sizeof(double) * q->length);
+	return q;
+}
+
+/*
+ * out = R x: x (n values, widened to len, a power of 2, by zeros) with its
+ * dimensions' random signs, then the normalised Walsh-Hadamard transform.
+ * The signs are a fixed hash of the dimension: every index rotates alike.
+ */
+static void
+rotate(const double *x, int n, int len, double *out)
+{
+	double		scale = 1.0 / sqrt((double) len);
+
+	for (int i = 0; i < len; i++)
+		out[i] = i >= n ? 0.0 : (hash_uint32((uint32) i) & 1) ? -x[i] : x[i];
+	for (int h = 1; h < len; h *= 2)
+		for (int i = 0; i < len; i += 2 * h)
+			for (int j = i; j < i + h; j++)
+			{
+				double		a = out[j];
+				double		b = out[j + h];
+
+				out[j] = a + b;
+				out[j + h] = a - b;
+			}
+	for (int i = 0; i < len; i++)
+		out[i] *= scale;
+}
+
+/*
+ * x = R^-1 y, y of len values in place (R is orthogonal and its transform
+ * symmetric: the transform again, then the signs); the first n are x
+ */
+static void
+unrotate(double *y, int n, int len)
+{
+	double		scale = 1.0 / sqrt((double) len);
+
+	for (int h = 1; h < len; h *= 2)
+		for (int i = 0; i < len; i += 2 * h)
+			for (int j = i; j < i + h; j++)
+			{
+				double		a = y[j];
+				double		b = y[j + h];
+
+				y[j] = a + b;
+				y[j + h] = a - b;
+			}
+	for (int i = 0; i < n; i++)
+		y[i] *= (hash_uint32((uint32) i) & 1) ? -scale : scale;
+}
+
 /* The halves of a half code */
 #define HALVES(c)	((const uint16 *) (c)->code)
+
+/* The bits of a bit code */
+#define BITS(c)		((c)->code + sizeof(HnswBitCodeHeader))
+
+/* The terms of a bit code */
+static inline HnswBitCodeHeader
+bit_header(const HnswCodeData *c)
+{
+	HnswBitCodeHeader h;
+
+	memcpy(&h, c->code, sizeof(h));
+	return h;
+}
+
+/* Fill in the bit code c of the value x (n floats) */
+static void
+encode_bits(HnswQuantizer *q, const float *x, int n, HnswCodeData *c)
+{
+	double	   *r = palloc(sizeof(double) * q->length);
+	double		sq = 0,
+				l1 = 0,
+				norm = 0;
+	HnswBitCodeHeader h;
+
+	for (int i = 0; i < n; i++)
+	{
+		q->scratch[i] = (double) x[i] - q->lo[i];
+		norm += (double) x[i] * x[i];
+	}
+	rotate(q->scratch, n, q->length, r);
+	for (int i = 0; i < q->length; i++)
+	{
+		if (r[i] > 0)
+			BITS(c)[i / 8] |= (uint8) (1 << (i % 8));
+		sq += r[i] * r[i];
+		l1 += fabs(r[i]);
+	}
+	pfree(r);
+	h.residual_sq = (float) sq;
+	h.factor = l1 > 0 ? (float) (sq / l1) : 0.0f;
+	memcpy(c->code, &h, sizeof(h));
+	c->norm = (float) sqrt(norm);
+}
 
 /*
  * The code of the float4[] value, whose value itself is in the chunks full
@@ -155,7 +320,7 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 {
 	const float *x = FLOATS(value);
 	int			n = q->dimensions;
-	int32		marker = code_marker(q->storage);
+	int32		marker = HnswCodeMarker(q->storage);
 	HnswCodeData *c = palloc0(HnswCodeSize(marker, n));
 	double		norm = 0;
 
@@ -166,6 +331,11 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 	c->marker = marker;
 	c->dimensions = n;
 	c->full = *full;
+	if (marker == HNSW_CODE_BIT)
+	{
+		encode_bits(q, x, n, c);
+		return PointerGetDatum(c);
+	}
 	for (int i = 0; i < n; i++)
 	{
 		float		decoded;
@@ -192,10 +362,25 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 	return PointerGetDatum(c);
 }
 
-/* The vector code stands for, into q->decoded */
+/*
+ * The vector code stands for, into q->decoded.  A bit code stands for the
+ * centre plus its signs, scaled to the length of the residual, rotated
+ * back.
+ */
 static const float *
 decode(HnswQuantizer *q, const HnswCodeData *c)
 {
+	if (c->marker == HNSW_CODE_BIT)
+	{
+		double		a = sqrt((double) bit_header(c).residual_sq / q->length);
+
+		for (int i = 0; i < q->length; i++)
+			q->scratch[i] = (BITS(c)[i / 8] & (1 << (i % 8))) ? a : -a;
+		unrotate(q->scratch, q->dimensions, q->length);
+		for (int i = 0; i < q->dimensions; i++)
+			q->decoded[i] = q->lo[i] + (float) q->scratch[i];
+		return q->decoded;
+	}
 	for (int i = 0; i < q->dimensions; i++)
 		q->decoded[i] = c->marker == HNSW_CODE_HALF ?
 			hnsw_half_to_float(HALVES(c)[i]) :
@@ -228,9 +413,9 @@ HnswGetQuantizer(HnswDistance *dist)
 }
 
 /*
- * The quantizer of index: for int8 its frozen ranges, read from their
- * chunks; NULL if its elements hold no codes (float4 storage, or an int8
- * build without rows).
+ * The quantizer of index: for int8 and bit its frozen ranges or centre,
+ * read from their chunks; NULL if its elements hold no codes (float4
+ * storage, or an int8 or bit build without rows).
  */
 HnswQuantizer *
 HnswLoadQuantizer(Relation index)
@@ -248,15 +433,128 @@ HnswLoadQuantizer(Relation index)
 		r->dimensions <= 0 || r->dimensions != (int) meta.dimensions ||
 		VARSIZE(r) != HnswRangesSize(r->dimensions))
 		HnswReportCorruptedPage(index, HNSW_METAPAGE_BLKNO,
+								meta.storage == HNSW_STORAGE_BIT ?
+								"the centre of the bit codes is missing or broken" :
 								"the int8 ranges are missing or broken");
-	q = HnswMakeQuantizer(r);
+	q = meta.storage == HNSW_STORAGE_BIT ? HnswBitQuantizer(r) : HnswMakeQuantizer(r);
 	pfree(r);
 	return q;
 }
 
+/* Report a code that is not of its index's storage */
+static void
+code_of_another_kind(HnswDistance *dist)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted",
+					RelationGetRelationName(dist->index)),
+			 errdetail("It holds a code of another kind than its storage."),
+			 errhint("Please REINDEX it.")));
+}
+
+/* out = R in (q->dimensions values) as floats, and its sum into *sum */
+static void
+rotate_floats(HnswQuantizer *q, const double *in, float *out, double *sum)
+{
+	double	   *r = palloc(sizeof(double) * q->length);
+
+	rotate(in, q->dimensions, q->length, r);
+	*sum = 0;
+	for (int i = 0; i < q->length; i++)
+	{
+		out[i] = (float) r[i];
+		*sum += out[i];
+	}
+	pfree(r);
+}
+
+/*
+ * Make q's sums over the query x current: kept while the query is the one
+ * at the same address with the same values (a search's every distance).
+ */
+static void
+prepare_query(HnswQuantizer *q, const float *x)
+{
+	int			n = q->dimensions;
+	double		query_sum = 0,
+				shifted_sum = 0,
+				shifted_sq = 0,
+				query_centre = 0,
+				query_sq = 0;
+
+	if (q->query_at == x && memcmp(q->query, x, sizeof(float) * n) == 0)
+		return;
+	memcpy(q->query, x, sizeof(float) * n);
+	for (int i = 0; i < n; i++)
+	{
+		double		shifted = (double) x[i] - q->lo[i];
+
+		shifted_sq += shifted * shifted;
+		query_centre += (double) x[i] * q->lo[i];
+		query_sq += (double) x[i] * x[i];
+		q->scratch[i] = x[i];
+	}
+	/* R x and R (x - centre), and their sums */
+	rotate_floats(q, q->scratch, q->rotated, &query_sum);
+	for (int i = 0; i < n; i++)
+		q->scratch[i] = (double) x[i] - q->lo[i];
+	rotate_floats(q, q->scratch, q->shifted, &shifted_sum);
+	q->query_sum = query_sum;
+	q->shifted_sum = shifted_sum;
+	q->shifted_sq = shifted_sq;
+	q->query_centre = query_centre;
+	q->query_norm = sqrt(query_sq);
+	q->query_at = x;
+}
+
+/*
+ * The estimated distance from the float4[] x to the value the bit code c
+ * stands for (see the header comment): with r the value's residual, r . v
+ * is estimated as factor * (2 * (v summed over the set bits) - sum(v)).
+ */
+static double
+bit_distance(HnswDistance *dist, HnswQuantizer *q, const float *x,
+			 const HnswCodeData *c)
+{
+	HnswBitCodeHeader h = bit_header(c);
+
+	prepare_query(q, x);
+	switch (dist->kernel)
+	{
+		case HNSW_KERNEL_L2:
+			{
+				double		r_dot = h.factor *
+					(2.0 * hnsw_kernels->bit_masked_sum(q->shifted, BITS(c), q->length) -
+					 q->shifted_sum);
+
+				return sqrt(Max(0.0, h.residual_sq + q->shifted_sq - 2.0 * r_dot));
+			}
+		case HNSW_KERNEL_NEG_IP:
+		case HNSW_KERNEL_COSINE:
+			{
+				double		dot = q->query_centre + h.factor *
+					(2.0 * hnsw_kernels->bit_masked_sum(q->rotated, BITS(c), q->length) -
+					 q->query_sum);
+				double		similarity;
+
+				if (dist->kernel == HNSW_KERNEL_NEG_IP)
+					return -dot;
+				if (q->query_norm == 0 || c->norm == 0)
+					return 1.0;
+				similarity = dot / (q->query_norm * c->norm);
+				return 1.0 - Max(-1.0, Min(1.0, similarity));
+			}
+		default:
+			elog(ERROR, "bit codes of an index with kernel %d", (int) dist->kernel);
+	}
+	return 0.0;					/* keep compiler quiet */
+}
+
 /*
  * The distance between a and b, either of which (or both) is a code of
- * dist's index, the other a float4[]; for HnswComputeDistance.
+ * dist's index, the other a float4[]; for HnswComputeDistance.  Between
+ * two codes, one is decoded first.
  */
 double
 HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
@@ -275,17 +573,18 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
 	}
 	c = (const HnswCodeData *) DatumGetPointer(b);
 	if (HnswIsCode(a))
+	{
+		if (((const HnswCodeData *) DatumGetPointer(a))->marker != c->marker)
+			code_of_another_kind(dist);
 		x = decode(q, (const HnswCodeData *) DatumGetPointer(a));
+	}
 	else
 		x = FLOATS(a);
 
-	if (c->marker != code_marker(q->storage))
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is corrupted",
-						RelationGetRelationName(dist->index)),
-				 errdetail("It holds a code of another kind than its storage."),
-				 errhint("Please REINDEX it.")));
+	if (c->marker != HnswCodeMarker(q->storage))
+		code_of_another_kind(dist);
+	if (c->marker == HNSW_CODE_BIT)
+		return bit_distance(dist, q, x, c);
 #define DOT(x) (c->marker == HNSW_CODE_HALF ? \
 				hnsw_kernels->half_inner_product(x, HALVES(c), n) : \
 				hnsw_kernels->int8_inner_product(x, q->lo, q->step, c->code, n))
@@ -329,36 +628,50 @@ HnswCodeIsWellFormed(Datum value, uint32 dimensions)
 	const HnswCodeData *c = (const HnswCodeData *) DatumGetPointer(value);
 
 	return VARSIZE(c) >= offsetof(HnswCodeData, code) &&
-		(c->marker == HNSW_CODE_INT8 || c->marker == HNSW_CODE_HALF) &&
+		HnswIsCode(value) &&
 		c->dimensions > 0 &&
 		(dimensions == 0 || c->dimensions == dimensions) &&
 		VARSIZE(c) == HnswCodeSize(c->marker, c->dimensions) &&
 		c->full.size >= VARHDRSZ && c->full.size <= HNSW_MAX_VALUE_SIZE;
 }
 
-/* Which storages a distance takes (see HnswCheckStorage) */
+/*
+ * Does a storage take a distance?  int8 and half: L2, cosine, L1, inner
+ * product; bit: not L1, which has no estimate from signs (see HnswCheckStorage)
+ */
 static bool
-storage_takes(HnswKernel kernel)
+storage_takes(int storage, HnswKernel kernel)
 {
 	return kernel == HNSW_KERNEL_L2 || kernel == HNSW_KERNEL_COSINE ||
-		kernel == HNSW_KERNEL_L1 || kernel == HNSW_KERNEL_NEG_IP;
+		kernel == HNSW_KERNEL_NEG_IP ||
+		(kernel == HNSW_KERNEL_L1 && storage != HNSW_STORAGE_BIT);
 }
 
 /*
  * Refuse a storage other than float4 on an index whose first column has
- * none: they are for real[] with L2, cosine, L1 or inner product distance.
+ * none: they are for real[] with L2, cosine, L1 (not bit) or inner product
+ * distance.
  */
 void
 HnswCheckStorage(Relation index, HnswDistance *dist, int storage)
 {
-	const char *name = storage == HNSW_STORAGE_HALF ? "half" : "int8";
+	const char *name = storage == HNSW_STORAGE_HALF ? "half" :
+		storage == HNSW_STORAGE_BIT ? "bit" : "int8";
 
-	if (storage != HNSW_STORAGE_FLOAT4 && !storage_takes(dist->kernel))
+	if (storage == HNSW_STORAGE_FLOAT4 || storage_takes(storage, dist->kernel))
+		return;
+	if (storage == HNSW_STORAGE_BIT)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("storage \"%s\" is not supported for index \"%s\"",
 						name, RelationGetRelationName(index)),
-				 errdetail("Storage \"%s\" takes real[] columns with L2, cosine, L1 or inner product distance (operator classes float4_l2_ops, float4_cosine_ops, float4_l1_ops and float4_ip_ops).",
-						   name),
-				 errhint("Use storage = float4 for other types and distances.")));
+				 errdetail("Storage \"bit\" takes real[] columns with L2, cosine or inner product distance (operator classes float4_l2_ops, float4_cosine_ops and float4_ip_ops)."),
+				 errhint("Use storage = int8 or half for L1 distance, float4 for other types and distances.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("storage \"%s\" is not supported for index \"%s\"",
+					name, RelationGetRelationName(index)),
+			 errdetail("Storage \"%s\" takes real[] columns with L2, cosine, L1 or inner product distance (operator classes float4_l2_ops, float4_cosine_ops, float4_l1_ops and float4_ip_ops).",
+					   name),
+			 errhint("Use storage = float4 for other types and distances.")));
 }

@@ -110,7 +110,9 @@ typedef struct HnswScanOpaqueData
 	MemoryContext row_cxt;		/* the row handed out; reset per row */
 
 	HnswScanStats stats;		/* summed over rescans */
-	bool		coded;			/* storage int8 or half: elements hold codes */
+	int			storage;		/* HNSW_STORAGE_* of the index */
+	bool		coded;			/* storage int8, half or bit: elements hold
+								 * codes */
 
 	/* hnsw.sample_recall: is this search sampled, and what it handed out */
 	bool		sampled;
@@ -174,7 +176,8 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	so->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan row",
 										ALLOCSET_DEFAULT_SIZES);
 	so->pinned = InvalidBuffer;
-	so->coded = HnswReadMetaPage(index).storage != HNSW_STORAGE_FLOAT4;
+	so->storage = HnswReadMetaPage(index).storage;
+	so->coded = so->storage != HNSW_STORAGE_FLOAT4;
 	so->value_returned = hnsw_value_returnable(&so->dist) && !so->coded;
 	so->filter_desc = HnswFilterDesc(index);
 	so->stats.index = RelationGetRelid(index);
@@ -217,7 +220,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->nresults = 0;
 	so->nfound = 0;
 	so->next = 0;
-	so->ef = so->coded ? HnswRerankBeam(hnsw_ef_search) : hnsw_ef_search;
+	so->ef = so->coded ? HnswRerankBeam(hnsw_ef_search, so->storage) : hnsw_ef_search;
 	so->exact = false;
 	so->walk_budget = 0;
 	so->walked = 0;
@@ -336,16 +339,19 @@ full_value(HnswScanOpaque so, Relation index, HnswElemId id, uint32 dimensions,
 /*
  * The beam of the first search of an index with codes for a given ef_search:
  * hnsw.rerank_depth if that is more; by default (0) a quarter more than
- * ef_search.  The walk measures codes, whose distances are a little off:
- * candidates a float4 beam of ef_search would have kept can fall just
- * outside a beam of codes of the same width, and a quarter more took them
- * back in tests (README "Storage").
+ * ef_search for int8 and half, four times ef_search for bit.  The walk
+ * measures codes, whose distances are off: candidates a float4 beam of
+ * ef_search would have kept can fall just outside a beam of codes of the
+ * same width.  For int8 and half a quarter more took them back in tests;
+ * the estimates from bit codes are far rougher (README "Storage").
  */
 int
-HnswRerankBeam(int ef_search)
+HnswRerankBeam(int ef_search, int storage)
 {
 	if (hnsw_rerank_depth > 0)
 		return Max(ef_search, hnsw_rerank_depth);
+	if (storage == HNSW_STORAGE_BIT)
+		return Min(ef_search * 4, HNSW_MAX_EF_SEARCH * 4);
 	return ef_search + (ef_search + 3) / 4;
 }
 

@@ -248,7 +248,7 @@ check_code(HnswVerifyState *vs, Datum value, BlockNumber blkno,
 		return;
 	c = (const HnswCodeData *) DatumGetPointer(value);
 	if (!HnswMetaHasCodes(&vs->meta) ||
-		c->marker != (vs->meta.storage == HNSW_STORAGE_HALF ? HNSW_CODE_HALF : HNSW_CODE_INT8))
+		c->marker != HnswCodeMarker(vs->meta.storage))
 	{
 		report(vs, blkno, off, "a code of another kind than the index's storage");
 		return;

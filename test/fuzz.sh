@@ -74,6 +74,7 @@ CREATE INDEX fuzz_btree ON fuzz_table (id);
 CREATE INDEX fuzz_real_idx ON fuzz_table USING hnsw (v);
 CREATE INDEX fuzz_cosine_idx ON fuzz_table USING hnsw (v float4_cosine_ops) INCLUDE (id);
 CREATE INDEX fuzz_coded_idx ON fuzz_table USING hnsw (v float4_l1_ops, grp) WITH (storage = int8);
+CREATE INDEX fuzz_bitcoded_idx ON fuzz_table USING hnsw (v float4_ip_ops) WITH (storage = 'bit');
 CREATE INDEX fuzz_filter_idx ON fuzz_table USING hnsw (v, grp, tags) WITH (filter_links = 4);
 CREATE INDEX fuzz_float8_idx ON fuzz_table USING hnsw (v8);
 CREATE INDEX fuzz_bit_idx ON fuzz_table USING hnsw (b);

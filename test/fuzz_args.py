@@ -160,7 +160,8 @@ def fuzz_indexes(r, rng):
                                  ("fz_filter", f"(v {opclass}, grp) WITH (filter_links = 2)"),
                                  ("fz_include", f"(v {opclass}) INCLUDE (id) WITH (m = 2)"),
                                  # refused but for real[] with L2, cosine, L1, inner product
-                                 ("fz_int8", f"(v {opclass}, grp) WITH (storage = int8, m = 2)")):
+                                 ("fz_int8", f"(v {opclass}, grp) WITH (storage = int8, m = 2)"),
+                                 ("fz_bit", f"(v {opclass}, grp) WITH (storage = 'bit', m = 2)")):
             if r.run(f"CREATE INDEX {name} ON fz USING hnsw {definition}"):
                 indexes.append(name)
         # hostile rows into the indexes, each on its own
@@ -170,6 +171,8 @@ def fuzz_indexes(r, rng):
             indexes.append("fz_after")
         if r.run(f"CREATE INDEX fz_int8_after ON fz USING hnsw (v {opclass}) WITH (storage = int8)"):
             indexes.append("fz_int8_after")
+        if r.run(f"CREATE INDEX fz_bit_after ON fz USING hnsw (v {opclass}) WITH (storage = 'bit')"):
+            indexes.append("fz_bit_after")
         r.run("SET enable_seqscan = off")
         for v in values:
             r.run(f"SELECT id FROM fz ORDER BY v {op} {v} LIMIT 5", fetch=True)
@@ -186,7 +189,7 @@ def fuzz_indexes(r, rng):
         # hostile index options
         for opt in ("m = 1", "m = 101", "ef_construction = 0", "max_layers = 17", "level_scale = 0",
                     "level_scale = 'NaN'", "filter_links = 65", "m = -1", "nonsense = 1",
-                    "storage = half", "storage = ''", "storage = 8"):
+                    "storage = half", "storage = bit", "storage = ''", "storage = 8"):
             r.run(f"CREATE INDEX ON fz USING hnsw (v {opclass}) WITH ({opt})")
 
 

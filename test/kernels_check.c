@@ -307,6 +307,29 @@ check_table(const HnswKernelTable *t)
 			ref = naive_half_kernel(a, h, n, 2, &scale);
 			expect(close_to(t->half_l1(a, h, n), ref, scale),
 				   t->name, "half l1", n, shift);
+			/*
+			 * the bit kernel, over exactly the bytes of n bits (the bits past
+			 * n set, which a kernel must not count)
+			 */
+			{
+				int			nbytes = (n + 7) / 8;
+				uint8	   *bits = malloc(nbytes + 1);
+				double		sum = 0,
+							abs_sum = 0;
+
+				memcpy(bits, y + shift, nbytes);
+				if (n % 8)
+					bits[nbytes - 1] |= (uint8) (0xFF << (n % 8));
+				for (int i = 0; i < n; i++)
+				{
+					abs_sum += fabs(a[i]);
+					if (bits[i / 8] & (1 << (i % 8)))
+						sum += a[i];
+				}
+				expect(close_to(t->bit_masked_sum(a, bits, n), sum, abs_sum),
+					   t->name, "bit masked sum", n, shift);
+				free(bits);
+			}
 			free(hbuf);
 			free(lobuf);
 			free(stepbuf);

@@ -139,15 +139,16 @@ is($standby->safe_psql('postgres', $wide_queries), $primary->safe_psql('postgres
 is($standby->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('wide_v_idx')"), '0',
 	"vectors of 3,000 dimensions: the standby's index verifies clean");
 
-# storage = int8 and half: codes, the chunks of the values and the ranges
-# replicate (the standby ranks candidates by the values as the primary does)
-foreach my $storage ('int8', 'half')
+# storage = int8, half and bit: codes, the chunks of the values and the
+# ranges or centre replicate (the standby ranks candidates by the values as
+# the primary does)
+foreach my $storage ('int8', 'half', 'bit')
 {
 	$primary->safe_psql('postgres', qq{
 		CREATE TABLE coded_$storage (id int, v real[]);
 		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 4 - 2 + 0 * i)::real FROM generate_series(1, 64))
 			FROM generate_series(1, 1500) i;
-		CREATE INDEX coded_${storage}_idx ON coded_$storage USING hnsw (v) WITH (storage = $storage);
+		CREATE INDEX coded_${storage}_idx ON coded_$storage USING hnsw (v) WITH (storage = '$storage');
 		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 6 - 3 + 0 * i)::real FROM generate_series(1, 64))
 			FROM generate_series(1501, 1800) i;
 		DELETE FROM coded_$storage WHERE id % 5 = 0;

@@ -6,8 +6,8 @@
 # Five tables take single-row inserts from pgbench at once: one indexed
 # with filter columns and INCLUDE, one whose vectors are larger than a page
 # (chunk tuples), a plain one, an unlogged one, whose index comes back
-# from its init fork, empty and usable, and one with storage = int8 (codes
-# in the elements, the values in chunks).  Each round checks that pgbench had
+# from its init fork, empty and usable, and two with storage = int8 and
+# bit (codes in the elements, the values in chunks).  Each round checks that pgbench had
 # committed transactions before the kill (so the kill did land in the
 # middle of work), that no index has a structural problem, and that the
 # rows committed before the kill are found by their own vectors.
@@ -50,6 +50,10 @@ $node->safe_psql('postgres', q{
 	INSERT INTO c (v) SELECT ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16))
 		FROM generate_series(1, 500) i;
 	CREATE INDEX c_idx ON c USING hnsw (v) WITH (storage = int8);
+	CREATE TABLE cb (id serial PRIMARY KEY, v real[]);
+	INSERT INTO cb (v) SELECT ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16))
+		FROM generate_series(1, 500) i;
+	CREATE INDEX cb_idx ON cb USING hnsw (v) WITH (storage = bit);
 });
 
 my $dir = PostgreSQL::Test::Utils::tempdir;
@@ -59,7 +63,8 @@ my %scripts = (
 	'w.sql' => "INSERT INTO w (v) VALUES (ARRAY(SELECT random()::real FROM generate_series(1, 3000)));\n",
 	'p.sql' => "INSERT INTO p (v) VALUES ($vec16);\n",
 	'u.sql' => "INSERT INTO u (v) VALUES ($vec16);\n",
-	'c.sql' => "INSERT INTO c (v) VALUES ($vec16);\n");
+	'c.sql' => "INSERT INTO c (v) VALUES ($vec16);\n",
+	'cb.sql' => "INSERT INTO cb (v) VALUES ($vec16);\n");
 write_scripts($dir, %scripts);
 
 # every row of table is found by its own vector (the rare greedy miss at
@@ -74,16 +79,17 @@ sub lost_rows
 		WHERE i.id IS DISTINCT FROM (SELECT id FROM $table j WHERE true $qual ORDER BY j.v <-> i.v LIMIT 1)});
 }
 
-for my $round (1 .. 5)
+my $count_all = "SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p) " .
+  "+ (SELECT count(*) FROM c) + (SELECT count(*) FROM cb)";
+for my $round (1 .. 6)
 {
 	my ($out, $err) = ('', '');
-	my $before = $node->safe_psql('postgres',
-		"SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p) + (SELECT count(*) FROM c)");
+	my $before = $node->safe_psql('postgres', $count_all);
 	my $pgbench = IPC::Run::start(
 		[
 			'pgbench', '--no-vacuum', '--client=4', '--jobs=2', '--time=30',
 			'-f', "$dir/f.sql\@3", '-f', "$dir/w.sql\@1", '-f', "$dir/p.sql\@3", '-f', "$dir/u.sql\@3",
-			'-f', "$dir/c.sql\@3",
+			'-f', "$dir/c.sql\@3", '-f', "$dir/cb.sql\@3",
 			'-h', $node->host, '-p', $node->port, 'postgres'
 		],
 		'>', \$out, '2>', \$err);
@@ -92,12 +98,11 @@ for my $round (1 .. 5)
 	# the middle, after its element is written and before it links back
 	# (the pause point insert_before_link_back, while a session holds the
 	# advisory lock), and its backend is killed there
-	my $table = ('f', 'w', 'p', 'u', 'c')[($round - 1) % 5];
+	my $table = ('f', 'w', 'p', 'u', 'c', 'cb')[($round - 1) % 6];
 	my $row = $table eq 'f' ? "($vec16, 1, 'victim')" :
 	  $table eq 'w' ? "(ARRAY(SELECT random()::real FROM generate_series(1, 3000)))" : "($vec16)";
 	my $columns = $table eq 'f' ? '(v, grp, name)' : '(v)';
-	$node->poll_query_until('postgres',
-		"SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p) + (SELECT count(*) FROM c) > $before + 20")
+	$node->poll_query_until('postgres', "SELECT ($count_all) > $before + 20")
 	  or die "pgbench committed nothing";
 	my ($hout, $herr, $vout, $verr) = ('', '', '', '');
 	my $holder = IPC::Run::start(
@@ -123,8 +128,7 @@ for my $round (1 .. 5)
 	my $victim = $node->safe_psql('postgres', q{
 		SELECT pid FROM pg_stat_activity
 		WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE 'INSERT%'});
-	my $committed = $node->safe_psql('postgres',
-		"SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM w) + (SELECT count(*) FROM p) + (SELECT count(*) FROM c)") - $before;
+	my $committed = $node->safe_psql('postgres', $count_all) - $before;
 	cmp_ok($committed, '>', 0, "round $round: pgbench committed $committed inserts before the kill");
 	kill 'KILL', $victim;
 	$pgbench->finish;
@@ -139,7 +143,7 @@ for my $round (1 .. 5)
 	# the postmaster reinitialises and replays WAL; wait until it answers
 	$node->poll_query_until('postgres', 'SELECT true') or die "the server did not come back";
 
-	foreach my $index ('f_idx', 'w_idx', 'p_idx', 'u_idx', 'c_idx')
+	foreach my $index ('f_idx', 'w_idx', 'p_idx', 'u_idx', 'c_idx', 'cb_idx')
 	{
 		is($node->safe_psql('postgres',
 				"SELECT count(*) FROM hnsw_verify('$index') WHERE problem NOT LIKE '%cannot be reached%'"),
@@ -155,8 +159,8 @@ for my $round (1 .. 5)
 		"INSERT INTO u (v) SELECT ARRAY(SELECT (random() + 0 * g)::real FROM generate_series(1, 16)) FROM generate_series(1, 50) g");
 
 	# VACUUM links back what inserts left unreachable; then nothing is lost
-	$node->safe_psql('postgres', 'VACUUM f; VACUUM w; VACUUM p; VACUUM u; VACUUM c');
-	foreach my $index ('f_idx', 'w_idx', 'p_idx', 'u_idx', 'c_idx')
+	$node->safe_psql('postgres', 'VACUUM f; VACUUM w; VACUUM p; VACUUM u; VACUUM c; VACUUM cb');
+	foreach my $index ('f_idx', 'w_idx', 'p_idx', 'u_idx', 'c_idx', 'cb_idx')
 	{
 		is($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('$index')"), '0',
 			"round $round: $index verifies clean after VACUUM");
@@ -167,6 +171,7 @@ for my $round (1 .. 5)
 	is(lost_rows('p', ''), '0', "round $round: every row of p is found");
 	is(lost_rows('u', ''), '0', "round $round: every row of u is found");
 	is(lost_rows('c', ''), '0', "round $round: every row of c (storage int8) is found");
+	is(lost_rows('cb', ''), '0', "round $round: every row of cb (storage bit) is found");
 }
 
 report_seed($seed);
