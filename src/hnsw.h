@@ -123,8 +123,8 @@ typedef struct HnswQuantizer
 
 	/*
 	 * bit: the sums over the query that every estimate from it needs, kept
-	 * from one distance to the next while the query stays the same (a copy
-	 * of it tells a new query at the same address)
+	 * from one distance to the next while the query stays the same (a copy of
+	 * it tells a new query at the same address)
 	 */
 	int			length;			/* dimensions of the rotated vectors */
 	double	   *scratch;		/* length values */

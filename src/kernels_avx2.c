@@ -230,7 +230,7 @@ HNSW_AVX2_HALF_KERNEL(avx2_half_l1, L1_STEP, L1_TAIL)
 HNSW_AVX2 static float
 avx2_bit_masked_sum(const float *v, const uint8 *bits, int n)
 {
-	const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+	__m256i		lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
 	__m256		acc = _mm256_setzero_ps();
 	float		sum;
 	int			i = 0;

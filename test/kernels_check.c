@@ -307,6 +307,7 @@ check_table(const HnswKernelTable *t)
 			ref = naive_half_kernel(a, h, n, 2, &scale);
 			expect(close_to(t->half_l1(a, h, n), ref, scale),
 				   t->name, "half l1", n, shift);
+
 			/*
 			 * the bit kernel, over exactly the bytes of n bits (the bits past
 			 * n set, which a kernel must not count)
