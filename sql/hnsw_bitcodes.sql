@@ -33,7 +33,7 @@ SELECT * FROM hnsw_verify('bc_bit_idx');
 SELECT storage, format_version FROM hnsw_index_info('bc_bit_idx');
 
 -- the elements hold codes: 96 dimensions rotated into 128, 16 bytes of
--- bits, 8 of terms and a 40-byte header; the values (408 bytes each) are
+-- bits, 8 of terms and a 48-byte header; the values (408 bytes each) are
 -- in chunk tuples
 SELECT kind, count(*), min(value_bytes), max(value_bytes)
 FROM generate_series(1, pg_relation_size('bc_bit_idx') / 8192 - 1) b,
@@ -171,7 +171,7 @@ SELECT avg(recall) >= 0.9 AS recall_parallel
 FROM bc_queries s, LATERAL hnsw_measure_recall('bc_float_par', s.v, 10, 20);
 DROP INDEX bc_float_par;
 
--- 3,072 dimensions: the bit code, 560 bytes, fits its element whole
+-- 3,072 dimensions: the bit code, 568 bytes, fits its element whole
 CREATE TABLE bc_wide (id int, v real[]);
 INSERT INTO bc_wide SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 3072 + 0 * i))
 FROM generate_series(1, 60) i;

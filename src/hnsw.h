@@ -394,6 +394,8 @@ extern Datum HnswEncode(HnswQuantizer *q, Datum value,
 						const HnswExternalValue *full);
 extern double HnswCodeDistance(HnswDistance *dist, Datum a, Datum b);
 extern bool HnswCodeIsWellFormed(Datum value, uint32 dimensions);
+extern double HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
+									double measured, double query_norm);
 extern void HnswCheckStorage(Relation index, HnswDistance *dist, int storage);
 
 /* filter.c */
@@ -764,7 +766,7 @@ typedef struct HnswScanStats
 	int64		expansions;		/* elements whose neighbour lists were read */
 	int64		distances;		/* distances computed */
 	int64		rejected;		/* elements reached that failed the quals */
-	int64		reranked;		/* candidates ranked by their values (int8) */
+	int64		reranked;		/* values read to rank candidates (codes) */
 	int64		rows;			/* rows handed out */
 	int64		directory;		/* searches the filter directory answered */
 	int64		value_links;	/* searches that followed value links */

@@ -200,7 +200,11 @@ typedef struct HnswRangesData
  * dimension, HNSW_CODE_HALF: a uint16 binary16 per dimension,
  * HNSW_CODE_BIT: see HnswBitCodeHeader).  norm is that of the decoded
  * vector, for bit that of the value (for cosine distance); full leads to
- * the chunks of the value itself.
+ * the chunks of the value itself.  error_l2 and error_l1 are the L2 and L1
+ * distances between the value and the decoded vector, rounded up: a
+ * distance measured on the code is off by at most so much (scan.c ranks
+ * candidates lazily with it); for bit, whose estimates are not distances
+ * to a decoded vector, they are infinite.
  */
 typedef struct HnswCodeData
 {
@@ -208,6 +212,8 @@ typedef struct HnswCodeData
 	int32		marker;			/* HNSW_CODE_* */
 	uint32		dimensions;
 	float4		norm;
+	float4		error_l2;
+	float4		error_l1;
 	HnswExternalValue full;
 	uint8		code[FLEXIBLE_ARRAY_MEMBER];
 } HnswCodeData;

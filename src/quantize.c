@@ -308,6 +308,17 @@ encode_bits(HnswQuantizer *q, const float *x, int n, HnswCodeData *c)
 	h.factor = l1 > 0 ? (float) (sq / l1) : 0.0f;
 	memcpy(c->code, &h, sizeof(h));
 	c->norm = (float) sqrt(norm);
+	c->error_l2 = INFINITY;
+	c->error_l1 = INFINITY;
+}
+
+/* d as a float no smaller than d */
+static float
+float_above(double d)
+{
+	float		f = (float) d;
+
+	return (double) f < d ? nextafterf(f, INFINITY) : f;
 }
 
 /*
@@ -322,7 +333,9 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 	int			n = q->dimensions;
 	int32		marker = HnswCodeMarker(q->storage);
 	HnswCodeData *c = palloc0(HnswCodeSize(marker, n));
-	double		norm = 0;
+	double		norm = 0,
+				error_sq = 0,
+				error_l1 = 0;
 
 	if (NFLOATS(value) != n)
 		elog(ERROR, "value of %d dimensions for codes of %d",
@@ -357,8 +370,12 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 			decoded = q->lo[i] + q->step[i] * (float) c->code[i];
 		}
 		norm += (double) decoded * decoded;
+		error_sq += ((double) x[i] - decoded) * ((double) x[i] - decoded);
+		error_l1 += fabs((double) x[i] - decoded);
 	}
 	c->norm = (float) sqrt(norm);
+	c->error_l2 = float_above(sqrt(error_sq));
+	c->error_l1 = float_above(error_l1);
 	return PointerGetDatum(c);
 }
 
@@ -619,6 +636,53 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
 }
 
 /*
+ * The least the distance from a query (of norm query_norm) to the value
+ * of code c can be, the distance to the code being measured: the value
+ * lies within error_l2 (L2) or error_l1 (L1) of the decoded vector, so an
+ * L2 or L1 distance is off by at most that (the triangle inequality), an
+ * inner product by query_norm * error_l2 (Cauchy-Schwarz), and a cosine
+ * similarity by at most 2 * error_l2 / |value|, |value| being at least
+ * norm - error_l2.  Each bound is widened by a margin for the rounding of
+ * float sums (relative 1e-4: far above what a sum of 100,000 terms
+ * rounds by, well under what codes are off by).  -Infinity where a code
+ * gives no bound (bit codes).
+ */
+double
+HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
+					  double measured, double query_norm)
+{
+	double		bound;
+
+	switch (dist->kernel)
+	{
+		case HNSW_KERNEL_L2:
+		case HNSW_KERNEL_L1:
+			{
+				double		error = dist->kernel == HNSW_KERNEL_L2 ?
+					c->error_l2 : c->error_l1;
+
+				bound = measured - error - 1e-4 * (fabs(measured) + error);
+				break;
+			}
+		case HNSW_KERNEL_NEG_IP:
+			bound = measured - query_norm * c->error_l2 -
+				1e-4 * query_norm * ((double) c->norm + c->error_l2);
+			break;
+		case HNSW_KERNEL_COSINE:
+			{
+				double		least_norm = (double) c->norm - c->error_l2;
+
+				bound = least_norm > 0 ?
+					measured - 2.0 * c->error_l2 / least_norm - 1e-4 : -INFINITY;
+				break;
+			}
+		default:
+			bound = -INFINITY;
+	}
+	return isnan(bound) ? -INFINITY : bound;
+}
+
+/*
  * Is the code value (read from a page, its size checked against its
  * tuple) well formed for an index of the given dimensions?
  */
@@ -629,6 +693,7 @@ HnswCodeIsWellFormed(Datum value, uint32 dimensions)
 
 	return VARSIZE(c) >= offsetof(HnswCodeData, code) &&
 		HnswIsCode(value) &&
+		c->error_l2 >= 0 && c->error_l1 >= 0 &&
 		c->dimensions > 0 &&
 		(dimensions == 0 || c->dimensions == dimensions) &&
 		VARSIZE(c) == HnswCodeSize(c->marker, c->dimensions) &&

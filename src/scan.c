@@ -61,6 +61,7 @@
 #include "access/relscan.h"
 #include "access/xlog.h"
 #include "executor/instrument.h"
+#include "lib/binaryheap.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "utils/float.h"
@@ -76,6 +77,20 @@
  * projection pass.
  */
 #define HNSW_WALK_BUDGET_SLACK	4
+
+/*
+ * A lazy re-rank asks for the value pages of this many candidates ahead of
+ * the one it reads
+ */
+#define HNSW_RERANK_PREFETCH	8
+
+/* A candidate of a lazy re-rank (see rank_next) */
+typedef struct HnswPendingCandidate
+{
+	HnswCandidate c;			/* distance: measured on its code, then exact */
+	double		bound;			/* the exact distance is at least this */
+	HnswExternalValue full;		/* where its value is */
+} HnswPendingCandidate;
 
 typedef struct HnswScanOpaqueData
 {
@@ -113,6 +128,18 @@ typedef struct HnswScanOpaqueData
 	int			storage;		/* HNSW_STORAGE_* of the index */
 	bool		coded;			/* storage int8, half or bit: elements hold
 								 * codes */
+
+	/*
+	 * An index with codes: the candidates of the last search not yet ranked
+	 * by their exact distances, by the least those can be, and those ranked
+	 * but not yet in results (indexes into pending), nearest first
+	 */
+	HnswPendingCandidate *pending;
+	int			npending;
+	int			next_pending;
+	binaryheap *ranked;
+	double		query_norm;		/* |query| (bounds of inner products) */
+	uint32		dimensions;		/* of the index's values */
 
 	/* hnsw.sample_recall: is this search sampled, and what it handed out */
 	bool		sampled;
@@ -220,6 +247,10 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->nresults = 0;
 	so->nfound = 0;
 	so->next = 0;
+	so->pending = NULL;
+	so->npending = 0;
+	so->next_pending = 0;
+	so->ranked = NULL;
 	so->ef = so->coded ? HnswRerankBeam(hnsw_ef_search, so->storage) : hnsw_ef_search;
 	so->exact = false;
 	so->walk_budget = 0;
@@ -287,14 +318,15 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 }
 
 /*
- * Where the value of element id of an index with codes is: the
- * HnswExternalValue in its code, into *full; false if the element is gone
- * or dead.
+ * Where the value of the candidate p (an element of an index with codes)
+ * is: the HnswExternalValue in its code, into p->full, and the least its
+ * exact distance can be into p->bound (see HnswCodeLeastDistance); false
+ * if the element is gone or dead.
  */
 static bool
-full_value_place(HnswScanOpaque so, Relation index, HnswElemId id,
-				 uint32 dimensions, HnswExternalValue *full)
+full_value_place(HnswScanOpaque so, Relation index, HnswPendingCandidate *p)
 {
+	HnswElemId	id = p->c.id;
 	Buffer		buf = HnswReadShare(index, HnswElemIdGetBlock(id));
 	HnswElementTuple etup;
 	bool		found = false;
@@ -309,9 +341,11 @@ full_value_place(HnswScanOpaque so, Relation index, HnswElemId id,
 		if (code != NULL && HnswIsCode(PointerGetDatum(code)))
 		{
 			HnswCheckStoredValue(index, &so->dist, PointerGetDatum(code),
-								 dimensions, HnswElemIdGetBlock(id),
+								 so->dimensions, HnswElemIdGetBlock(id),
 								 HnswElemIdGetOffset(id));
-			*full = ((HnswCodeData *) code)->full;
+			p->full = ((HnswCodeData *) code)->full;
+			p->bound = HnswCodeLeastDistance(&so->dist, (HnswCodeData *) code,
+											 p->c.distance, so->query_norm);
 			found = true;
 		}
 	}
@@ -355,50 +389,114 @@ HnswRerankBeam(int ef_search, int storage)
 	return ef_search + (ef_search + 3) / 4;
 }
 
+/* The nearer of two ranked candidates (indexes into pending) is the greater */
+static int
+compare_ranked(Datum a, Datum b, void *arg)
+{
+	HnswScanOpaque so = (HnswScanOpaque) arg;
+
+	return -HnswCandidateCompare(&so->pending[DatumGetInt32(a)].c,
+								 &so->pending[DatumGetInt32(b)].c);
+}
+
+/* Order pending candidates by the least their exact distances can be */
+static int
+compare_bounds(const void *a, const void *b)
+{
+	const HnswPendingCandidate *x = a;
+	const HnswPendingCandidate *y = b;
+
+	if (x->bound != y->bound)
+		return x->bound < y->bound ? -1 : 1;
+	return HnswCandidateCompare(&x->c, &y->c);
+}
+
+/* Ask for the page of the first chunk of pending candidate i, if any */
+static void
+prefetch_pending(HnswScanOpaque so, Relation index, int i)
+{
+	if (i < so->npending && ItemPointerIsValid(&so->pending[i].full.first))
+		PrefetchBuffer(index, MAIN_FORKNUM,
+					   ItemPointerGetBlockNumberNoCheck(&so->pending[i].full.first));
+}
+
 /*
- * Rank the candidates of a search of an index with codes by the exact distances
- * to their values, nearest first: the first depth of them (0: all), the
- * others dropped, as are those VACUUM has removed since.  A search thus
- * hands out exact distances in exact order.
+ * Begin ranking the candidates of a search of an index with codes by the
+ * exact distances to their values: the first depth of them (0: all), the
+ * others dropped, as are those VACUUM has removed since.  The candidates
+ * are read lazily, by rank_next, in the order of the least their exact
+ * distances can be (the distance on the code less its error bound, and a
+ * margin for rounding): a candidate is handed out once no
+ * candidate not yet read can be nearer.  So a scan hands out exact
+ * distances in exact order, the same rows an eager ranking of every
+ * candidate would, while reading only the values of the candidates that
+ * could still come first: about as many as rows are asked for where the
+ * codes are close (int8, half), all where they give no bound (bit).  The
+ * results array is filled again, nearest first, as rows are wanted.
  */
 static void
-rerank(HnswScanOpaque so, Relation index, int depth, uint32 dimensions)
+rerank_start(HnswScanOpaque so, Relation index, int depth)
 {
 	int			n = depth > 0 ? Min(depth, so->nresults) : so->nresults;
-	int			kept = 0;
-	HnswExternalValue *fulls = palloc(sizeof(HnswExternalValue) * Max(n, 1));
-	bool	   *placed = palloc(sizeof(bool) * Max(n, 1));
 
-	/*
-	 * First where every value is, asking for its first chunk's page at once:
-	 * the values lie on pages the walk did not read, which an index larger
-	 * than memory has to read from disk, and the reads then overlap.
-	 */
+	so->pending = palloc(sizeof(HnswPendingCandidate) * Max(n, 1));
+	so->npending = 0;
 	for (int i = 0; i < n; i++)
 	{
-		placed[i] = full_value_place(so, index, so->results[i].id, dimensions,
-									 &fulls[i]);
-		if (placed[i] && ItemPointerIsValid(&fulls[i].first))
-			PrefetchBuffer(index, MAIN_FORKNUM,
-						   ItemPointerGetBlockNumberNoCheck(&fulls[i].first));
+		HnswPendingCandidate *p = &so->pending[so->npending];
+
+		p->c = so->results[i];
+		if (full_value_place(so, index, p))
+			so->npending++;
 	}
-	for (int i = 0; i < n; i++)
+	qsort(so->pending, so->npending, sizeof(HnswPendingCandidate), compare_bounds);
+	so->next_pending = 0;
+	so->ranked = binaryheap_allocate(Max(so->npending, 1), compare_ranked, so);
+	so->nresults = 0;
+	for (int i = 0; i < HNSW_RERANK_PREFETCH; i++)
+		prefetch_pending(so, index, i);
+}
+
+/*
+ * The next candidate in exact order, appended to results: false when none
+ * is left (or the search found no codes to rank).  Reads values until the
+ * nearest ranked candidate is no farther than the least any unread one can
+ * be.
+ */
+static bool
+rank_next(HnswScanOpaque so, Relation index)
+{
+	MemoryContext old_cxt;
+	int			nearest;
+
+	if (so->ranked == NULL)
+		return false;
+	old_cxt = MemoryContextSwitchTo(so->scan_cxt);
+	while (so->next_pending < so->npending)
 	{
-		HnswCandidate c = so->results[i];
+		HnswPendingCandidate *p = &so->pending[so->next_pending];
 		struct varlena *v;
 
-		if (!placed[i] ||
-			(v = full_value(so, index, c.id, dimensions, &fulls[i])) == NULL)
-			continue;
-		c.distance = HnswComputeDistance(&so->dist, so->query, PointerGetDatum(v));
-		pfree(v);
-		so->results[kept++] = c;
+		if (!binaryheap_empty(so->ranked) &&
+			p->bound >= so->pending[DatumGetInt32(binaryheap_first(so->ranked))].c.distance)
+			break;
+		prefetch_pending(so, index, so->next_pending + HNSW_RERANK_PREFETCH);
+		v = full_value(so, index, p->c.id, so->dimensions, &p->full);
+		if (v != NULL)
+		{
+			p->c.distance = HnswComputeDistance(&so->dist, so->query, PointerGetDatum(v));
+			pfree(v);
+			so->stats.reranked++;
+			binaryheap_add(so->ranked, Int32GetDatum(so->next_pending));
+		}
+		so->next_pending++;
 	}
-	qsort(so->results, kept, sizeof(HnswCandidate), HnswCandidateCompare);
-	so->nresults = kept;
-	so->stats.reranked += kept;
-	pfree(fulls);
-	pfree(placed);
+	MemoryContextSwitchTo(old_cxt);
+	if (binaryheap_empty(so->ranked))
+		return false;
+	nearest = DatumGetInt32(binaryheap_remove_first(so->ranked));
+	so->results[so->nresults++] = so->pending[nearest].c;
+	return true;
 }
 
 /*
@@ -490,6 +588,11 @@ search(IndexScanDesc scan)
 	so->query = HnswPrepareValue(&so->dist, key->sk_argument, &skip);
 	if (skip)
 		goto done;
+	/* inner product: the negated product, so |query| is its root negated */
+	so->query_norm = 0;
+	if (so->coded && so->dist.kernel == HNSW_KERNEL_NEG_IP)
+		so->query_norm = sqrt(Max(0.0, -HnswComputeDistance(&so->dist, so->query,
+															so->query)));
 
 	meta = HnswReadMetaPage(index);
 	dims = HnswValueDimensions(&so->dist, so->query);
@@ -591,11 +694,12 @@ search(IndexScanDesc scan)
 	}
 ranked:
 	so->nfound = so->nresults;
-	/* int8 and half storage: the candidates by their exact distances */
-	if (HnswMetaHasCodes(&meta) &&
-		so->nresults > 0)
-		rerank(so, index, so->stats.searches == 1 ? hnsw_rerank_depth : 0,
-			   meta.dimensions);
+	/* int8, half and bit storage: the candidates by their exact distances */
+	if (HnswMetaHasCodes(&meta) && so->nresults > 0)
+	{
+		so->dimensions = meta.dimensions;
+		rerank_start(so, index, so->stats.searches == 1 ? hnsw_rerank_depth : 0);
+	}
 done:
 	if (graph)
 	{
@@ -801,6 +905,15 @@ search_wider(IndexScanDesc scan)
 	so->results = NULL;
 	so->nresults = 0;
 	so->next = 0;
+	if (so->pending)
+	{
+		pfree(so->pending);
+		binaryheap_free(so->ranked);
+	}
+	so->pending = NULL;
+	so->npending = 0;
+	so->next_pending = 0;
+	so->ranked = NULL;
 	MemoryContextSwitchTo(old_cxt);
 
 	so->ef = (int) Min((int64) so->ef * 2, (int64) INT_MAX / 4);
@@ -842,7 +955,7 @@ next_row(IndexScanDesc scan)
 
 	for (;;)
 	{
-		while (so->next < so->nresults)
+		while (so->next < so->nresults || rank_next(so, scan->indexRelation))
 		{
 			HnswCandidate *c = &so->results[so->next++];
 			bool		found;
