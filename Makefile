@@ -8,6 +8,7 @@ DATA = $(wildcard sql/hnsw--*.sql)
 PGFILEDESC = "hnsw - HNSW index access method"
 
 OBJS = \
+	src/areawrite.o \
 	src/buffers.o \
 	src/build.o \
 	src/buildgraph.o \
@@ -57,7 +58,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): src/hnsw.h src/hnsw_page.h src/compat.h src/kernels.h
+$(OBJS): src/hnsw.h src/hnsw_page.h src/compat.h src/kernels.h src/buildarea.h
 
 # Most tests turn sequential scans off to be sure of their plans, and the
 # cost that adds makes every plan look worth compiling with JIT, which took

@@ -1,0 +1,483 @@
+/*-------------------------------------------------------------------------
+ *
+ * areawrite.c
+ *	  Writing the in-memory graph of CREATE INDEX to pages.
+ *
+ * Once every row is in the area (buildgraph.c), HnswAreaWrite writes it
+ * out after the metapage, without WAL (build.c logs the pages whole at
+ * the end): for storage int8, half and bit first what the codes are read
+ * with and every value's chunks, then the elements, placed by the layout
+ * (layout.c) so that lists can name their elements, then the filter
+ * directory, and last the metapage's entry point.
+ *
+ * Copyright (c) 2026, the hnsw developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+
+#include "common/pg_prng.h"
+
+#include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "buildarea.h"
+
+/* Copy the value links of e into its element tuple, ids made TIDs */
+static void
+write_links(HnswBuildArea *area, HnswBuildElement *e, ItemPointerData *etids,
+			HnswElementTuple etup)
+{
+	AreaLinks  *links = element_links(e);
+	int			nslots = area->link_slots;
+	HnswCandidate *list = palloc(sizeof(HnswCandidate) * area->nlinked * nslots);
+	int			counts[HNSW_MAX_LINKED_COLUMNS];
+
+	for (int j = 0; j < area->nlinked; j++)
+	{
+		counts[j] = links->counts[j];
+		for (int i = 0; i < counts[j]; i++)
+		{
+			HnswCandidate *c = &list[j * nslots + i];
+
+			c->id = HnswElemIdFromTid(&etids[area_element(area, links_ids(area, links, j)[i])->number]);
+			c->distance = links_distances(area, links, j)[i];
+		}
+	}
+	HnswSetValueLinks(etup, list, counts);
+	pfree(list);
+}
+
+/* What the steps of HnswAreaWrite share */
+typedef struct AreaWrite
+{
+	HnswBuildArea *area;
+	Relation	index;
+	int			n;				/* elements */
+	HnswExternalValue **exts;	/* per element: its value's chunks, if any */
+	HnswLayoutElement *sizes;	/* per element: its tuples' sizes */
+	uint64	   *tokens;			/* per element: the token of split chunks */
+	HnswLayout *layout;
+
+	/* storage int8: the ranges learned, and each element's value's chunks */
+	HnswQuantizer *quantizer;
+	HnswExternalValue ranges;
+	HnswExternalValue *fulls;
+} AreaWrite;
+
+/*
+ * What element number i stores as its value: its value, or with int8
+ * storage its code (palloc'd: free_stored frees it)
+ */
+static Datum
+stored_value(AreaWrite *w, int i)
+{
+	Datum		value = element_value(area_element(w->area, area_numbered(w->area, i)));
+
+	if (w->quantizer == NULL)
+		return value;
+	return HnswEncode(w->quantizer, value, &w->fulls[i]);
+}
+
+static void
+free_stored(AreaWrite *w, Datum stored)
+{
+	if (w->quantizer != NULL)
+		pfree(DatumGetPointer(stored));
+}
+
+static void finish_page(Relation index, HnswPageEdit *edit, Buffer buf,
+						Page page);
+
+/*
+ * Every element's value as chunks on pages of their own, appended one
+ * after another (nothing else writes to the index during a build), into
+ * w->fulls; a value too large for one chunk goes through HnswWriteChunks.
+ */
+static void
+write_value_chunks(AreaWrite *w)
+{
+	HnswBuildArea *area = w->area;
+	HnswChunkTuple chunk = palloc0(HNSW_MAX_TUPLE_SIZE);
+	Buffer		buf = InvalidBuffer;
+	Page		page = NULL;
+	HnswPageEdit edit;
+
+	for (int i = 0; i < w->n; i++)
+	{
+		Datum		value = element_value(area_element(area, area_numbered(area, i)));
+		Size		vsize = VARSIZE_ANY(DatumGetPointer(value));
+		HnswExternalValue *ext = &w->fulls[i];
+		Size		size;
+		OffsetNumber off;
+
+		CHECK_FOR_INTERRUPTS();
+		if (vsize > HNSW_CHUNK_DATA_SIZE)
+		{
+			HnswWriteChunks(w->index, value, ext, false);
+			continue;
+		}
+		SET_VARSIZE(ext, sizeof(HnswExternalValue));
+		ext->size = vsize;
+		ext->token = pg_prng_uint64(&pg_global_prng_state);
+		size = HnswFormChunk(chunk, ext->token, NULL, DatumGetPointer(value), vsize);
+		if (!BufferIsValid(buf) || PageGetFreeSpace(page) < size)
+		{
+			if (BufferIsValid(buf))
+				finish_page(w->index, &edit, buf, page);
+			buf = HnswNewBuffer(w->index, MAIN_FORKNUM);
+			HnswEditStart(&edit, w->index, false);
+			page = HnswEditPage(&edit, buf, true);
+			HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+		}
+		off = PageAddItem(page, (Item) chunk, size, InvalidOffsetNumber, false, false);
+		if (off == InvalidOffsetNumber)
+			elog(ERROR, "failed to add a chunk to index \"%s\"",
+				 RelationGetRelationName(w->index));
+		ItemPointerSet(&ext->first, BufferGetBlockNumber(buf), off);
+	}
+	if (BufferIsValid(buf))
+		finish_page(w->index, &edit, buf, page);
+	pfree(chunk);
+}
+
+/*
+ * Pass -1, for int8, half and bit storage: with int8 learn the ranges,
+ * with bit the centre, from every element's value and write them to
+ * chunks; then write every value to chunks (ahead of the elements' pages,
+ * so that those hold codes and lists only)
+ */
+static void
+write_values(AreaWrite *w, int storage)
+{
+	HnswBuildArea *area = w->area;
+
+	if (storage == HNSW_STORAGE_INT8)
+	{
+		HnswRangesData *r = HnswRangesStart(area->dimensions);
+
+		for (int i = 0; i < w->n; i++)
+			HnswRangesAdd(r, element_value(area_element(area, area_numbered(area, i))));
+		HnswRangesFinish(r);
+		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
+		w->quantizer = HnswMakeQuantizer(r);
+		pfree(r);
+	}
+	else if (storage == HNSW_STORAGE_BIT)
+	{
+		double	   *sums = palloc0(sizeof(double) * area->dimensions);
+		HnswRangesData *r;
+
+		for (int i = 0; i < w->n; i++)
+			HnswCentreAdd(sums, element_value(area_element(area, area_numbered(area, i))));
+		r = HnswCentreFinish(sums, area->dimensions, w->n);
+		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
+		w->quantizer = HnswBitQuantizer(r);
+		pfree(r);
+		pfree(sums);
+	}
+	else
+		w->quantizer = HnswHalfQuantizer(area->dimensions);
+	w->fulls = palloc_extended(sizeof(HnswExternalValue) * Max(w->n, 1),
+							   MCXT_ALLOC_HUGE);
+	write_value_chunks(w);
+}
+
+/* Pass 0: values too large for their element's page go to chunk pages */
+static void
+write_external_values(AreaWrite *w)
+{
+	HnswBuildArea *area = w->area;
+
+	for (int i = 0; i < w->n; i++)
+	{
+		HnswBuildElement *e = area_element(area, area_numbered(area, i));
+		IndexTuple	filter = element_filter(e);
+		Datum		stored = stored_value(w, i);
+
+		if (HnswValueIsExternal(area->m, VARSIZE_ANY(DatumGetPointer(stored)),
+								HnswElementTailSize(filter, area->nlinked,
+													area->link_slots)))
+		{
+			w->exts[i] = palloc(sizeof(HnswExternalValue));
+			HnswWriteChunks(w->index, stored, w->exts[i], false);
+		}
+		free_stored(w, stored);
+	}
+}
+
+/*
+ * Pass 1: the sizes of every element's tuples and how many lists name it,
+ * and from those where every tuple goes (layout.c)
+ */
+static void
+plan_layout(AreaWrite *w)
+{
+	HnswBuildArea *area = w->area;
+	int			m = area->m;
+
+	for (int i = 0; i < w->n; i++)
+	{
+		HnswBuildElement *e = area_element(area, area_numbered(area, i));
+		IndexTuple	filter = element_filter(e);
+		Size		fsize = HnswElementTailSize(filter, area->nlinked,
+												area->link_slots);
+		Datum		stored = stored_value(w, i);
+		Size		vsize = VARSIZE_ANY(DatumGetPointer(stored));
+		uint32	   *ids = element_list(area, e, 0);
+
+		free_stored(w, stored);
+
+		w->sizes[i].vsize = vsize;
+		w->sizes[i].esize = HnswElementTupleSize(m, w->exts[i] ? sizeof(HnswExternalValue) : vsize,
+												 fsize);
+		/* only an inline value of an element of layer 0 may be split off */
+		if (!w->exts[i] && e->level == 0)
+			w->sizes[i].xsize = HnswElementTupleSize(m, sizeof(HnswExternalValue), fsize);
+		w->sizes[i].usize = e->level > 0 ? HnswUpperTupleSize(m, e->level) : 0;
+		for (int j = 0; j < e->counts[0]; j++)
+			w->sizes[area_element(area, ids[j])->number].indegree++;
+	}
+	w->layout = HnswPlanLayout(w->sizes, w->n, RelationGetNumberOfBlocks(w->index));
+	if (w->layout->nsplit > 0)
+	{
+		w->tokens = palloc_extended(sizeof(uint64) * w->n, MCXT_ALLOC_HUGE);
+		for (int i = 0; i < w->n; i++)
+			w->tokens[i] = pg_prng_uint64(&pg_global_prng_state);
+	}
+}
+
+/*
+ * The tuple of placement pl: an element tuple, an upper tuple or a chunk
+ * (formed in chunk, which the caller keeps); its size in *size
+ */
+static Item
+form_placement(AreaWrite *w, HnswPlacement *pl, HnswChunkTuple chunk,
+			   Size *size)
+{
+	HnswBuildArea *area = w->area;
+	HnswLayout *layout = w->layout;
+	ItemPointerData *etids = layout->etids;
+	HnswBuildElement *e = area_element(area, area_numbered(area, pl->element));
+	HnswCandidate list[2 * HNSW_MAX_M];
+	uint32	   *ids;
+	Datum		stored;
+
+	if (pl->kind == HNSW_PLACE_ELEMENT)
+	{
+		HnswExternalValue split;
+		HnswExternalValue *ext = w->exts[pl->element];
+		HnswElementTuple etup;
+
+		if (layout->first_chunk[pl->element] >= 0)
+		{
+			SET_VARSIZE(&split, sizeof(HnswExternalValue));
+			split.size = w->sizes[pl->element].vsize;
+			split.token = w->tokens[pl->element];
+			split.first = layout->placements[layout->first_chunk[pl->element]].tid;
+			ext = &split;
+		}
+		ids = element_list(area, e, 0);
+		for (int j = 0; j < e->counts[0]; j++)
+			list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
+		stored = stored_value(w, pl->element);
+		etup = HnswFormElement(area->m, stored, element_filter(e),
+							   area->nlinked, area->link_slots,
+							   e->level, &e->heaptid,
+							   list, e->counts[0], ext, size);
+		free_stored(w, stored);
+		if (e->links_offset != 0 && (etup->flags & HNSW_ELEMENT_LINKS))
+			write_links(area, e, etids, etup);
+		if (e->level > 0)
+			etup->upper = layout->utids[pl->element];
+		return (Item) etup;
+	}
+	if (pl->kind == HNSW_PLACE_UPPER)
+	{
+		HnswUpperTuple utup = HnswFormUpper(area->m, e->level, size);
+
+		utup->element = etids[pl->element];
+		for (int l = 1; l <= e->level; l++)
+		{
+			ids = element_list(area, e, l);
+			for (int j = 0; j < e->counts[l]; j++)
+				list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
+			HnswSetNeighbors(NULL, utup, l, list, e->counts[l]);
+		}
+		return (Item) utup;
+	}
+	stored = stored_value(w, pl->element);
+	*size = HnswFormChunk(chunk, w->tokens[pl->element],
+						  pl->next >= 0 ? &layout->placements[pl->next].tid : NULL,
+						  DatumGetPointer(stored) + pl->start, pl->len);
+	free_stored(w, stored);
+	return (Item) chunk;
+}
+
+/* Finish the page being written in buf, and tell the free space map */
+static void
+finish_page(Relation index, HnswPageEdit *edit, Buffer buf, Page page)
+{
+	HnswEditFinish(edit);
+	RecordPageWithFreeSpace(index, BufferGetBlockNumber(buf),
+							PageGetExactFreeSpace(page));
+	UnlockReleaseBuffer(buf);
+}
+
+/* Pass 2: write every tuple where the layout put it, page by page */
+static void
+write_placements(AreaWrite *w)
+{
+	Relation	index = w->index;
+	Buffer		buf = InvalidBuffer;
+	Page		page = NULL;
+	HnswPageEdit edit;
+	HnswChunkTuple chunk = palloc0(HNSW_MAX_TUPLE_SIZE);
+
+	for (int p = 0; p < w->layout->nplacements; p++)
+	{
+		HnswPlacement *pl = &w->layout->placements[p];
+		Size		size;
+		Item		item;
+
+		CHECK_FOR_INTERRUPTS();
+		item = form_placement(w, pl, chunk, &size);
+		if (!BufferIsValid(buf) ||
+			BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&pl->tid))
+		{
+			if (BufferIsValid(buf))
+				finish_page(index, &edit, buf, page);
+			buf = HnswNewBuffer(index, MAIN_FORKNUM);
+			if (BufferGetBlockNumber(buf) != ItemPointerGetBlockNumber(&pl->tid))
+				elog(ERROR, "unexpected block %u in hnsw build",
+					 BufferGetBlockNumber(buf));
+			HnswEditStart(&edit, index, false);
+			page = HnswEditPage(&edit, buf, true);
+			HnswInitPage(page, HNSW_PAGE_ELEMENTS);
+		}
+		if (PageAddItem(page, item, size, InvalidOffsetNumber, false, false) !=
+			ItemPointerGetOffsetNumber(&pl->tid))
+			elog(ERROR, "unexpected item position in hnsw build");
+		if (item != (Item) chunk)
+			pfree(item);
+	}
+	if (BufferIsValid(buf))
+		finish_page(index, &edit, buf, page);
+	pfree(chunk);
+}
+
+/* Pass 3: the filter directory's tuples, in element order */
+static void
+write_directory(AreaWrite *w)
+{
+	Buffer		buf = InvalidBuffer;
+	Page		page = NULL;
+	HnswPageEdit edit;
+
+	if (!HnswHasFilterKeys(w->index))
+		return;
+	for (int i = 0; i < w->n; i++)
+	{
+		IndexTuple	filter = element_filter(area_element(w->area, area_numbered(w->area, i)));
+		Size		size;
+
+		if (filter == NULL)
+			continue;
+		size = HnswDirectoryTupleSize(filter);
+		if (!BufferIsValid(buf) || PageGetExactFreeSpace(page) < size)
+		{
+			if (BufferIsValid(buf))
+			{
+				HnswEditFinish(&edit);
+				UnlockReleaseBuffer(buf);
+			}
+			buf = HnswDirectoryTail(w->index, size, false);
+			HnswEditStart(&edit, w->index, false);
+			page = HnswEditPage(&edit, buf, false);
+		}
+		HnswDirectoryAdd(w->index, page, HnswElemIdFromTid(&w->layout->etids[i]), filter);
+	}
+	if (BufferIsValid(buf))
+	{
+		HnswEditFinish(&edit);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* Last: the metapage's entry point and dimension */
+static void
+write_metapage(AreaWrite *w)
+{
+	HnswBuildArea *area = w->area;
+	Buffer		buf = ReadBuffer(w->index, HNSW_METAPAGE_BLKNO);
+	HnswPageEdit edit;
+	HnswMetaPage meta;
+
+	/* exclusive: we set the entry point */
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswEditStart(&edit, w->index, false);
+	meta = HnswPageGetMeta(HnswEditPage(&edit, buf, false));
+	meta->dimensions = area->dimensions;
+	if (w->quantizer && (w->quantizer->storage == HNSW_STORAGE_INT8 ||
+						 w->quantizer->storage == HNSW_STORAGE_BIT))
+		meta->ranges = w->ranges;
+	if (w->n > 0)
+	{
+		meta->entry = w->layout->etids[area_element(area, area->entry)->number];
+		meta->entry_level = area->entry_level;
+	}
+	HnswEditFinish(&edit);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Write the graph to pages, after the metapage, without WAL, and set the
+ * metapage's entry point and dimension.  Where each tuple goes is planned
+ * first (layout.c), so that lists can name their elements.  Then the
+ * filter directory gets their filter columns, if there are any.
+ *
+ * No insert may be under way (flush_lock held exclusively, or the build
+ * over).
+ */
+void
+HnswAreaWrite(HnswBuildArea *area, Relation index)
+{
+	AreaWrite	w;
+	int			storage;
+
+	w.area = area;
+	w.index = index;
+	w.n = area->nelements;
+	w.exts = palloc_extended(sizeof(HnswExternalValue *) * Max(w.n, 1),
+							 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	w.sizes = palloc_extended(sizeof(HnswLayoutElement) * Max(w.n, 1),
+							  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	w.tokens = NULL;
+	w.quantizer = NULL;
+	w.fulls = NULL;
+
+	storage = HnswReadMetaPage(index).storage;
+	if (w.n > 0 && storage != HNSW_STORAGE_FLOAT4)
+		write_values(&w, storage);
+	else if (storage == HNSW_STORAGE_INT8 || storage == HNSW_STORAGE_BIT)
+		ereport(NOTICE,
+				(errmsg("index \"%s\" has no rows to learn its %s from",
+						RelationGetRelationName(index),
+						storage == HNSW_STORAGE_BIT ? "bit codes' centre" : "int8 ranges"),
+				 errdetail("Its elements hold float4 values until it is rebuilt."),
+				 errhint("Build an index with storage %s after loading the table, or REINDEX it then.",
+						 storage == HNSW_STORAGE_BIT ? "bit" : "int8")));
+	write_external_values(&w);
+	plan_layout(&w);
+	write_placements(&w);
+	write_directory(&w);
+	write_metapage(&w);
+
+	pfree(w.sizes);
+	if (w.tokens)
+		pfree(w.tokens);
+}
