@@ -215,10 +215,28 @@ HnswBitQuantizer(const HnswRangesData *centre)
 	return q;
 }
 
+/* The Walsh-Hadamard transform of x (len values, a power of 2), in place */
+static void
+walsh_hadamard(double *x, int len)
+{
+	for (int h = 1; h < len; h *= 2)
+		for (int i = 0; i < len; i += 2 * h)
+			for (int j = i; j < i + h; j++)
+			{
+				double		a = x[j];
+				double		b = x[j + h];
+
+				x[j] = a + b;
+				x[j + h] = a - b;
+			}
+}
+
+/* The random sign of dimension i: a fixed hash, so every index rotates alike */
+#define DIMENSION_FLIPPED(i)	((hash_uint32((uint32) (i)) & 1) != 0)
+
 /*
  * out = R x: x (n values, widened to len, a power of 2, by zeros) with its
- * dimensions' random signs, then the normalised Walsh-Hadamard transform.
- * The signs are a fixed hash of the dimension: every index rotates alike.
+ * dimensions' random signs, then the normalised Walsh-Hadamard transform
  */
 static void
 rotate(const double *x, int n, int len, double *out)
@@ -226,17 +244,8 @@ rotate(const double *x, int n, int len, double *out)
 	double		scale = 1.0 / sqrt((double) len);
 
 	for (int i = 0; i < len; i++)
-		out[i] = i >= n ? 0.0 : (hash_uint32((uint32) i) & 1) ? -x[i] : x[i];
-	for (int h = 1; h < len; h *= 2)
-		for (int i = 0; i < len; i += 2 * h)
-			for (int j = i; j < i + h; j++)
-			{
-				double		a = out[j];
-				double		b = out[j + h];
-
-				out[j] = a + b;
-				out[j + h] = a - b;
-			}
+		out[i] = i >= n ? 0.0 : DIMENSION_FLIPPED(i) ? -x[i] : x[i];
+	walsh_hadamard(out, len);
 	for (int i = 0; i < len; i++)
 		out[i] *= scale;
 }
@@ -250,18 +259,9 @@ unrotate(double *y, int n, int len)
 {
 	double		scale = 1.0 / sqrt((double) len);
 
-	for (int h = 1; h < len; h *= 2)
-		for (int i = 0; i < len; i += 2 * h)
-			for (int j = i; j < i + h; j++)
-			{
-				double		a = y[j];
-				double		b = y[j + h];
-
-				y[j] = a + b;
-				y[j + h] = a - b;
-			}
+	walsh_hadamard(y, len);
 	for (int i = 0; i < n; i++)
-		y[i] *= (hash_uint32((uint32) i) & 1) ? -scale : scale;
+		y[i] *= DIMENSION_FLIPPED(i) ? -scale : scale;
 }
 
 /* The halves of a half code */
