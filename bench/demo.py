@@ -266,6 +266,7 @@ def targets(report):
              if pgv and hnsw["inserts"]["one_client_rows_per_second"] else None, ">=", 3.0)]
     if report["dimensions"] == 784:
         rows.append(("index size / raw float4 vectors (784 dimensions)", report["hnsw_to_raw"], "<=", 1.1))
+    rows += storage_targets(report)
     print("targets" + ("" if report["train"] >= 60000 else " (set for the full run; this is a subset)") + ":")
     out = []
     for name, value, op, bound in rows:
@@ -274,9 +275,36 @@ def targets(report):
         else:
             met = value <= bound if op == "<=" else value >= bound
             verdict = "met" if met else "NOT MET"
-        print(f"  {name}: " + (f"{value:.2f}x " if value is not None else "") + f"{op} {bound}: {verdict}")
+        shown = "" if value is None else f"{value:+.4f} " if name.startswith("recall@") else f"{value:.2f}x "
+        print(f"  {name}: {shown}{op} {bound}: {verdict}")
         out.append({"target": name, "value": value, "op": op, "bound": bound, "verdict": verdict})
     return out
+
+
+def storage_targets(report):
+    """The targets of storage int8, half and bit against float4 in the
+    same run, everything cached (the memory-limited ones are
+    bench/memlimit.py's): what a search walks, recall at the same
+    ef_search, queries/s and build time."""
+    st = report["systems"]["hnsw"].get("storage")
+    if not st:
+        return []
+    rows = []
+    raw = st["raw_bytes"]
+    float4 = st["float4"]
+    if report["dimensions"] == 784:
+        for storage, bound in (("int8", 0.30), ("half", 0.55), ("bit", 0.08)):
+            rows.append((f"pages a search walks / raw vectors, storage {storage} (784 dimensions)",
+                         st[storage]["walk_bytes"] / raw, "<=", bound))
+    for storage in ("int8", "half"):
+        rows.append((f"recall@10 at the same ef_search, {storage} - float4 (the lowest)",
+                     min(q["recall"] - f["recall"] for f, q in zip(float4["sweep"], st[storage]["sweep"])),
+                     ">=", -0.005))
+    rows.append(("queries/s at recall 0.97, storage int8 / float4, all cached",
+                 st["int8"]["qps_ratio_at_recall"]["0.97"], ">=", 1.3))
+    rows.append(("build with one worker, storage int8 / float4",
+                 st["int8"]["build_seconds"] / float4["build_seconds"], "<=", 1.0))
+    return rows
 
 
 def print_summary(report):
