@@ -322,7 +322,7 @@ def measure(args, cluster, efs):
         cluster.start()
         conn = cluster.connect()
         cur = conn.cursor()
-        for other in ("float4", "int8", "half"):
+        for other in report["storages"]:
             cur.execute(f"UPDATE pg_index SET indisvalid = {'true' if other == storage else 'false'} "
                         f"WHERE indexrelid = 'items_{other}_idx'::regclass")
         conn.close()

@@ -121,6 +121,8 @@ write_value_chunks(AreaWrite *w)
 			HnswWriteChunks(w->index, value, ext, false);
 			continue;
 		}
+		/* its padding too: the code copies it onto a page */
+		memset(ext, 0, sizeof(HnswExternalValue));
 		SET_VARSIZE(ext, sizeof(HnswExternalValue));
 		ext->size = vsize;
 		ext->token = pg_prng_uint64(&pg_global_prng_state);

@@ -306,9 +306,17 @@ HnswPrefetchElement(HnswBufferCache *cache, HnswElemId id, bool deep)
 	}
 	else
 	{
-		ItemId		itemid = PageGetItemId(page, HnswElemIdGetOffset(id));
-		unsigned	off = ItemIdGetOffset(itemid);
-		unsigned	len = ItemIdGetLength(itemid);
+		ItemId		itemid;
+		unsigned	off;
+		unsigned	len;
+
+#ifdef USE_VALGRIND
+		/* valgrind holds the page of a buffer we have not pinned unreadable */
+		return;
+#endif
+		itemid = PageGetItemId(page, HnswElemIdGetOffset(id));
+		off = ItemIdGetOffset(itemid);
+		len = ItemIdGetLength(itemid);
 
 		/* an unlocked read may see garbage: stay inside the page */
 		if (off >= BLCKSZ || len > BLCKSZ - off)

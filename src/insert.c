@@ -151,6 +151,8 @@ HnswWriteChunks(Relation index, Datum value, HnswExternalValue *ext, bool wal)
 	ItemPointerData next;
 	HnswChunkTuple chunk = palloc0(HNSW_MAX_TUPLE_SIZE);
 
+	/* its padding too: a code copies it onto a page */
+	memset(ext, 0, sizeof(HnswExternalValue));
 	SET_VARSIZE(ext, sizeof(HnswExternalValue));
 	ext->size = size;
 	ext->token = pg_prng_uint64(&pg_global_prng_state);

@@ -100,7 +100,7 @@ check_metapage(HnswVerifyState *vs)
 {
 	Buffer		buf;
 	Page		page;
-	HnswPageOpaque opaque;
+	HnswPageOpaqueData opaque;
 
 	if (vs->nblocks == 0)
 	{
@@ -117,13 +117,14 @@ check_metapage(HnswVerifyState *vs)
 		UnlockReleaseBuffer(buf);
 		return false;
 	}
-	opaque = HnswPageGetOpaque(page);
+	/* copies: the page is not ours once released */
+	opaque = *HnswPageGetOpaque(page);
 	vs->meta = HnswMetaPageContents(page);
 	UnlockReleaseBuffer(buf);
 
-	if (opaque->hnsw_page_id != HNSW_PAGE_ID || !(opaque->flags & HNSW_PAGE_META))
+	if (opaque.hnsw_page_id != HNSW_PAGE_ID || !(opaque.flags & HNSW_PAGE_META))
 		report(vs, 0, 0, "the metapage has page id %04X and flags %04X",
-			   opaque->hnsw_page_id, opaque->flags);
+			   opaque.hnsw_page_id, opaque.flags);
 	if (vs->meta.magic != HNSW_MAGIC)
 	{
 		report(vs, 0, 0, "the metapage has magic number %08X, not %08X",
