@@ -172,6 +172,28 @@ SELECT avg(recall) >= 0.9 AS recall_parallel
 FROM bc_queries s, LATERAL hnsw_measure_recall('bc_float_par', s.v, 10, 20);
 DROP INDEX bc_float_par;
 
+-- a filter column: quals that few rows pass are ranked from the filter
+-- directory, others walk the graph; either way the candidates are ranked
+-- by their values, and only matching rows come back
+ALTER TABLE bc_float ADD COLUMN grp int;
+UPDATE bc_float SET grp = id % 10;
+CREATE INDEX bc_float_grp ON bc_float USING hnsw (v, grp) WITH (m = 8, ef_construction = 32, storage = bit);
+SELECT quals, avg(recall) >= 0.9 AS recall_0_9
+FROM unnest(ARRAY['grp = 3', 'grp IN (1, 2, 3, 4, 5, 6, 7)']) quals,
+	 LATERAL (SELECT r.recall FROM bc_queries s,
+			  LATERAL hnsw_measure_recall('bc_float_grp', s.v, 10, 40, quals) r) m
+GROUP BY quals ORDER BY quals;
+SET enable_seqscan = off;
+SELECT count(*) AS rows, bool_and(grp = 3) AS all_match,
+	   bool_and(d >= coalesce(prev, 0)) AS ordered
+FROM (SELECT grp, d, lag(d) OVER (ORDER BY n) AS prev FROM
+	  (SELECT row_number() OVER () AS n, grp, d FROM
+	   (SELECT grp, v <-> (SELECT v FROM bc_queries WHERE qid = 5) AS d FROM bc_float WHERE grp = 3
+		ORDER BY v <-> (SELECT v FROM bc_queries WHERE qid = 5) LIMIT 50) x) y) z;
+SELECT directory_searches, rows_reranked > 0 AS reranked FROM hnsw_last_scan();
+RESET enable_seqscan;
+DROP INDEX bc_float_grp;
+
 -- 3,072 dimensions: the bit code, 568 bytes, fits its element whole
 CREATE TABLE bc_wide (id int, v real[]);
 INSERT INTO bc_wide SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 3072 + 0 * i))
