@@ -25,8 +25,8 @@ $node->safe_psql('postgres', q{
 		FROM generate_series(1, 2000) i;
 	CREATE INDEX items_v_idx ON items USING hnsw (v);
 });
-my $file = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('items_v_idx')");
 my $blcksz = 8192;
+my ($file, $pristine, $nblocks);
 my $query = q{\set VERBOSITY verbose
 SET enable_seqscan = off;
 SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> ARRAY(SELECT 0.5::real FROM generate_series(1, 16)) LIMIT 10) s;
@@ -35,13 +35,20 @@ SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> ARRAY(SELECT 0.5::real
 is($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('items_v_idx')"), '0',
 	'the fresh index verifies clean');
 
-# the file as the server leaves it on a clean shutdown
-$node->stop;
-open my $fh, '<:raw', $file or die "open $file: $!";
-my $pristine = do { local $/; <$fh> };
-close $fh;
-$node->start;
-my $nblocks = length($pristine) / $blcksz;
+# the file of index $index as the server leaves it on a clean shutdown:
+# what damage() damages and restore() puts back
+sub take_pristine
+{
+	my ($index) = @_;
+	$file = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('$index')");
+	$node->stop;
+	open my $fh, '<:raw', $file or die "open $file: $!";
+	$pristine = do { local $/; <$fh> };
+	close $fh;
+	$node->start;
+	$nblocks = length($pristine) / $blcksz;
+}
+take_pristine('items_v_idx');
 
 # stop the server, make the index file $contents, start it again
 sub install_file
@@ -181,13 +188,7 @@ $node->safe_psql('postgres', q{
 });
 is($node->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('fitems_idx')"), '0',
 	'the fresh index with filter columns verifies clean');
-$file = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('fitems_idx')");
-$node->stop;
-open $fh, '<:raw', $file or die "open $file: $!";
-$pristine = do { local $/; <$fh> };
-close $fh;
-$node->start;
-$nblocks = length($pristine) / $blcksz;
+take_pristine('fitems_idx');
 my $fquery = q{\set VERBOSITY verbose
 SET enable_seqscan = off;
 SELECT count(*) FROM (SELECT id FROM fitems WHERE grp = 3 AND big > 100 AND label >= 'label2'
@@ -236,12 +237,7 @@ foreach my $storage ('int8', 'half', 'bit')
 	my ($blk, $off) = split /\|/, $node->safe_psql('postgres', qq{
 		SELECT b, offnum FROM generate_series(1, pg_relation_size('c_${storage}_idx') / $blcksz - 1) b,
 			LATERAL hnsw_page_items('c_${storage}_idx', b) WHERE kind = 'element' ORDER BY b, offnum LIMIT 1});
-	$file = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('c_${storage}_idx')");
-	$node->stop;
-	open $fh, '<:raw', $file or die "open $file: $!";
-	$pristine = do { local $/; <$fh> };
-	close $fh;
-	$node->start;
+	take_pristine("c_${storage}_idx");
 	my $lp = unpack('V', substr($pristine, $blk * $blcksz + 24 + 4 * ($off - 1), 4));
 	my $start = $blk * $blcksz + ($lp & 0x7fff);
 	my $tuple = substr($pristine, $start, $lp >> 17);
