@@ -150,6 +150,17 @@ SELECT * FROM hnsw_verify('bc_bit_idx');
 SELECT elements, live, dead, unreachable FROM hnsw_index_health('bc_bit_idx');
 SELECT avg(recall) >= 0.9 AS recall_after_vacuum
 FROM bc_queries s, LATERAL hnsw_measure_recall('bc_bit_idx', s.v, 10, 20);
+-- values near the largest float, whose codes' terms must not overflow
+-- (nor the estimates from them): each is found first by its own vector
+-- (their distances to the other rows overflow the distance operator, so
+-- they go again at once)
+INSERT INTO bc_bit SELECT 10008 + i,
+	ARRAY(SELECT (CASE WHEN d <= i THEN 3e38 * (-1) ^ d ELSE 0.5 END)::real FROM generate_series(1, 96) d)
+FROM generate_series(1, 3) i;
+SELECT count(*) FILTER (WHERE (SELECT t.id FROM bc_bit t ORDER BY t.v <-> o.v LIMIT 1) = o.id) AS found,
+	   count(*) AS near_float_max
+FROM bc_bit o WHERE id > 10008;
+DELETE FROM bc_bit WHERE id > 10008;
 
 -- a build over maintenance_work_mem (the rows after the graph was written
 -- go in as inserts, coded around the centre of the rows before), and a

@@ -130,8 +130,10 @@ typedef struct HnswQuantizer
 	double	   *scratch;		/* length values */
 	const float *query_at;		/* where the query was; NULL: none yet */
 	float	   *query;			/* a copy of it */
-	float	   *rotated;		/* R query (see quantize.c) */
-	float	   *shifted;		/* R (query - centre) */
+	float	   *rotated;		/* R query (see quantize.c), / rotated_scale */
+	float	   *shifted;		/* R (query - centre), / shifted_scale */
+	double		rotated_scale;
+	double		shifted_scale;
 	double		query_sum;		/* sum of rotated[i] */
 	double		shifted_sum;	/* sum of shifted[i] */
 	double		shifted_sq;		/* |query - centre|^2 */

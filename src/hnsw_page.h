@@ -226,14 +226,16 @@ typedef struct HnswCodeData
  * A bit code's bytes: with r = x - centre, the value's residual, and R r
  * its rotation (HnswBitCodeLength dimensions, see quantize.c), bit i (bit
  * i % 8 of bits[i / 8]) is set where (R r)[i] > 0; two terms make the
- * estimates of distances from it good: |r|^2 and |r|^2 / |R r|_1, the
- * factor that turns a sum of signs into an estimate of a dot product with
- * r (as in RaBitQ).  Read with memcpy: not aligned.
+ * estimates of distances from it good: |r|, and |r| / |R r|_1, which times
+ * |r| is the factor that turns a sum of signs into an estimate of a dot
+ * product with r (as in RaBitQ).  Kept so, not as |r|^2, so that no value
+ * of finite floats overflows them (|r| is at most FLT_MAX, clamped).  Read
+ * with memcpy: not aligned.
  */
 typedef struct HnswBitCodeHeader
 {
-	float4		residual_sq;	/* |r|^2 */
-	float4		factor;			/* |r|^2 / |r|_1, 0 if r = 0 */
+	float4		residual_norm;	/* |r| */
+	float4		ratio;			/* |r| / |R r|_1, 0 if r = 0 */
 } HnswBitCodeHeader;
 
 /* The dimensions of a rotated residual: dims padded to a power of 2 */

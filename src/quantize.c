@@ -46,6 +46,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "common/hashfn.h"
@@ -304,8 +305,8 @@ encode_bits(HnswQuantizer *q, const float *x, int n, HnswCodeData *c)
 		l1 += fabs(r[i]);
 	}
 	pfree(r);
-	h.residual_sq = (float) sq;
-	h.factor = l1 > 0 ? (float) (sq / l1) : 0.0f;
+	h.residual_norm = (float) Min(sqrt(sq), (double) FLT_MAX);
+	h.ratio = l1 > 0 ? (float) (sqrt(sq) / l1) : 0.0f;
 	memcpy(c->code, &h, sizeof(h));
 	c->norm = (float) sqrt(norm);
 	c->error_l2 = INFINITY;
@@ -389,7 +390,7 @@ decode(HnswQuantizer *q, const HnswCodeData *c)
 {
 	if (c->marker == HNSW_CODE_BIT)
 	{
-		double		a = sqrt((double) bit_header(c).residual_sq / q->length);
+		double		a = bit_header(c).residual_norm / sqrt((double) q->length);
 
 		for (int i = 0; i < q->length; i++)
 			q->scratch[i] = (BITS(c)[i / 8] & (1 << (i % 8))) ? a : -a;
@@ -470,19 +471,28 @@ code_of_another_kind(HnswDistance *dist)
 			 errhint("Please REINDEX it.")));
 }
 
-/* out = R in (q->dimensions values) as floats, and its sum into *sum */
+/*
+ * out = R in (q->dimensions values) as floats divided by *scale, their
+ * largest magnitude (so that the float sums of the kernel cannot
+ * overflow), and the sum of R in into *sum
+ */
 static void
-rotate_floats(HnswQuantizer *q, const double *in, float *out, double *sum)
+rotate_floats(HnswQuantizer *q, const double *in, float *out, double *scale,
+			  double *sum)
 {
 	double	   *r = palloc(sizeof(double) * q->length);
+	double		largest = 0;
 
 	rotate(in, q->dimensions, q->length, r);
 	*sum = 0;
 	for (int i = 0; i < q->length; i++)
 	{
-		out[i] = (float) r[i];
-		*sum += out[i];
+		largest = Max(largest, fabs(r[i]));
+		*sum += r[i];
 	}
+	*scale = largest > 0 ? largest : 1.0;
+	for (int i = 0; i < q->length; i++)
+		out[i] = (float) (r[i] / *scale);
 	pfree(r);
 }
 
@@ -513,10 +523,10 @@ prepare_query(HnswQuantizer *q, const float *x)
 		q->scratch[i] = x[i];
 	}
 	/* R x and R (x - centre), and their sums */
-	rotate_floats(q, q->scratch, q->rotated, &query_sum);
+	rotate_floats(q, q->scratch, q->rotated, &q->rotated_scale, &query_sum);
 	for (int i = 0; i < n; i++)
 		q->scratch[i] = (double) x[i] - q->lo[i];
-	rotate_floats(q, q->scratch, q->shifted, &shifted_sum);
+	rotate_floats(q, q->scratch, q->shifted, &q->shifted_scale, &shifted_sum);
 	q->query_sum = query_sum;
 	q->shifted_sum = shifted_sum;
 	q->shifted_sq = shifted_sq;
@@ -535,37 +545,49 @@ bit_distance(HnswDistance *dist, HnswQuantizer *q, const float *x,
 			 const HnswCodeData *c)
 {
 	HnswBitCodeHeader h = bit_header(c);
+	double		norm = h.residual_norm;
+	double		factor = norm * h.ratio;
+	double		d;
 
 	prepare_query(q, x);
 	switch (dist->kernel)
 	{
 		case HNSW_KERNEL_L2:
 			{
-				double		r_dot = h.factor *
-					(2.0 * hnsw_kernels->bit_masked_sum(q->shifted, BITS(c), q->length) -
+				double		r_dot = factor *
+					(2.0 * q->shifted_scale *
+					 hnsw_kernels->bit_masked_sum(q->shifted, BITS(c), q->length) -
 					 q->shifted_sum);
 
-				return sqrt(Max(0.0, h.residual_sq + q->shifted_sq - 2.0 * r_dot));
+				d = sqrt(Max(0.0, norm * norm + q->shifted_sq - 2.0 * r_dot));
+				break;
 			}
 		case HNSW_KERNEL_NEG_IP:
 		case HNSW_KERNEL_COSINE:
 			{
-				double		dot = q->query_centre + h.factor *
-					(2.0 * hnsw_kernels->bit_masked_sum(q->rotated, BITS(c), q->length) -
+				double		dot = q->query_centre + factor *
+					(2.0 * q->rotated_scale *
+					 hnsw_kernels->bit_masked_sum(q->rotated, BITS(c), q->length) -
 					 q->query_sum);
 				double		similarity;
 
 				if (dist->kernel == HNSW_KERNEL_NEG_IP)
-					return -dot;
+				{
+					d = -dot;
+					break;
+				}
 				if (q->query_norm == 0 || c->norm == 0)
 					return 1.0;
 				similarity = dot / (q->query_norm * c->norm);
-				return 1.0 - Max(-1.0, Min(1.0, similarity));
+				d = 1.0 - Max(-1.0, Min(1.0, similarity));
+				break;
 			}
 		default:
 			elog(ERROR, "bit codes of an index with kernel %d", (int) dist->kernel);
+			return 0.0;			/* keep compiler quiet */
 	}
-	return 0.0;					/* keep compiler quiet */
+	/* a NaN (finite values give none) would lead the walk astray: far */
+	return isnan(d) ? INFINITY : d;
 }
 
 /*
