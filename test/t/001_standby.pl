@@ -169,16 +169,23 @@ foreach my $storage ('int8', 'half', 'bit')
 		"storage $storage: the standby answers as the primary, distances too");
 	is($standby->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('coded_${storage}_idx')"), '0',
 		"storage $storage: the standby's index verifies clean");
-	# ef_search 100: at the default 40 a search on these 64 uniform
-	# dimensions missed a row's own vector about once in 7,000 (float4
-	# alike: the walk is approximate), which failed CI once
-	is($standby->safe_psql('postgres', qq{
-			SET enable_seqscan = off;
-			SET hnsw.ef_search = 100;
-			SELECT count(*) FROM coded_$storage i
-			WHERE i.id = (SELECT id FROM coded_$storage j ORDER BY j.v <-> i.v LIMIT 1);
-		}), $primary->safe_psql('postgres', "SELECT count(*) FROM coded_$storage"),
-		"storage $storage: on the standby every row is found by its own vector");
+	# The walk is approximate: on these 64 uniform dimensions a search at
+	# the default ef_search missed a row's own vector about once in 7,000
+	# (float4 alike), and bit's rough estimates one in about 12,000 rows
+	# even at ef_search 100 (a beam of 400; found at 400).  So the standby
+	# must find exactly the rows the primary finds (the same pages give
+	# the same walks), and those must be all but at most 2 of 1,540.
+	my $found = qq{
+		SET enable_seqscan = off;
+		SET hnsw.ef_search = 100;
+		SELECT count(*) FROM coded_$storage i
+		WHERE i.id = (SELECT id FROM coded_$storage j ORDER BY j.v <-> i.v LIMIT 1);
+	};
+	my $on_primary = $primary->safe_psql('postgres', $found);
+	is($standby->safe_psql('postgres', $found), $on_primary,
+		"storage $storage: the standby finds the rows the primary finds by their own vectors");
+	cmp_ok($on_primary, '>=', $primary->safe_psql('postgres', "SELECT count(*) - 2 FROM coded_$storage"),
+		"storage $storage: all rows but at most 2 are found by their own vectors");
 }
 
 # Every row is still found by its own vector, on the standby too
