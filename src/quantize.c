@@ -665,9 +665,11 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
  * inner product by query_norm * error_l2 (Cauchy-Schwarz), and a cosine
  * similarity by at most 2 * error_l2 / |value|, |value| being at least
  * norm - error_l2.  Each bound is widened by a margin for the rounding of
- * float sums (relative 1e-4: far above what a sum of 100,000 terms
- * rounds by, well under what codes are off by).  -Infinity where a code
- * gives no bound (bit codes).
+ * float sums, relative 1e-4: float sums of n terms typically round by
+ * about sqrt(n) * 6e-8 (2e-5 at 100,000 terms), though their worst case,
+ * n * 6e-8, is larger for long vectors; a sum that rounded that far could
+ * hand one row out just before a nearer one.  -Infinity where a code gives
+ * no bound (bit codes).
  */
 double
 HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
