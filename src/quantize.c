@@ -665,16 +665,19 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
  * inner product by query_norm * error_l2 (Cauchy-Schwarz), and a cosine
  * similarity by at most 2 * error_l2 / |value|, |value| being at least
  * norm - error_l2.  Each bound is widened by a margin for the rounding of
- * float sums, relative 1e-4: float sums of n terms typically round by
- * about sqrt(n) * 6e-8 (2e-5 at 100,000 terms), though their worst case,
- * n * 6e-8, is larger for long vectors; a sum that rounded that far could
- * hand one row out just before a nearer one.  -Infinity where a code gives
- * no bound (bit codes).
+ * the float sums on both sides (the code's distance and the exact one):
+ * a float sum of n terms is off by at most about n * FLT_EPSILON / 2 of
+ * the sum of its terms' magnitudes, so twice that, relative, covers both
+ * in the worst case; it is never below 1e-4, which is cheap (a bound a
+ * little lower reads a value a little sooner) and covers the products and
+ * square roots around the sums.  -Infinity where a code gives no bound
+ * (bit codes).
  */
 double
 HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
 					  double measured, double query_norm)
 {
+	double		margin = Max(1e-4, (double) c->dimensions * FLT_EPSILON);
 	double		bound;
 
 	switch (dist->kernel)
@@ -685,19 +688,21 @@ HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
 				double		error = dist->kernel == HNSW_KERNEL_L2 ?
 					c->error_l2 : c->error_l1;
 
-				bound = measured - error - 1e-4 * (fabs(measured) + error);
+				bound = measured - error - margin * (fabs(measured) + error);
 				break;
 			}
 		case HNSW_KERNEL_NEG_IP:
 			bound = measured - query_norm * c->error_l2 -
-				1e-4 * query_norm * ((double) c->norm + c->error_l2);
+				margin * query_norm * ((double) c->norm + c->error_l2);
 			break;
 		case HNSW_KERNEL_COSINE:
 			{
 				double		least_norm = (double) c->norm - c->error_l2;
 
+				/* a cosine distance is at most 2: the margin of 2 */
 				bound = least_norm > 0 ?
-					measured - 2.0 * c->error_l2 / least_norm - 1e-4 : -INFINITY;
+					measured - 2.0 * c->error_l2 / least_norm - 2.0 * margin :
+					-INFINITY;
 				break;
 			}
 		default:
