@@ -183,18 +183,43 @@ def ground_truth(cur, k):
     return truth
 
 
+STATIO = """SELECT coalesce(sum(idx_blks_read), 0) FROM pg_statio_user_indexes WHERE relname = 'items'
+           UNION ALL SELECT heap_blks_read FROM pg_statio_user_tables WHERE relname = 'items'
+           UNION ALL SELECT toast_blks_read + tidx_blks_read FROM pg_statio_user_tables WHERE relname = 'items'"""
+
+
+def reads(cur, pid):
+    """Blocks this backend's searches have read so far: into shared buffers
+    (pg_statio, after a flush of its own counts) from the index, the table
+    and its TOAST table, and from storage (/proc/PID/io read_bytes, in 8 KiB
+    blocks: what the page cache did not have either)"""
+    cur.execute("SELECT pg_stat_force_next_flush()")
+    cur.execute("SELECT 1")
+    cur.execute(STATIO)
+    index, heap, toast = (int(r[0]) for r in cur.fetchall())
+    with open(f"/proc/{pid}/io") as f:
+        storage = next(int(line.split()[1]) for line in f if line.startswith("read_bytes:"))
+    return {"index": index, "heap": heap, "toast": toast, "storage": storage / 8192}
+
+
 def driver(conn, queries, truth, k, ef):
+    """recall@k, queries/s, and blocks read per query (see reads)"""
     cur = conn.cursor()
     cur.execute(f"SET hnsw.ef_search = {ef}")
     cur.execute("DEALLOCATE ALL")
     cur.execute(f"PREPARE knn(real[]) AS SELECT id FROM items ORDER BY v <-> $1 LIMIT {k}")
+    cur.execute("SELECT pg_backend_pid()")
+    pid = cur.fetchone()[0]
+    before = reads(cur, pid)
     found = 0
     t0 = time.perf_counter()
     for qid, v in queries:
         cur.execute("EXECUTE knn(%s)", (v,))
         found += len(truth[qid] & {r[0] for r in cur.fetchall()})
     seconds = time.perf_counter() - t0
-    return found / (k * len(queries)), len(queries) / seconds
+    after = reads(cur, pid)
+    per_query = {key: (after[key] - before[key]) / len(queries) for key in before}
+    return found / (k * len(queries)), len(queries) / seconds, per_query
 
 
 def qps_at(sweep, recall):
@@ -336,9 +361,12 @@ def measure(args, cluster, efs):
         # each beam once
         driver(conn, warmup, truth, args.k, max(efs))
         for ef in efs:
-            recall, qps = driver(conn, queries, truth, args.k, ef)
-            sweep.append({"ef_search": ef, "recall": recall, "qps": qps})
-            print(f"  {storage} in {limit} MiB, ef {ef:>4}: recall {recall:.4f}  {qps:>8.1f} q/s", flush=True)
+            recall, qps, per_query = driver(conn, queries, truth, args.k, ef)
+            sweep.append({"ef_search": ef, "recall": recall, "qps": qps, "reads_per_query": per_query})
+            print(f"  {storage} in {limit} MiB, ef {ef:>4}: recall {recall:.4f}  {qps:>8.1f} q/s; "
+                  f"blocks read per query: index {per_query['index']:.1f}, table {per_query['heap']:.1f}, "
+                  f"TOAST {per_query['toast']:.1f} (into shared buffers), "
+                  f"{per_query['storage']:.1f} from storage", flush=True)
         report["storages"][storage]["sweep"] = sweep
         conn.close()
         cluster.stop()
