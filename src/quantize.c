@@ -29,11 +29,11 @@
  * a fixed rotation R: random signs, zeros up to a power of 2, and the
  * normalised Walsh-Hadamard transform.  R spreads r's length over every
  * dimension, so that keeping only the signs loses little of it.  A code
- * holds the signs of R r and two terms (HnswBitCodeHeader): |r|^2 and the
- * factor |r|^2 / |R r|_1.  For any vector v, factor * sum(sign((R r)[i]) *
- * (R v)[i]) estimates r . v = R r . R v: it is R r's projection onto its
- * sign vector, scaled so that v = r gives |r|^2 exactly (RaBitQ's
- * estimator).  Hence |x - q|^2 = |r|^2 + |q - c|^2 - 2 r . (q - c) and
+ * holds the signs of R r and two terms (HnswBitCodeHeader): |r| and the
+ * ratio |r| / |R r|_1, whose product is the factor |r|^2 / |R r|_1.  For
+ * any vector v, factor * sum(sign((R r)[i]) * (R v)[i]) estimates r . v =
+ * R r . R v: it is R r's projection onto its sign vector, scaled so that
+ * v = r gives |r|^2 exactly (RaBitQ's estimator).  Hence |x - q|^2 = |r|^2 + |q - c|^2 - 2 r . (q - c) and
  * x . q = c . q + r . q are estimated from one masked sum over the rotated
  * query (the bit_masked_sum kernel); the query is rotated, and the sums
  * that do not depend on the element taken, once per query (the quantizer
