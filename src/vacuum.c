@@ -126,6 +126,24 @@ lock_data_page(Relation index, BlockNumber blkno, bool cleanup)
 }
 
 /*
+ * lock_data_page for the passes over every page: InvalidBuffer also for a
+ * page of the filter directory, which holds no elements (HnswDirectoryRemove
+ * keeps it).
+ */
+static Buffer
+lock_element_page(Relation index, BlockNumber blkno, bool cleanup)
+{
+	Buffer		buf = lock_data_page(index, blkno, cleanup);
+
+	if (BufferIsValid(buf) && HnswPageIsDirectory(BufferGetPage(buf)))
+	{
+		UnlockReleaseBuffer(buf);
+		return InvalidBuffer;
+	}
+	return buf;
+}
+
+/*
  * Pass 1: mark the elements of dead rows.  Collects every deleted element
  * (also those a previous, interrupted VACUUM marked) in block order, so
  * the array comes out sorted.
@@ -143,15 +161,9 @@ mark_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats,
 		HnswPageEdit edit;
 		bool		changed = false;
 
-		buf = lock_data_page(vs->index, blkno, true);
+		buf = lock_element_page(vs->index, blkno, true);
 		if (!BufferIsValid(buf))
 			continue;
-		if (HnswPageIsDirectory(BufferGetPage(buf)))
-		{
-			/* no elements there (HnswDirectoryRemove keeps it) */
-			UnlockReleaseBuffer(buf);
-			continue;
-		}
 		HnswEditStart(&edit, vs->index, true);
 		page = HnswEditPage(&edit, buf, false);
 		for (OffsetNumber off = FirstOffsetNumber;
@@ -448,15 +460,9 @@ remove_deleted(HnswVacuumState *vs, IndexBulkDeleteResult *stats)
 		HnswPageEdit edit;
 		bool		changed = false;
 
-		buf = lock_data_page(vs->index, blkno, false);
+		buf = lock_element_page(vs->index, blkno, false);
 		if (!BufferIsValid(buf))
 			continue;
-		if (HnswPageIsDirectory(BufferGetPage(buf)))
-		{
-			/* no elements there (HnswDirectoryRemove keeps it) */
-			UnlockReleaseBuffer(buf);
-			continue;
-		}
 		HnswEditStart(&edit, vs->index, true);
 		page = HnswEditPage(&edit, buf, false);
 		for (OffsetNumber off = FirstOffsetNumber;
