@@ -90,6 +90,17 @@ free_stored(AreaWrite *w, Datum stored)
 		pfree(DatumGetPointer(stored));
 }
 
+/* The size of what element number i stores, without coding it */
+static Size
+stored_size(AreaWrite *w, int i)
+{
+	if (w->quantizer == NULL)
+		return VARSIZE_ANY(DatumGetPointer(element_value(area_element(w->area,
+																	   area_numbered(w->area, i)))));
+	return HnswCodeSize(HnswCodeMarker(w->quantizer->storage),
+						w->quantizer->dimensions);
+}
+
 static void finish_page(Relation index, HnswPageEdit *edit, Buffer buf,
 						Page page);
 
@@ -199,16 +210,17 @@ write_external_values(AreaWrite *w)
 	{
 		HnswBuildElement *e = area_element(area, area_numbered(area, i));
 		IndexTuple	filter = element_filter(e);
-		Datum		stored = stored_value(w, i);
 
-		if (HnswValueIsExternal(area->m, VARSIZE_ANY(DatumGetPointer(stored)),
+		if (HnswValueIsExternal(area->m, stored_size(w, i),
 								HnswElementTailSize(filter, area->nlinked,
 													area->link_slots)))
 		{
+			Datum		stored = stored_value(w, i);
+
 			w->exts[i] = palloc(sizeof(HnswExternalValue));
 			HnswWriteChunks(w->index, stored, w->exts[i], false);
+			free_stored(w, stored);
 		}
-		free_stored(w, stored);
 	}
 }
 
@@ -228,11 +240,8 @@ plan_layout(AreaWrite *w)
 		IndexTuple	filter = element_filter(e);
 		Size		fsize = HnswElementTailSize(filter, area->nlinked,
 												area->link_slots);
-		Datum		stored = stored_value(w, i);
-		Size		vsize = VARSIZE_ANY(DatumGetPointer(stored));
+		Size		vsize = stored_size(w, i);
 		uint32	   *ids = element_list(area, e, 0);
-
-		free_stored(w, stored);
 
 		w->sizes[i].vsize = vsize;
 		w->sizes[i].esize = HnswElementTupleSize(m, w->exts[i] ? sizeof(HnswExternalValue) : vsize,
