@@ -94,9 +94,10 @@ free_stored(AreaWrite *w, Datum stored)
 static Size
 stored_size(AreaWrite *w, int i)
 {
+	HnswBuildElement *e = area_element(w->area, area_numbered(w->area, i));
+
 	if (w->quantizer == NULL)
-		return VARSIZE_ANY(DatumGetPointer(element_value(area_element(w->area,
-																	   area_numbered(w->area, i)))));
+		return VARSIZE_ANY(DatumGetPointer(element_value(e)));
 	return HnswCodeSize(HnswCodeMarker(w->quantizer->storage),
 						w->quantizer->dimensions);
 }
