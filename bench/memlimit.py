@@ -103,7 +103,7 @@ def load(cur, args):
                     ARRAY(SELECT (random() * 2 - 1)::real FROM generate_series(1, {args.dims} + 0 * c)) AS v
                     FROM generate_series(0, {args.clusters - 1}) c""")
     cur.execute("CREATE TABLE items (id int, v real[])")
-    cur.execute("ALTER TABLE items ALTER COLUMN v SET STORAGE EXTERNAL")
+    cur.execute(f"ALTER TABLE items ALTER COLUMN v SET STORAGE {args.table_storage}")
     for start in range(0, args.rows, 50000):
         cur.execute(f"""INSERT INTO items SELECT i,
                         ARRAY(SELECT (x + (random() - 0.5) * {args.spread})::real
@@ -143,7 +143,7 @@ def load_fashion(cur, args):
         return rows, queries
     cur.execute("DROP TABLE IF EXISTS items, queries")
     cur.execute("CREATE TABLE items (id int, v real[])")
-    cur.execute("ALTER TABLE items ALTER COLUMN v SET STORAGE EXTERNAL")
+    cur.execute(f"ALTER TABLE items ALTER COLUMN v SET STORAGE {args.table_storage}")
     for start in range(0, len(rows), 20000):
         buf = io.StringIO()
         for i, x in enumerate(rows[start:start + 20000]):
@@ -252,6 +252,10 @@ def main():
     ap.add_argument("--limit-mb", type=int, default=0,
                     help="the cgroup's limit; 0: 1.5x the pages an int8 search walks, plus 64 MiB for "
                          "the processes (shared buffers count against it)")
+    ap.add_argument("--table-storage", default="external", choices=["external", "plain"],
+                    help="how the table keeps its vectors: external (TOAST, uncompressed: a row the "
+                         "executor reads costs the heap page, the TOAST index and its chunks) or plain "
+                         "(in the heap row, for vectors that fit a page: one page a row)")
     ap.add_argument("--seed", type=float, default=0.42)
     ap.add_argument("--fashion-mnist", action="store_true",
                     help="Fashion-MNIST images and shifted copies of them instead of synthetic rows "
@@ -283,7 +287,8 @@ def main():
     print(f"loaded {args.rows} x {args.dims} rows in {time.time() - t0:.0f} s", flush=True)
     raw = args.rows * args.dims * 4
 
-    report = {"rows": args.rows, "dimensions": args.dims, "raw_bytes": raw, "storages": {}}
+    report = {"rows": args.rows, "dimensions": args.dims, "raw_bytes": raw,
+              "table_storage": args.table_storage, "storages": {}}
     sizes = {}
     for storage in args.storages.split(","):
         cur.execute("DROP INDEX IF EXISTS items_v_idx")
@@ -339,7 +344,8 @@ def measure(args, cluster, efs):
         cluster.stop()
     limit = args.limit_mb or int(1.5 * sizes["int8"] / 2**20 + 64)
     report["limit_mb"] = limit
-    print(f"memory limit: {limit} MiB (shared_buffers {args.shared_buffers_mb} MiB)", flush=True)
+    print(f"memory limit: {limit} MiB (shared_buffers {args.shared_buffers_mb} MiB; the table's vectors "
+          f"{report.get('table_storage', 'external')})", flush=True)
 
     cgroup = cgroup_setup(limit)
     for storage in args.storages.split(","):
