@@ -90,6 +90,7 @@ typedef struct HnswPendingCandidate
 	HnswCandidate c;			/* distance: measured on its code, then exact */
 	double		bound;			/* the exact distance is at least this */
 	HnswExternalValue full;		/* where its value is */
+	ItemPointerData heaptid;	/* its row */
 } HnswPendingCandidate;
 
 typedef struct HnswScanOpaqueData
@@ -140,6 +141,8 @@ typedef struct HnswScanOpaqueData
 	binaryheap *ranked;
 	double		query_norm;		/* |query| (bounds of inner products) */
 	uint32		dimensions;		/* of the index's values */
+	Relation	heap;			/* whose rows' pages are asked for ahead; NULL
+								 * in an index-only scan */
 
 	/* hnsw.sample_recall: is this search sampled, and what it handed out */
 	bool		sampled;
@@ -251,6 +254,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->npending = 0;
 	so->next_pending = 0;
 	so->ranked = NULL;
+	so->heap = scan->xs_want_itup ? NULL : scan->heapRelation;
 	so->ef = so->coded ? HnswRerankBeam(hnsw_ef_search, so->storage) : hnsw_ef_search;
 	so->exact = false;
 	so->walk_budget = 0;
@@ -344,6 +348,7 @@ full_value_place(HnswScanOpaque so, Relation index, HnswPendingCandidate *p)
 								 so->dimensions, HnswElemIdGetBlock(id),
 								 HnswElemIdGetOffset(id));
 			p->full = ((HnswCodeData *) code)->full;
+			p->heaptid = etup->heaptid;
 			p->bound = HnswCodeLeastDistance(&so->dist, (HnswCodeData *) code,
 											 p->c.distance, so->query_norm);
 			found = true;
@@ -411,13 +416,24 @@ compare_bounds(const void *a, const void *b)
 	return HnswCandidateCompare(&x->c, &y->c);
 }
 
-/* Ask for the page of the first chunk of pending candidate i, if any */
+/*
+ * Ask for the page of the first chunk of pending candidate i, if any, and
+ * for the page of its row: candidates are read in about the order their
+ * rows are handed out, and the executor reads each row it is handed at
+ * once, so in an index larger than memory that read, too, is already
+ * under way (PostgreSQL's index scans ask for no heap page ahead).
+ */
 static void
 prefetch_pending(HnswScanOpaque so, Relation index, int i)
 {
-	if (i < so->npending && ItemPointerIsValid(&so->pending[i].full.first))
+	if (i >= so->npending)
+		return;
+	if (ItemPointerIsValid(&so->pending[i].full.first))
 		PrefetchBuffer(index, MAIN_FORKNUM,
 					   ItemPointerGetBlockNumberNoCheck(&so->pending[i].full.first));
+	if (so->heap != NULL && ItemPointerIsValid(&so->pending[i].heaptid))
+		PrefetchBuffer(so->heap, MAIN_FORKNUM,
+					   ItemPointerGetBlockNumberNoCheck(&so->pending[i].heaptid));
 }
 
 /*
