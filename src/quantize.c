@@ -33,7 +33,8 @@
  * ratio |r| / |R r|_1, whose product is the factor |r|^2 / |R r|_1.  For
  * any vector v, factor * sum(sign((R r)[i]) * (R v)[i]) estimates r . v =
  * R r . R v: it is R r's projection onto its sign vector, scaled so that
- * v = r gives |r|^2 exactly (RaBitQ's estimator).  Hence |x - q|^2 = |r|^2 + |q - c|^2 - 2 r . (q - c) and
+ * v = r gives |r|^2 exactly (RaBitQ's estimator).  Hence
+ * |x - q|^2 = |r|^2 + |q - c|^2 - 2 r . (q - c) and
  * x . q = c . q + r . q are estimated from one masked sum over the rotated
  * query (the bit_masked_sum kernel); the query is rotated, and the sums
  * that do not depend on the element taken, once per query (the quantizer
@@ -699,7 +700,7 @@ HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
 			{
 				double		least_norm = (double) c->norm - c->error_l2;
 
-				/* a cosine distance is at most 2: the margin of 2 */
+				/* relative to the largest cosine distance, 2 */
 				bound = least_norm > 0 ?
 					measured - 2.0 * c->error_l2 / least_norm - 2.0 * margin :
 					-INFINITY;
