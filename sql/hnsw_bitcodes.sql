@@ -230,7 +230,8 @@ SELECT count(*) FILTER (WHERE (SELECT t.id FROM bc_empty t ORDER BY t.v <-> o.v 
 FROM bc_empty o;
 SELECT * FROM hnsw_verify('bc_empty_idx');
 
--- storage bit takes real[] with L2, cosine and inner product only
+-- storage bit takes real[] and float8[] with L2, cosine and inner product
+-- only (float8[] is accepted here: hnsw_float8codes)
 CREATE TABLE bc_other (b bit(16), d float8[], v real[]);
 CREATE INDEX ON bc_other USING hnsw (v float4_l1_ops) WITH (storage = bit);
 CREATE INDEX ON bc_other USING hnsw (b) WITH (storage = bit);

@@ -277,7 +277,8 @@ SELECT * FROM hnsw_verify('st_half_idx');
 SELECT avg(recall) >= 0.95 AS recall_after_vacuum
 FROM st_queries s, LATERAL hnsw_measure_recall('st_half_idx', s.v, 10, 40);
 
--- storage int8 and half take real[] with L2, cosine, L1 and inner product only
+-- storage int8 and half take real[] and float8[] with L2, cosine, L1 and
+-- inner product only (float8[] is accepted here: hnsw_float8codes)
 CREATE TABLE st_other (b bit(16), i int4[], t text, d float8[], v real[]);
 CREATE INDEX ON st_other USING hnsw (b) WITH (storage = int8);
 CREATE INDEX ON st_other USING hnsw (i int4_jaccard_ops) WITH (storage = int8);

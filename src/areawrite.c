@@ -169,13 +169,15 @@ static void
 write_values(AreaWrite *w, int storage)
 {
 	HnswBuildArea *area = w->area;
+	float	   *scratch = palloc(sizeof(float) * Max(area->dimensions, 1));
 
 	if (storage == HNSW_STORAGE_INT8)
 	{
 		HnswRangesData *r = HnswRangesStart(area->dimensions);
 
 		for (int i = 0; i < w->n; i++)
-			HnswRangesAdd(r, element_value(area_element(area, area_numbered(area, i))));
+			HnswRangesAdd(r, scratch,
+						  element_value(area_element(area, area_numbered(area, i))));
 		HnswRangesFinish(r);
 		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
 		w->quantizer = HnswMakeQuantizer(r);
@@ -187,7 +189,8 @@ write_values(AreaWrite *w, int storage)
 		HnswRangesData *r;
 
 		for (int i = 0; i < w->n; i++)
-			HnswCentreAdd(sums, element_value(area_element(area, area_numbered(area, i))));
+			HnswCentreAdd(sums, scratch,
+						  element_value(area_element(area, area_numbered(area, i))));
 		r = HnswCentreFinish(sums, area->dimensions, w->n);
 		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
 		w->quantizer = HnswBitQuantizer(r);
@@ -196,6 +199,7 @@ write_values(AreaWrite *w, int storage)
 	}
 	else
 		w->quantizer = HnswHalfQuantizer(area->dimensions);
+	pfree(scratch);
 	w->fulls = palloc_extended(sizeof(HnswExternalValue) * Max(w->n, 1),
 							   MCXT_ALLOC_HUGE);
 	write_value_chunks(w);
@@ -480,7 +484,7 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 				(errmsg("index \"%s\" has no rows to learn its %s from",
 						RelationGetRelationName(index),
 						storage == HNSW_STORAGE_BIT ? "bit codes' centre" : "int8 ranges"),
-				 errdetail("Its elements hold float4 values until it is rebuilt."),
+				 errdetail("Its elements hold the values themselves, uncoded, until it is rebuilt."),
 				 errhint("Build an index with storage %s after loading the table, or REINDEX it then.",
 						 storage == HNSW_STORAGE_BIT ? "bit" : "int8")));
 	write_external_values(&w);

@@ -19,6 +19,7 @@
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/regproc.h"
@@ -48,6 +49,12 @@ HnswInitDistance(HnswDistance *dist, Relation index)
 		{hnsw_bit_jaccard_distance, HNSW_KERNEL_BIT_JACCARD},
 		{hnsw_int4_hamming_distance, HNSW_KERNEL_INT4_HAMMING},
 		{hnsw_int4_jaccard_distance, HNSW_KERNEL_INT4_JACCARD},
+	},
+				float8_known[] = {
+		{hnsw_float8_l2_distance, HNSW_KERNEL_L2},
+		{hnsw_float8_cosine_distance, HNSW_KERNEL_COSINE},
+		{hnsw_float8_l1_distance, HNSW_KERNEL_L1},
+		{hnsw_float8_negative_inner_product, HNSW_KERNEL_NEG_IP},
 	};
 
 	if (!OidIsValid(index_getprocid(index, 1, HNSW_DISTANCE_PROC)))
@@ -60,9 +67,30 @@ HnswInitDistance(HnswDistance *dist, Relation index)
 	dist->kernel = HNSW_KERNEL_FMGR;
 	dist->procinfo = proc;
 	dist->collation = index->rd_indcollation[0];
+	dist->float8_values = false;
 	for (int i = 0; i < lengthof(known); i++)
 		if (proc->fn_addr == known[i].fn)
 			dist->kernel = known[i].kernel;
+
+	/*
+	 * float8[] values are measured through their support function, unless the
+	 * index stores codes of them: then the codes have a kernel.  The storage
+	 * is the metapage's once there is one (ALTER INDEX can change the option,
+	 * not what was built), else the option's, for the build.
+	 */
+	for (int i = 0; i < lengthof(float8_known); i++)
+		if (proc->fn_addr == float8_known[i].fn)
+		{
+			int			storage = RelationGetNumberOfBlocks(index) > 0 ?
+				HnswReadMetaPage(index).storage : HnswGetOptions(index)->storage;
+
+			if (storage != HNSW_STORAGE_FLOAT4 &&
+				HnswStorageTakes(storage, float8_known[i].kernel))
+			{
+				dist->kernel = float8_known[i].kernel;
+				dist->float8_values = true;
+			}
+		}
 	dist->fixed_dimensions = (dist->kernel != HNSW_KERNEL_FMGR &&
 							  dist->kernel != HNSW_KERNEL_INT4_JACCARD);
 	dist->index = index;
@@ -118,7 +146,7 @@ prepared_array(Datum d)
 double
 HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b, double limit)
 {
-	if (!(limit < HNSW_DISTANCE_NO_LIMIT) || any_code(dist, a, b))
+	if (!(limit < HNSW_DISTANCE_NO_LIMIT) || dist->float8_values || any_code(dist, a, b))
 		return HnswComputeDistance(dist, a, b);
 	switch (dist->kernel)
 	{
@@ -146,6 +174,21 @@ HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b, double limit)
 	return HnswComputeDistance(dist, a, b);
 }
 
+/* The distance between a and b by the support function; never NaN */
+static double
+support_distance(HnswDistance *dist, Datum a, Datum b)
+{
+	double		d;
+
+	d = DatumGetFloat8(FunctionCall2Coll(dist->procinfo, dist->collation, a, b));
+	if (isnan(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("distance function %s returned NaN",
+						format_procedure(dist->procinfo->fn_oid))));
+	return d;
+}
+
 /*
  * Distance between two values prepared by HnswPrepareValue.  The values
  * were checked when prepared, so the kernels run without further checks.
@@ -155,6 +198,8 @@ HnswComputeDistance(HnswDistance *dist, Datum a, Datum b)
 {
 	if (any_code(dist, a, b))
 		return HnswCodeDistance(dist, a, b);
+	if (dist->float8_values)
+		return support_distance(dist, a, b);
 	switch (dist->kernel)
 	{
 		case HNSW_KERNEL_L2:
@@ -183,21 +228,29 @@ HnswComputeDistance(HnswDistance *dist, Datum a, Datum b)
 			return HnswInt4JaccardSorted((const int32 *) ARR_DATA_PTR(prepared_array(a)), DIM(a),
 										 (const int32 *) ARR_DATA_PTR(prepared_array(b)), DIM(b));
 		case HNSW_KERNEL_FMGR:
-			{
-				double		d;
-
-				d = DatumGetFloat8(FunctionCall2Coll(dist->procinfo,
-													 dist->collation, a, b));
-				if (isnan(d))
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_EXCEPTION),
-							 errmsg("distance function %s returned NaN",
-									format_procedure(dist->procinfo->fn_oid))));
-				return d;
-			}
+			return support_distance(dist, a, b);
 	}
 	elog(ERROR, "unknown hnsw kernel %d", (int) dist->kernel);
 	return 0.0;					/* keep compiler quiet */
+}
+
+/*
+ * HnswPrepareValue for values the support function measures.  The function
+ * checks its arguments: measuring the value against itself runs those
+ * checks now, so a value it rejects is never stored (nor blamed on a later
+ * row).  A value without a distance to itself (NaN) has none to anything
+ * either: not indexed, like a zero vector under cosine.
+ */
+static Datum
+prepare_by_support(HnswDistance *dist, struct varlena *v, bool *skip)
+{
+	double		self;
+
+	self = DatumGetFloat8(FunctionCall2Coll(dist->procinfo, dist->collation,
+											PointerGetDatum(v),
+											PointerGetDatum(v)));
+	*skip = isnan(self);
+	return PointerGetDatum(v);
 }
 
 /*
@@ -213,6 +266,8 @@ HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip)
 	struct varlena *v = PG_DETOAST_DATUM_COPY(value);
 
 	*skip = false;
+	if (dist->float8_values)
+		return prepare_by_support(dist, v, skip);
 	switch (dist->kernel)
 	{
 		case HNSW_KERNEL_L2:
@@ -258,24 +313,7 @@ HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip)
 				break;
 			}
 		case HNSW_KERNEL_FMGR:
-			{
-				/*
-				 * The distance function checks its arguments: measuring the
-				 * value against itself runs those checks now, so a value it
-				 * rejects is never stored (nor blamed on a later row).  A
-				 * value without a distance to itself (NaN) has none to
-				 * anything either: not indexed, like a zero vector under
-				 * cosine.
-				 */
-				double		self;
-
-				self = DatumGetFloat8(FunctionCall2Coll(dist->procinfo,
-														dist->collation,
-														PointerGetDatum(v),
-														PointerGetDatum(v)));
-				*skip = isnan(self);
-				break;
-			}
+			return prepare_by_support(dist, v, skip);
 	}
 	return PointerGetDatum(v);
 }
@@ -295,7 +333,8 @@ bool
 HnswValueIsWellFormed(HnswDistance *dist, Datum value, uint32 dimensions)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(value);
-	Oid			elemtype = FLOAT4OID;
+	Oid			elemtype = dist->float8_values ? FLOAT8OID : FLOAT4OID;
+	int			elemsize = dist->float8_values ? 8 : 4;
 
 	if (VARATT_IS_EXTENDED(v))
 		return false;
@@ -309,7 +348,7 @@ HnswValueIsWellFormed(HnswDistance *dist, Datum value, uint32 dimensions)
 		case HNSW_KERNEL_COSINE:
 		case HNSW_KERNEL_L1:
 		case HNSW_KERNEL_NEG_IP:
-			if (elemtype == FLOAT4OID && VARSIZE(v) >= offsetof(HnswCodeData, dimensions) &&
+			if (elemtype != INT4OID && VARSIZE(v) >= offsetof(HnswCodeData, dimensions) &&
 				HnswIsCode(value))
 				return HnswCodeIsWellFormed(value, dimensions);
 			/* FALLTHROUGH */
@@ -319,7 +358,7 @@ HnswValueIsWellFormed(HnswDistance *dist, Datum value, uint32 dimensions)
 				if (VARSIZE(v) < ARR_OVERHEAD_NONULLS(1) ||
 					ARR_NDIM(a) != 1 || ARR_HASNULL(a) ||
 					ARR_ELEMTYPE(a) != elemtype || ARR_DIMS(a)[0] < 0 ||
-					VARSIZE(v) != ARR_OVERHEAD_NONULLS(1) + (Size) ARR_DIMS(a)[0] * 4)
+					VARSIZE(v) != ARR_OVERHEAD_NONULLS(1) + (Size) ARR_DIMS(a)[0] * elemsize)
 					return false;
 				break;
 			}

@@ -120,6 +120,7 @@ typedef struct HnswQuantizer
 	float	   *lo;				/* int8: the ranges; bit: the centre */
 	float	   *step;
 	float	   *decoded;		/* scratch: one code decoded */
+	float	   *narrowed;		/* scratch: one float8[] value narrowed */
 
 	/*
 	 * bit: the sums over the query that every estimate from it needs, kept
@@ -144,6 +145,14 @@ typedef struct HnswQuantizer
 typedef struct HnswDistance
 {
 	HnswKernel	kernel;
+
+	/*
+	 * float8[] with storage int8, half or bit: the kernel is the one codes
+	 * are measured with (from the values narrowed to floats); the float8[]
+	 * values themselves, and so every exact distance, go through the support
+	 * function
+	 */
+	bool		float8_values;
 	bool		fixed_dimensions;	/* all values must have one dimension */
 	FmgrInfo   *procinfo;		/* support function (HNSW_KERNEL_FMGR) */
 	Oid			collation;
@@ -360,6 +369,12 @@ extern PGDLLEXPORT Datum hnsw_bit_jaccard_distance(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum hnsw_int4_hamming_distance(PG_FUNCTION_ARGS);
 extern PGDLLEXPORT Datum hnsw_int4_jaccard_distance(PG_FUNCTION_ARGS);
 
+/* more_distances.c: the float8[] distances that have codes (see HnswDistance) */
+extern PGDLLEXPORT Datum hnsw_float8_l2_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_float8_cosine_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_float8_l1_distance(PG_FUNCTION_ARGS);
+extern PGDLLEXPORT Datum hnsw_float8_negative_inner_product(PG_FUNCTION_ARGS);
+
 /* distance.c */
 extern int	hnsw_kernel_choice;
 extern const struct config_enum_entry hnsw_kernel_options[];
@@ -382,10 +397,10 @@ extern void HnswCheckStoredValue(Relation index, HnswDistance *dist,
 extern bool HnswIsCode(Datum d);
 extern int32 HnswCodeMarker(int storage);
 extern HnswRangesData *HnswRangesStart(int dimensions);
-extern void HnswRangesAdd(HnswRangesData *r, Datum value);
+extern void HnswRangesAdd(HnswRangesData *r, float *scratch, Datum value);
 extern void HnswRangesFinish(HnswRangesData *r);
 extern HnswQuantizer *HnswMakeQuantizer(const HnswRangesData *r);
-extern void HnswCentreAdd(double *sums, Datum value);
+extern void HnswCentreAdd(double *sums, float *scratch, Datum value);
 extern HnswRangesData *HnswCentreFinish(const double *sums, int dimensions,
 										int64 count);
 extern HnswQuantizer *HnswBitQuantizer(const HnswRangesData *centre);
@@ -397,7 +412,13 @@ extern Datum HnswEncode(HnswQuantizer *q, Datum value,
 extern double HnswCodeDistance(HnswDistance *dist, Datum a, Datum b);
 extern bool HnswCodeIsWellFormed(Datum value, uint32 dimensions);
 extern double HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
-									double measured, double query_norm);
+									double measured, double query_norm,
+									double query_error_l2,
+									double query_error_l1);
+extern Datum HnswNarrowValue(HnswDistance *dist, Datum value,
+							 double *error_l2, double *error_l1,
+							 double *norm);
+extern bool HnswStorageTakes(int storage, HnswKernel kernel);
 extern void HnswCheckStorage(Relation index, HnswDistance *dist, int storage);
 
 /* filter.c */

@@ -383,6 +383,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	int			nlinked;
 	HnswCandidate *links = NULL;
 	int			link_counts[HNSW_MAX_LINKED_COLUMNS];
+	Datum		walk_value;
 
 	/* see the locking notes at the top of this file */
 	LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
@@ -405,7 +406,12 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 
 	if (dist->fixed_dimensions && meta.dimensions == 0)
 		fix_dimensions(index, HnswValueDimensions(dist, value), wal);
-	find_neighbors(index, graph, value, level, &meta, lists, counts,
+
+	/* a float8[] value among codes is measured narrowed, once */
+	walk_value = value;
+	if (dist->float8_values && HnswMetaHasCodes(&meta))
+		walk_value = HnswNarrowValue(dist, value, NULL, NULL, NULL);
+	find_neighbors(index, graph, walk_value, level, &meta, lists, counts,
 				   &pool, &npool);
 	HnswPausePoint("insert_before_write");
 
@@ -435,7 +441,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	if (filter && nlinked > 0)
 	{
 		links = palloc(sizeof(HnswCandidate) * nlinked * meta.value_links);
-		HnswChooseDiskValueLinks(index, graph, value, &meta, filter, pool,
+		HnswChooseDiskValueLinks(index, graph, walk_value, &meta, filter, pool,
 								 npool, links, link_counts);
 		HnswSetValueLinks(etup, links, link_counts);
 	}

@@ -3,17 +3,20 @@
  * quantize.c
  *	  Codes: the values of an index with storage = int8, half or bit.
  *
- * An element of such an index holds, in place of its float4[] value, a
- * code (HnswCodeData) of one byte per dimension (int8), of one IEEE
- * binary16 value per dimension (half) or of one bit per dimension (bit),
- * and the value itself in chunk tuples the code leads to.  A search walks on the codes: the distance
- * from a query (a float4[]) to an element is computed on the element's
- * decoded vector (int8: lo[i] + step[i] * code[i]; half: the halves
- * widened) by the int8 and half kernels (kernels.h), and the distance
- * between two elements (inserts and VACUUM choosing neighbours) decodes
- * one of them first.  The candidates a scan
- * found are then ranked again by the exact distance to their values
- * (scan.c), so what a scan returns and its order are exact.
+ * An element of such an index holds, in place of its float4[] (or
+ * float8[]) value, a code (HnswCodeData) of one byte per dimension (int8),
+ * of one IEEE binary16 value per dimension (half) or of one bit per
+ * dimension (bit), and the value itself in chunk tuples the code leads to.
+ * A search walks on the codes: the distance from a query (a float4[]) to
+ * an element is computed on the element's decoded vector (int8: lo[i] +
+ * step[i] * code[i]; half: the halves widened) by the int8 and half
+ * kernels (kernels.h), and the distance between two elements (inserts and
+ * VACUUM choosing neighbours) decodes one of them first.  The candidates a
+ * scan found are then ranked again by the exact distance to their values
+ * (scan.c), so what a scan returns and its order are exact.  A float8[]
+ * value is coded from its doubles narrowed to floats (value_floats), and
+ * a float8[] query walks narrowed too (HnswNarrowValue); the exact
+ * ranking measures the doubles.
  *
  * The per-dimension ranges (lo, and step = (hi - lo) / 255) are learned
  * by the build from its rows (the minimum and maximum of each dimension),
@@ -50,6 +53,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/memutils.h"
@@ -58,9 +62,104 @@
 #include "hnsw.h"
 #include "kernels.h"
 
-/* A prepared float4[] (see HnswPrepareValue) */
-#define FLOATS(d)	((const float *) ARR_DATA_PTR((ArrayType *) DatumGetPointer(d)))
+/* A prepared float4[] or float8[] (see HnswPrepareValue): its length */
 #define NFLOATS(d)	(ARR_DIMS((ArrayType *) DatumGetPointer(d))[0])
+
+/*
+ * The n floats of a prepared value of n dimensions: a float4[]'s own, or a
+ * float8[]'s narrowed into out, what codes are made of and measured against.
+ * A double is narrowed to the nearest float, but no farther out than
+ * sqrt(FLT_MAX / 4n): then no float sum of the kernels over two such
+ * vectors (squares of differences, products) overflows, so that a walk
+ * from a value far beyond every range still measures the codes apart.  (The
+ * error terms and bounds are measured from the doubles, so exact ranking
+ * does not depend on it.)
+ */
+static const float *
+value_floats(Datum value, float *out, int n)
+{
+	ArrayType  *a = (ArrayType *) DatumGetPointer(value);
+	const double *x;
+	double		limit = sqrt((double) FLT_MAX / (4.0 * Max(n, 1)));
+
+	if (ARR_DIMS(a)[0] != n)
+		elog(ERROR, "value of %d dimensions for codes of %d", ARR_DIMS(a)[0], n);
+	if (ARR_ELEMTYPE(a) != FLOAT8OID)
+		return (const float *) ARR_DATA_PTR(a);
+	x = (const double *) ARR_DATA_PTR(a);
+	for (int i = 0; i < n; i++)
+		out[i] = (float) Max(-limit, Min(limit, x[i]));
+	return out;
+}
+
+/* The doubles of a prepared float8[]; NULL for a float4[] */
+static const double *
+value_doubles(Datum value)
+{
+	ArrayType  *a = (ArrayType *) DatumGetPointer(value);
+
+	return ARR_ELEMTYPE(a) == FLOAT8OID ? (const double *) ARR_DATA_PTR(a) : NULL;
+}
+
+/*
+ * The float4[] a search of dist's index (with codes) walks with for the
+ * float8[] value (palloc'd); how far it is from the value, the L2 and L1
+ * norms of the difference rounded up, and the value's norm, which the
+ * bounds of a scan's re-ranking take in (HnswCodeLeastDistance), into
+ * those not NULL.
+ *
+ * A dimension far beyond what the codes can hold is brought in to one span
+ * of its int8 range beyond it (half: to twice the largest half): the
+ * codes' distances from a value farther out differ by less than a float
+ * of that size can tell, and the walk would find none nearer than another.
+ * A row of such a value is then still found by its own vector, whose
+ * narrowed copy lies beside its clamped code.  (Bit codes' estimates are
+ * computed in double precision from a scaled query.)
+ */
+Datum
+HnswNarrowValue(HnswDistance *dist, Datum value, double *error_l2,
+				double *error_l1, double *norm)
+{
+	HnswQuantizer *q = HnswGetQuantizer(dist);
+	int			n = NFLOATS(value);
+	const double *x = value_doubles(value);
+	float	   *y = palloc(sizeof(float) * Max(n, 1));
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	double		sq = 0,
+				l1 = 0,
+				norm_sq = 0;
+
+	Assert(x != NULL);
+	value_floats(value, y, n);
+	for (int i = 0; i < n; i++)
+	{
+		double		d;
+
+		if (q->storage == HNSW_STORAGE_INT8)
+		{
+			double		span = 255.0 * q->step[i];
+
+			y[i] = (float) Max((double) q->lo[i] - span,
+							   Min((double) q->lo[i] + 2 * span, (double) y[i]));
+		}
+		else if (q->storage == HNSW_STORAGE_HALF)
+			y[i] = Max(-131008.0f, Min(131008.0f, y[i]));
+		d = fabs(x[i] - (double) y[i]);
+
+		sq += d * d;
+		l1 += d;
+		norm_sq += x[i] * x[i];
+		elems[i] = Float4GetDatum(y[i]);
+	}
+	if (error_l2)
+		*error_l2 = sqrt(sq) * (1 + DBL_EPSILON * n);
+	if (error_l1)
+		*error_l1 = l1 * (1 + DBL_EPSILON * n);
+	if (norm)
+		*norm = sqrt(norm_sq);
+	return PointerGetDatum(construct_array(elems, n, FLOAT4OID, sizeof(float4),
+										   true, TYPALIGN_INT));
+}
 
 /* Is d a code rather than a float4[]?  (See HnswCodeData.) */
 bool
@@ -103,15 +202,14 @@ HnswRangesStart(int dimensions)
 	return r;
 }
 
-/* Widen the ranges being learned to take the float4[] value */
+/* Widen the ranges being learned to take the float4[] or float8[] value */
 void
-HnswRangesAdd(HnswRangesData *r, Datum value)
+HnswRangesAdd(HnswRangesData *r, float *scratch, Datum value)
 {
-	const float *x = FLOATS(value);
+	const float *x = value_floats(value, scratch, r->dimensions);
 	float	   *lo = r->values;
 	float	   *hi = r->values + r->dimensions;
 
-	Assert(NFLOATS(value) == r->dimensions);
 	for (int i = 0; i < r->dimensions; i++)
 	{
 		lo[i] = Min(lo[i], x[i]);
@@ -141,18 +239,28 @@ HnswRangesFinish(HnswRangesData *r)
 	}
 }
 
+/* What every quantizer has: its kind, dimension and scratch vectors */
+static HnswQuantizer *
+new_quantizer(int storage, int dimensions)
+{
+	HnswQuantizer *q = palloc0(sizeof(HnswQuantizer));
+
+	q->storage = storage;
+	q->dimensions = dimensions;
+	q->decoded = palloc(sizeof(float) * dimensions);
+	q->narrowed = palloc(sizeof(float) * dimensions);
+	return q;
+}
+
 /* A quantizer for the frozen ranges r (copied into the current context) */
 HnswQuantizer *
 HnswMakeQuantizer(const HnswRangesData *r)
 {
-	HnswQuantizer *q = palloc0(sizeof(HnswQuantizer));
 	int			n = r->dimensions;
+	HnswQuantizer *q = new_quantizer(HNSW_STORAGE_INT8, n);
 
-	q->storage = HNSW_STORAGE_INT8;
-	q->dimensions = n;
 	q->lo = palloc(sizeof(float) * n);
 	q->step = palloc(sizeof(float) * n);
-	q->decoded = palloc(sizeof(float) * n);
 	memcpy(q->lo, r->values, sizeof(float) * n);
 	memcpy(q->step, r->values + n, sizeof(float) * n);
 	return q;
@@ -162,19 +270,17 @@ HnswMakeQuantizer(const HnswRangesData *r)
 HnswQuantizer *
 HnswHalfQuantizer(int dimensions)
 {
-	HnswQuantizer *q = palloc0(sizeof(HnswQuantizer));
-
-	q->storage = HNSW_STORAGE_HALF;
-	q->dimensions = dimensions;
-	q->decoded = palloc(sizeof(float) * dimensions);
-	return q;
+	return new_quantizer(HNSW_STORAGE_HALF, dimensions);
 }
 
-/* Add the float4[] value to the sums of the values a centre is learned from */
+/*
+ * Add the float4[] or float8[] value to the sums of the values a centre is
+ * learned from
+ */
 void
-HnswCentreAdd(double *sums, Datum value)
+HnswCentreAdd(double *sums, float *scratch, Datum value)
 {
-	const float *x = FLOATS(value);
+	const float *x = value_floats(value, scratch, NFLOATS(value));
 
 	for (int i = 0; i < NFLOATS(value); i++)
 		sums[i] += x[i];
@@ -201,14 +307,11 @@ HnswCentreFinish(const double *sums, int dimensions, int64 count)
 HnswQuantizer *
 HnswBitQuantizer(const HnswRangesData *centre)
 {
-	HnswQuantizer *q = palloc0(sizeof(HnswQuantizer));
 	int			n = centre->dimensions;
+	HnswQuantizer *q = new_quantizer(HNSW_STORAGE_BIT, n);
 
-	q->storage = HNSW_STORAGE_BIT;
-	q->dimensions = n;
 	q->lo = palloc(sizeof(float) * n);
 	memcpy(q->lo, centre->values, sizeof(float) * n);
-	q->decoded = palloc(sizeof(float) * n);
 	q->query = palloc(sizeof(float) * n);
 	q->length = HnswBitCodeLength(n);
 	q->rotated = palloc(sizeof(float) * q->length);
@@ -324,24 +427,23 @@ float_above(double d)
 }
 
 /*
- * The code of the float4[] value, whose value itself is in the chunks full
- * leads to; palloc'd.  An int8 dimension outside its range gets the
- * nearest end of it.
+ * The code of the float4[] or float8[] value, whose value itself is in the
+ * chunks full leads to; palloc'd.  An int8 dimension outside its range
+ * gets the nearest end of it.  A float8[] is coded from its values
+ * narrowed to floats, and its error terms are measured from the doubles.
  */
 Datum
 HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 {
-	const float *x = FLOATS(value);
 	int			n = q->dimensions;
+	const float *x = value_floats(value, q->narrowed, n);
+	const double *x8 = value_doubles(value);
 	int32		marker = HnswCodeMarker(q->storage);
 	HnswCodeData *c = palloc0(HnswCodeSize(marker, n));
 	double		norm = 0,
 				error_sq = 0,
 				error_l1 = 0;
 
-	if (NFLOATS(value) != n)
-		elog(ERROR, "value of %d dimensions for codes of %d",
-			 NFLOATS(value), n);
 	SET_VARSIZE(c, HnswCodeSize(marker, n));
 	c->marker = marker;
 	c->dimensions = n;
@@ -354,6 +456,7 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 	for (int i = 0; i < n; i++)
 	{
 		float		decoded;
+		double		error;
 
 		if (q->storage == HNSW_STORAGE_HALF)
 		{
@@ -371,9 +474,10 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 			c->code[i] = (uint8) level;
 			decoded = q->lo[i] + q->step[i] * (float) c->code[i];
 		}
+		error = (x8 ? x8[i] : (double) x[i]) - decoded;
 		norm += (double) decoded * decoded;
-		error_sq += ((double) x[i] - decoded) * ((double) x[i] - decoded);
-		error_l1 += fabs((double) x[i] - decoded);
+		error_sq += error * error;
+		error_l1 += fabs(error);
 	}
 	c->norm = (float) sqrt(norm);
 	c->error_l2 = float_above(sqrt(error_sq));
@@ -593,8 +697,8 @@ bit_distance(HnswDistance *dist, HnswQuantizer *q, const float *x,
 
 /*
  * The distance between a and b, either of which (or both) is a code of
- * dist's index, the other a float4[]; for HnswComputeDistance.  Between
- * two codes, one is decoded first.
+ * dist's index, the other a float4[] or float8[] (narrowed first); for
+ * HnswComputeDistance.  Between two codes, one is decoded first.
  */
 double
 HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
@@ -619,7 +723,7 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
 		x = decode(q, (const HnswCodeData *) DatumGetPointer(a));
 	}
 	else
-		x = FLOATS(a);
+		x = value_floats(a, q->narrowed, n);
 
 	if (c->marker != HnswCodeMarker(q->storage))
 		code_of_another_kind(dist);
@@ -673,10 +777,17 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
  * little lower reads a value a little sooner) and covers the products and
  * square roots around the sums.  -Infinity where a code gives no bound
  * (bit codes).
+ *
+ * A float8[] query is walked with narrowed to floats (HnswNarrowValue):
+ * the query measured is then off from the query itself by query_error
+ * (its L2 and L1 norms), which moves the distance by as much again in the
+ * same ways (an inner product by query_error_l2 * |decoded|, a cosine
+ * similarity by 2 * query_error_l2 / query_norm).  0 for a float4[] query.
  */
 double
 HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
-					  double measured, double query_norm)
+					  double measured, double query_norm,
+					  double query_error_l2, double query_error_l1)
 {
 	double		margin = Max(1e-4, (double) c->dimensions * FLT_EPSILON);
 	double		bound;
@@ -687,22 +798,28 @@ HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
 		case HNSW_KERNEL_L1:
 			{
 				double		error = dist->kernel == HNSW_KERNEL_L2 ?
-					c->error_l2 : c->error_l1;
+					(double) c->error_l2 + query_error_l2 :
+					(double) c->error_l1 + query_error_l1;
 
 				bound = measured - error - margin * (fabs(measured) + error);
 				break;
 			}
 		case HNSW_KERNEL_NEG_IP:
 			bound = measured - query_norm * c->error_l2 -
-				margin * query_norm * ((double) c->norm + c->error_l2);
+				query_error_l2 * c->norm -
+				margin * (query_norm + query_error_l2) *
+				((double) c->norm + c->error_l2);
 			break;
 		case HNSW_KERNEL_COSINE:
 			{
 				double		least_norm = (double) c->norm - c->error_l2;
+				double		query_part = query_error_l2 > 0 ?
+					2.0 * query_error_l2 / query_norm : 0.0;
 
 				/* relative to the largest cosine distance, 2 */
 				bound = least_norm > 0 ?
-					measured - 2.0 * c->error_l2 / least_norm - 2.0 * margin :
+					measured - 2.0 * c->error_l2 / least_norm - query_part -
+					2.0 * margin :
 					-INFINITY;
 				break;
 			}
@@ -734,8 +851,8 @@ HnswCodeIsWellFormed(Datum value, uint32 dimensions)
  * Does a storage take a distance?  int8 and half: L2, cosine, L1, inner
  * product; bit: not L1, which has no estimate from signs (see HnswCheckStorage)
  */
-static bool
-storage_takes(int storage, HnswKernel kernel)
+bool
+HnswStorageTakes(int storage, HnswKernel kernel)
 {
 	return kernel == HNSW_KERNEL_L2 || kernel == HNSW_KERNEL_COSINE ||
 		kernel == HNSW_KERNEL_NEG_IP ||
@@ -744,8 +861,8 @@ storage_takes(int storage, HnswKernel kernel)
 
 /*
  * Refuse a storage other than float4 on an index whose first column has
- * none: they are for real[] with L2, cosine, L1 (not bit) or inner product
- * distance.
+ * none: they are for real[] and float8[] with L2, cosine, L1 (not bit) or
+ * inner product distance.
  */
 void
 HnswCheckStorage(Relation index, HnswDistance *dist, int storage)
@@ -753,20 +870,20 @@ HnswCheckStorage(Relation index, HnswDistance *dist, int storage)
 	const char *name = storage == HNSW_STORAGE_HALF ? "half" :
 		storage == HNSW_STORAGE_BIT ? "bit" : "int8";
 
-	if (storage == HNSW_STORAGE_FLOAT4 || storage_takes(storage, dist->kernel))
+	if (storage == HNSW_STORAGE_FLOAT4 || HnswStorageTakes(storage, dist->kernel))
 		return;
 	if (storage == HNSW_STORAGE_BIT)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("storage \"%s\" is not supported for index \"%s\"",
 						name, RelationGetRelationName(index)),
-				 errdetail("Storage \"bit\" takes real[] columns with L2, cosine or inner product distance (operator classes float4_l2_ops, float4_cosine_ops and float4_ip_ops)."),
+				 errdetail("Storage \"bit\" takes real[] and float8[] columns with L2, cosine or inner product distance (operator classes float4_l2_ops, float4_cosine_ops, float4_ip_ops, float8_l2_ops, float8_cosine_ops and float8_ip_ops)."),
 				 errhint("Use storage = int8 or half for L1 distance, float4 for other types and distances.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("storage \"%s\" is not supported for index \"%s\"",
 					name, RelationGetRelationName(index)),
-			 errdetail("Storage \"%s\" takes real[] columns with L2, cosine, L1 or inner product distance (operator classes float4_l2_ops, float4_cosine_ops, float4_l1_ops and float4_ip_ops).",
+			 errdetail("Storage \"%s\" takes real[] and float8[] columns with L2, cosine, L1 or inner product distance (operator classes float4_l2_ops, float4_cosine_ops, float4_l1_ops, float4_ip_ops, float8_l2_ops, float8_cosine_ops, float8_l1_ops and float8_ip_ops).",
 					   name),
 			 errhint("Use storage = float4 for other types and distances.")));
 }

@@ -98,6 +98,8 @@ typedef struct HnswScanOpaqueData
 	HnswDistance dist;
 	bool		searched;		/* has the graph been searched? */
 	Datum		query;			/* prepared query value; 0 = none */
+	Datum		walk_query;		/* what the graph is walked with: the query,
+								 * or a float8[] one narrowed (codes) */
 	HnswFilter *filter;			/* the scan keys; NULL if none */
 	HnswCandidate *results;		/* nearest first */
 	int			nresults;
@@ -140,6 +142,8 @@ typedef struct HnswScanOpaqueData
 	int			next_pending;
 	binaryheap *ranked;
 	double		query_norm;		/* |query| (bounds of inner products) */
+	double		query_error_l2; /* |query - walk_query| */
+	double		query_error_l1; /* the same in L1 */
 	uint32		dimensions;		/* of the index's values */
 	Relation	heap;			/* whose rows' pages are asked for ahead; NULL
 								 * in an index-only scan */
@@ -245,6 +249,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	MemoryContextReset(so->scan_cxt);
 	so->searched = false;
 	so->query = (Datum) 0;
+	so->walk_query = (Datum) 0;
 	so->filter = NULL;
 	so->results = NULL;
 	so->nresults = 0;
@@ -311,7 +316,7 @@ rank_exactly(HnswScanOpaque so, HnswGraph *graph, HnswElemId *ids, int nids)
 			graph->prefetch(graph, ids[i + 1], true);
 		c = &so->results[so->nresults];
 		c->id = ids[i];
-		if (graph->distance_to(graph, so->query, ids[i], HNSW_DISTANCE_NO_LIMIT,
+		if (graph->distance_to(graph, so->walk_query, ids[i], HNSW_DISTANCE_NO_LIMIT,
 							   &c->distance, &c->deleted) &&
 			!c->deleted)
 			so->nresults++;
@@ -350,7 +355,9 @@ full_value_place(HnswScanOpaque so, Relation index, HnswPendingCandidate *p)
 			p->full = ((HnswCodeData *) code)->full;
 			p->heaptid = etup->heaptid;
 			p->bound = HnswCodeLeastDistance(&so->dist, (HnswCodeData *) code,
-											 p->c.distance, so->query_norm);
+											 p->c.distance, so->query_norm,
+											 so->query_error_l2,
+											 so->query_error_l1);
 			found = true;
 		}
 	}
@@ -544,7 +551,7 @@ walk(HnswScanOpaque so, Relation index, HnswGraph *graph,
 		int			nentries = 1;
 
 		entry.id = HnswElemIdFromTid(&meta->entry);
-		if (!graph->distance_to(graph, so->query, entry.id,
+		if (!graph->distance_to(graph, so->walk_query, entry.id,
 								HNSW_DISTANCE_NO_LIMIT, &entry.distance,
 								&entry.deleted))
 		{
@@ -556,7 +563,7 @@ walk(HnswScanOpaque so, Relation index, HnswGraph *graph,
 		{
 			HnswCandidate *found;
 
-			if (HnswSearchLayer(graph, so->query, entries, nentries, 1, layer,
+			if (HnswSearchLayer(graph, so->walk_query, entries, nentries, 1, layer,
 								false, &found) > 0)
 			{
 				entries = found;
@@ -564,7 +571,7 @@ walk(HnswScanOpaque so, Relation index, HnswGraph *graph,
 			}
 		}
 		/* kept (in scan_cxt) for an iterative scan's wider beams */
-		so->layer0 = HnswSearchBegin(graph, so->query, entries, nentries,
+		so->layer0 = HnswSearchBegin(graph, so->walk_query, entries, nentries,
 									 so->ef, 0, true,
 									 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
 		so->nresults = HnswSearchRun(graph, so->layer0, so->ef, &so->results);
@@ -612,6 +619,8 @@ search(IndexScanDesc scan)
 
 	meta = HnswReadMetaPage(index);
 	dims = HnswValueDimensions(&so->dist, so->query);
+	so->walk_query = so->query;
+	so->query_error_l2 = so->query_error_l1 = 0;
 	if (so->dist.fixed_dimensions && meta.dimensions != 0 &&
 		dims != meta.dimensions)
 		ereport(ERROR,
@@ -619,6 +628,10 @@ search(IndexScanDesc scan)
 				 errmsg("expected %u dimensions, not %u", meta.dimensions, dims),
 				 errdetail("Index \"%s\" holds vectors of %u dimensions.",
 						   RelationGetRelationName(index), meta.dimensions)));
+	/* float8[] and codes: walk with the query narrowed, rank with itself */
+	if (so->dist.float8_values && HnswMetaHasCodes(&meta))
+		so->walk_query = HnswNarrowValue(&so->dist, so->query, &so->query_error_l2,
+										 &so->query_error_l1, &so->query_norm);
 	HnswInitDiskGraph(&graph, index, &so->dist, &meta);
 	graph->filter = so->filter;
 	if (so->stats.ef_search == 0)

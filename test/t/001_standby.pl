@@ -139,21 +139,23 @@ is($standby->safe_psql('postgres', $wide_queries), $primary->safe_psql('postgres
 is($standby->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('wide_v_idx')"), '0',
 	"vectors of 3,000 dimensions: the standby's index verifies clean");
 
-# storage = int8, half and bit: codes, the chunks of the values and the
-# ranges or centre replicate (the standby ranks candidates by the values as
-# the primary does)
-foreach my $storage ('int8', 'half', 'bit')
+# storage = int8, half and bit on real[], and int8 on float8[]: codes, the
+# chunks of the values and the ranges or centre replicate (the standby
+# ranks candidates by the values as the primary does)
+foreach my $case (['int8', 'real'], ['half', 'real'], ['bit', 'real'], ['int8_f8', 'float8'])
 {
+	my ($storage, $type) = @$case;
+	my $option = $storage =~ s/_f8$//r;
 	$primary->safe_psql('postgres', qq{
-		CREATE TABLE coded_$storage (id int, v real[]);
-		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 4 - 2 + 0 * i)::real FROM generate_series(1, 64))
+		CREATE TABLE coded_$storage (id int, v ${type}[]);
+		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 4 - 2 + 0 * i)::$type FROM generate_series(1, 64))
 			FROM generate_series(1, 1500) i;
-		CREATE INDEX coded_${storage}_idx ON coded_$storage USING hnsw (v) WITH (storage = '$storage');
-		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 6 - 3 + 0 * i)::real FROM generate_series(1, 64))
+		CREATE INDEX coded_${storage}_idx ON coded_$storage USING hnsw (v) WITH (storage = '$option');
+		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 6 - 3 + 0 * i)::$type FROM generate_series(1, 64))
 			FROM generate_series(1501, 1800) i;
 		DELETE FROM coded_$storage WHERE id % 5 = 0;
 		VACUUM coded_$storage;
-		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 4 - 2 + 0 * i)::real FROM generate_series(1, 64))
+		INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 4 - 2 + 0 * i)::$type FROM generate_series(1, 64))
 			FROM generate_series(1801, 1900) i;
 	});
 	my $coded_queries = qq{
@@ -166,9 +168,9 @@ foreach my $storage ('int8', 'half', 'bit')
 	};
 	$primary->wait_for_catchup($standby, 'replay');
 	is($standby->safe_psql('postgres', $coded_queries), $primary->safe_psql('postgres', $coded_queries),
-		"storage $storage: the standby answers as the primary, distances too");
+		"storage $option on ${type}[]: the standby answers as the primary, distances too");
 	is($standby->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('coded_${storage}_idx')"), '0',
-		"storage $storage: the standby's index verifies clean");
+		"storage $option on ${type}[]: the standby's index verifies clean");
 	# The walk is approximate: on these 64 uniform dimensions a search at
 	# the default ef_search missed a row's own vector about once in 7,000
 	# (float4 alike), and bit's rough estimates one in about 12,000 rows
@@ -183,9 +185,9 @@ foreach my $storage ('int8', 'half', 'bit')
 	};
 	my $on_primary = $primary->safe_psql('postgres', $found);
 	is($standby->safe_psql('postgres', $found), $on_primary,
-		"storage $storage: the standby finds the rows the primary finds by their own vectors");
+		"storage $option on ${type}[]: the standby finds the rows the primary finds by their own vectors");
 	cmp_ok($on_primary, '>=', $primary->safe_psql('postgres', "SELECT count(*) - 2 FROM coded_$storage"),
-		"storage $storage: all rows but at most 2 are found by their own vectors");
+		"storage $option on ${type}[]: all rows but at most 2 are found by their own vectors");
 }
 
 # Every row is still found by its own vector, on the standby too

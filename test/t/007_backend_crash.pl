@@ -6,8 +6,9 @@
 # Five tables take single-row inserts from pgbench at once: one indexed
 # with filter columns and INCLUDE, one whose vectors are larger than a page
 # (chunk tuples), a plain one, an unlogged one, whose index comes back
-# from its init fork, empty and usable, and two with storage = int8 and
-# bit (codes in the elements, the values in chunks).  Each round checks that pgbench had
+# from its init fork, empty and usable, and two with storage = int8 (on
+# real[]) and bit (on float8[]: codes in the elements, the values in
+# chunks).  Each round checks that pgbench had
 # committed transactions before the kill (so the kill did land in the
 # middle of work), that no index has a structural problem, and that the
 # rows committed before the kill are found by their own vectors.
@@ -50,21 +51,22 @@ $node->safe_psql('postgres', q{
 	INSERT INTO c (v) SELECT ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16))
 		FROM generate_series(1, 500) i;
 	CREATE INDEX c_idx ON c USING hnsw (v) WITH (storage = int8);
-	CREATE TABLE cb (id serial PRIMARY KEY, v real[]);
-	INSERT INTO cb (v) SELECT ARRAY(SELECT (random() + 0 * i)::real FROM generate_series(1, 16))
+	CREATE TABLE cb (id serial PRIMARY KEY, v float8[]);
+	INSERT INTO cb (v) SELECT ARRAY(SELECT random() + 0 * i FROM generate_series(1, 16))
 		FROM generate_series(1, 500) i;
 	CREATE INDEX cb_idx ON cb USING hnsw (v) WITH (storage = bit);
 });
 
 my $dir = PostgreSQL::Test::Utils::tempdir;
 my $vec16 = 'ARRAY(SELECT random()::real FROM generate_series(1, 16))';
+my $double16 = 'ARRAY(SELECT random() FROM generate_series(1, 16))';
 my %scripts = (
 	'f.sql' => "INSERT INTO f (v, grp, name) VALUES ($vec16, (random() * 10)::int, 'x');\n",
 	'w.sql' => "INSERT INTO w (v) VALUES (ARRAY(SELECT random()::real FROM generate_series(1, 3000)));\n",
 	'p.sql' => "INSERT INTO p (v) VALUES ($vec16);\n",
 	'u.sql' => "INSERT INTO u (v) VALUES ($vec16);\n",
 	'c.sql' => "INSERT INTO c (v) VALUES ($vec16);\n",
-	'cb.sql' => "INSERT INTO cb (v) VALUES ($vec16);\n");
+	'cb.sql' => "INSERT INTO cb (v) VALUES ($double16);\n");
 write_scripts($dir, %scripts);
 
 # every row of table is found by its own vector (the rare greedy miss at
@@ -100,7 +102,8 @@ for my $round (1 .. 6)
 	# advisory lock), and its backend is killed there
 	my $table = ('f', 'w', 'p', 'u', 'c', 'cb')[($round - 1) % 6];
 	my $row = $table eq 'f' ? "($vec16, 1, 'victim')" :
-	  $table eq 'w' ? "(ARRAY(SELECT random()::real FROM generate_series(1, 3000)))" : "($vec16)";
+	  $table eq 'w' ? "(ARRAY(SELECT random()::real FROM generate_series(1, 3000)))" :
+	  $table eq 'cb' ? "($double16)" : "($vec16)";
 	my $columns = $table eq 'f' ? '(v, grp, name)' : '(v)';
 	$node->poll_query_until('postgres', "SELECT ($count_all) > $before + 20")
 	  or die "pgbench committed nothing";
@@ -171,7 +174,7 @@ for my $round (1 .. 6)
 	is(lost_rows('p', ''), '0', "round $round: every row of p is found");
 	is(lost_rows('u', ''), '0', "round $round: every row of u is found");
 	is(lost_rows('c', ''), '0', "round $round: every row of c (storage int8) is found");
-	is(lost_rows('cb', ''), '0', "round $round: every row of cb (storage bit) is found");
+	is(lost_rows('cb', ''), '0', "round $round: every row of cb (storage bit, float8[]) is found");
 }
 
 report_seed($seed);
