@@ -76,7 +76,7 @@ typedef struct AreaWrite
 static Datum
 stored_value(AreaWrite *w, int i)
 {
-	Datum		value = element_value(area_element(w->area, area_numbered(w->area, i)));
+	Datum		value = element_full_value(w->area, area_element(w->area, area_numbered(w->area, i)));
 
 	if (w->quantizer == NULL)
 		return value;
@@ -97,7 +97,7 @@ stored_size(AreaWrite *w, int i)
 	HnswBuildElement *e = area_element(w->area, area_numbered(w->area, i));
 
 	if (w->quantizer == NULL)
-		return VARSIZE_ANY(DatumGetPointer(element_value(e)));
+		return VARSIZE_ANY(DatumGetPointer(element_full_value(w->area, e)));
 	return HnswCodeSize(HnswCodeMarker(w->quantizer->storage),
 						w->quantizer->dimensions);
 }
@@ -121,7 +121,7 @@ write_value_chunks(AreaWrite *w)
 
 	for (int i = 0; i < w->n; i++)
 	{
-		Datum		value = element_value(area_element(area, area_numbered(area, i)));
+		Datum		value = element_full_value(area, area_element(area, area_numbered(area, i)));
 		Size		vsize = VARSIZE_ANY(DatumGetPointer(value));
 		HnswExternalValue *ext = &w->fulls[i];
 		Size		size;

@@ -124,9 +124,13 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		HnswCheckElementSize(index, bs->area->m, value);
 		filter = HnswFormFilter(index, bs->filter_desc, values, isnull);
 
+		/* a float8[] value to be coded: the graph measures it narrowed */
 		if (!bs->on_disk &&
-			!HnswAreaInsert(bs->area, bs->graph, value, filter,
-							bs->filter_desc, tid))
+			!HnswAreaInsert(bs->area, bs->graph,
+							bs->dist.float8_values ?
+							HnswNarrowValue(NULL, value, NULL, NULL, NULL) : value,
+							bs->dist.float8_values ? value : (Datum) 0,
+							filter, bs->filter_desc, tid))
 			flush_area(bs);
 		if (bs->on_disk)
 			HnswInsertValue(index, &bs->dist, value, filter, tid, false);

@@ -17,6 +17,9 @@
 /*
  * One element of the in-memory graph.  The value follows the header (at
  * ELEMENT_VALUE_OFFSET), then the filter columns if any, then the lists.
+ * A float8[] value to be coded is measured narrowed to floats in the
+ * graph (its value here), and kept whole after the links (area's
+ * full_values) for its chunks and code.
  */
 typedef struct HnswBuildElement
 {
@@ -98,6 +101,17 @@ static inline Datum
 element_value(HnswBuildElement *e)
 {
 	return PointerGetDatum((char *) e + ELEMENT_VALUE_OFFSET);
+}
+
+/* what the element's chunks hold and its code is made of */
+static inline Datum
+element_full_value(HnswBuildArea *area, HnswBuildElement *e)
+{
+	if (!area->full_values)
+		return element_value(e);
+	return PointerGetDatum((char *) e + e->lists_offset +
+						   MAXALIGN(sizeof(uint32) * (2 * area->m + e->level * area->m)) +
+						   (e->links_offset ? AREA_LINKS_SIZE(area) : 0));
 }
 
 static inline IndexTuple

@@ -348,13 +348,15 @@ link_values(HnswBuildArea *area, HnswGraph *graph, HnswElemId id,
 }
 
 /*
- * Insert a prepared value as a new element (Algorithm 1 of the paper).
- * Returns false, having done nothing, if the area is full or has been
- * written out: the caller then goes on disk.
+ * Insert a prepared value as a new element (Algorithm 1 of the paper);
+ * full, if not 0, is the float8[] value that value is the narrowed copy
+ * of (see HnswBuildElement).  Returns false, having done nothing, if the
+ * area is full or has been written out: the caller then goes on disk.
  */
 bool
 HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
-			   IndexTuple filter, TupleDesc filter_desc, ItemPointer heaptid)
+			   Datum full, IndexTuple filter, TupleDesc filter_desc,
+			   ItemPointer heaptid)
 {
 	int			m = area->m;
 	int			level = HnswRandomLevel(graph);
@@ -362,8 +364,9 @@ HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
 	Size		fsize = filter ? IndexTupleSize(filter) : 0;
 	Size		lists_size = MAXALIGN(sizeof(uint32) * (2 * m + level * m));
 	Size		links_size = area->nlinked > 0 ? AREA_LINKS_SIZE(area) : 0;
+	Size		full_size = full ? MAXALIGN(VARSIZE_ANY(DatumGetPointer(full))) : 0;
 	Size		size = ELEMENT_VALUE_OFFSET + MAXALIGN(vsize) + MAXALIGN(fsize) +
-		lists_size + links_size;
+		lists_size + links_size + full_size;
 	HnswCandidate *pool = NULL;
 	int			npool = 0;
 	HnswCandidate *lists[HNSW_MAX_LAYERS];
@@ -431,6 +434,12 @@ HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
 		memset(links, 0, offsetof(AreaLinks, keys));
 		links->valid = HnswValueKeys(filter_desc, filter, area->linked_columns,
 									 links->keys);
+	}
+	if (full_size > 0)
+	{
+		area->full_values = true;	/* every insert of the build alike */
+		memcpy(DatumGetPointer(element_full_value(area, e)), DatumGetPointer(full),
+			   VARSIZE_ANY(DatumGetPointer(full)));
 	}
 	if (area->shared)
 		LWLockInitialize(&e->lock, area->lwlock_tranche);

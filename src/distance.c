@@ -130,6 +130,17 @@ prepared_array(Datum d)
 	return (ArrayType *) DatumGetPointer(d);
 }
 
+/*
+ * Is a (not a code) a float8[]?  In an index with float8_values, values
+ * are float8[] but for the narrowed copies a walk and a build measure
+ * (HnswNarrowValue), which meet only codes or one another.
+ */
+static inline bool
+is_float8_array(Datum a)
+{
+	return ARR_ELEMTYPE(prepared_array(a)) == FLOAT8OID;
+}
+
 #define F4(d) ((const float *) ARR_DATA_PTR(prepared_array(d)))
 #define DIM(d) (ARR_DIMS(prepared_array(d))[0])
 
@@ -146,7 +157,8 @@ prepared_array(Datum d)
 double
 HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b, double limit)
 {
-	if (!(limit < HNSW_DISTANCE_NO_LIMIT) || dist->float8_values || any_code(dist, a, b))
+	if (!(limit < HNSW_DISTANCE_NO_LIMIT) || any_code(dist, a, b) ||
+		(dist->float8_values && is_float8_array(a)))
 		return HnswComputeDistance(dist, a, b);
 	switch (dist->kernel)
 	{
@@ -198,7 +210,7 @@ HnswComputeDistance(HnswDistance *dist, Datum a, Datum b)
 {
 	if (any_code(dist, a, b))
 		return HnswCodeDistance(dist, a, b);
-	if (dist->float8_values)
+	if (dist->float8_values && is_float8_array(a))
 		return support_distance(dist, a, b);
 	switch (dist->kernel)
 	{

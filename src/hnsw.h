@@ -415,7 +415,7 @@ extern double HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
 									double measured, double query_norm,
 									double query_error_l2,
 									double query_error_l1);
-extern Datum HnswNarrowValue(HnswDistance *dist, Datum value,
+extern Datum HnswNarrowValue(HnswQuantizer *q, Datum value,
 							 double *error_l2, double *error_l1,
 							 double *norm);
 extern bool HnswStorageTakes(int storage, HnswKernel kernel);
@@ -570,6 +570,8 @@ typedef struct HnswBuildArea
 	int			nlinked;		/* how many */
 	int			link_slots;		/* opts.filter_links, if nlinked > 0 */
 	bool		shared;			/* used by several processes: lock */
+	bool		full_values;	/* elements keep float8[] values beside their
+								 * narrowed ones (see buildarea.h) */
 	int			lwlock_tranche;
 
 	slock_t		mutex;			/* guards the fields up to entry_lock */
@@ -603,6 +605,7 @@ extern HnswBuildArea *HnswAreaInit(void *mem, Size size, HnswOptions *opts,
 extern HnswGraph *HnswAreaGraph(HnswBuildArea *area, HnswDistance *dist);
 extern void HnswAreaCheckDimensions(HnswBuildArea *area, uint32 dims);
 extern bool HnswAreaInsert(HnswBuildArea *area, HnswGraph *graph, Datum value,
+						   Datum full,
 						   IndexTuple filter, TupleDesc filter_desc,
 						   ItemPointer heaptid);
 extern void HnswAreaWrite(HnswBuildArea *area, Relation index);

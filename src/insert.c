@@ -410,7 +410,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	/* a float8[] value among codes is measured narrowed, once */
 	walk_value = value;
 	if (dist->float8_values && HnswMetaHasCodes(&meta))
-		walk_value = HnswNarrowValue(dist, value, NULL, NULL, NULL);
+		walk_value = HnswNarrowValue(HnswGetQuantizer(dist), value, NULL, NULL, NULL);
 	find_neighbors(index, graph, walk_value, level, &meta, lists, counts,
 				   &pool, &npool);
 	HnswPausePoint("insert_before_write");

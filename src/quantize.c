@@ -102,9 +102,9 @@ value_doubles(Datum value)
 }
 
 /*
- * The float4[] a search of dist's index (with codes) walks with for the
- * float8[] value (palloc'd); how far it is from the value, the L2 and L1
- * norms of the difference rounded up, and the value's norm, which the
+ * The float4[] a search of an index with codes (read by q) walks with for
+ * the float8[] value (palloc'd); how far it is from the value, the L2 and
+ * L1 norms of the difference rounded up, and the value's norm, which the
  * bounds of a scan's re-ranking take in (HnswCodeLeastDistance), into
  * those not NULL.
  *
@@ -114,13 +114,13 @@ value_doubles(Datum value)
  * of that size can tell, and the walk would find none nearer than another.
  * A row of such a value is then still found by its own vector, whose
  * narrowed copy lies beside its clamped code.  (Bit codes' estimates are
- * computed in double precision from a scaled query.)
+ * computed in double precision from a scaled query.)  Without q (a build,
+ * before there are codes), only narrowed.
  */
 Datum
-HnswNarrowValue(HnswDistance *dist, Datum value, double *error_l2,
+HnswNarrowValue(HnswQuantizer *q, Datum value, double *error_l2,
 				double *error_l1, double *norm)
 {
-	HnswQuantizer *q = HnswGetQuantizer(dist);
 	int			n = NFLOATS(value);
 	const double *x = value_doubles(value);
 	float	   *y = palloc(sizeof(float) * Max(n, 1));
@@ -135,14 +135,14 @@ HnswNarrowValue(HnswDistance *dist, Datum value, double *error_l2,
 	{
 		double		d;
 
-		if (q->storage == HNSW_STORAGE_INT8)
+		if (q && q->storage == HNSW_STORAGE_INT8)
 		{
 			double		span = 255.0 * q->step[i];
 
 			y[i] = (float) Max((double) q->lo[i] - span,
 							   Min((double) q->lo[i] + 2 * span, (double) y[i]));
 		}
-		else if (q->storage == HNSW_STORAGE_HALF)
+		else if (q && q->storage == HNSW_STORAGE_HALF)
 			y[i] = Max(-131008.0f, Min(131008.0f, y[i]));
 		d = fabs(x[i] - (double) y[i]);
 

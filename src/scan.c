@@ -630,7 +630,7 @@ search(IndexScanDesc scan)
 						   RelationGetRelationName(index), meta.dimensions)));
 	/* float8[] and codes: walk with the query narrowed, rank with itself */
 	if (so->dist.float8_values && HnswMetaHasCodes(&meta))
-		so->walk_query = HnswNarrowValue(&so->dist, so->query, &so->query_error_l2,
+		so->walk_query = HnswNarrowValue(HnswGetQuantizer(&so->dist), so->query, &so->query_error_l2,
 										 &so->query_error_l1, &so->query_norm);
 	HnswInitDiskGraph(&graph, index, &so->dist, &meta);
 	graph->filter = so->filter;
