@@ -151,7 +151,7 @@ valgrind_regress()
 {
 	local config half status=0
 	local halves=("hnsw_types hnsw_index hnsw_distances hnsw_layout hnsw_links hnsw_iterative hnsw_covering hnsw_vacuum hnsw_bitcodes"
-		"hnsw_types hnsw_filter hnsw_options hnsw_large hnsw_monitor hnsw_explain hnsw_storage")
+		"hnsw_types hnsw_filter hnsw_options hnsw_large hnsw_monitor hnsw_explain hnsw_storage hnsw_float8codes")
 
 	config=$(bash "$top/test/build-postgres.sh" --debug | tail -n 1)
 	for half in 0 1; do
