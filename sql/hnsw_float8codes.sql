@@ -124,6 +124,46 @@ SELECT array_agg(id) AS exact FROM
 SELECT f8_scans('SELECT id FROM f8_coded WHERE id > 9000 ORDER BY v <-> (SELECT v FROM f8_coded WHERE id = 7) LIMIT 10');
 RESET hnsw.ef_search;
 
+-- an iterative scan past the first search's candidates: its later
+-- searches walk on with the narrowed query and rank by the float8 one
+SET enable_seqscan = off;
+SET enable_sort = off;
+SET hnsw.iterative_scan = strict_order;
+SET hnsw.ef_search = 20;
+CREATE TEMP TABLE f8_long AS
+SELECT row_number() OVER () AS n, id, d FROM
+	(SELECT id, v <-> (SELECT v FROM f8_queries WHERE qid = 2) AS d FROM f8_coded
+	 ORDER BY v <-> (SELECT v FROM f8_queries WHERE qid = 2) LIMIT 300) x;
+SELECT searches > 1 AS searched_on FROM hnsw_last_scan();
+RESET hnsw.iterative_scan;
+RESET enable_sort;
+RESET enable_seqscan;
+SELECT count(*) AS rows, count(DISTINCT id) AS distinct_rows,
+	   bool_and(l.d = (t.v <-> (SELECT v FROM f8_queries WHERE qid = 2))) AS exact_distances,
+	   bool_and(l.d >= coalesce((SELECT p.d FROM f8_long p WHERE p.n = l.n - 1), 0)) AS ordered
+FROM f8_long l JOIN f8_coded t USING (id);
+
+-- recall sampled in production measures the float8 distances too: the
+-- view's mean is the recall hnsw_measure_recall finds for the same queries
+-- (at an ef_search low enough to miss some)
+SET hnsw.ef_search = 4;
+SELECT hnsw_stat_recall_reset();
+SET hnsw.sample_recall = 1;
+SET hnsw.sample_recall_max_per_second = 100000;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) FROM f8_queries q, LATERAL (SELECT id FROM f8_coded ORDER BY v <-> q.v LIMIT 10) s;
+RESET hnsw.sample_recall;
+RESET hnsw.sample_recall_max_per_second;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT r.scans, abs(r.mean_recall - h.mean) < 0.02 AS mean_agrees, r.mean_recall < 1 AS some_missed
+FROM hnsw_stat_recall r,
+	 (SELECT avg(recall) AS mean FROM f8_queries s,
+			 LATERAL hnsw_measure_recall('f8_idx', s.v, 10, current_setting('hnsw.ef_search')::int)) h
+WHERE r.index = 'f8_idx'::regclass;
+RESET hnsw.ef_search;
+
 -- values beyond the frozen ranges, and beyond what a float can hold
 -- (1e39): clamped for the walk, ranked exactly, each found by its own
 -- vector
