@@ -22,6 +22,7 @@
 
 #include "storage/bufmgr.h"
 #include "storage/freespace.h"
+#include "utils/array.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -159,6 +160,40 @@ write_value_chunks(AreaWrite *w)
 	pfree(chunk);
 }
 
+/* Rows a dimension's ranges are trimmed by (HnswRangesTrim), at most */
+#define HNSW_RANGE_SAMPLE	4096
+
+/*
+ * The ranges of the area's values being learned: every dimension's minimum
+ * and maximum, trimmed by a sample of rows spread over the area
+ */
+static HnswRangesData *
+learn_ranges(AreaWrite *w, float *scratch)
+{
+	HnswBuildArea *area = w->area;
+	HnswRangesData *r = HnswRangesStart(area->dimensions);
+	int			nsample = Min(w->n, HNSW_RANGE_SAMPLE);
+	float	   *sample = palloc(sizeof(float) * Max(nsample, 1));
+
+	for (int i = 0; i < w->n; i++)
+		HnswRangesAdd(r, scratch,
+					  element_value(area_element(area, area_numbered(area, i))));
+	for (int d = 0; d < (int) area->dimensions; d++)
+	{
+		for (int s = 0; s < nsample; s++)
+		{
+			uint32		number = (uint32) ((int64) s * w->n / nsample);
+			Datum		value = element_value(area_element(area, area_numbered(area, number)));
+
+			/* the area's values are float4[] (a float8[] one narrowed) */
+			sample[s] = ((const float *) ARR_DATA_PTR((ArrayType *) DatumGetPointer(value)))[d];
+		}
+		HnswRangesTrim(r, d, sample, nsample);
+	}
+	pfree(sample);
+	return r;
+}
+
 /*
  * Pass -1, for int8, half and bit storage: with int8 learn the ranges,
  * with bit the centre, from every element's value and write them to
@@ -173,11 +208,8 @@ write_values(AreaWrite *w, int storage)
 
 	if (storage == HNSW_STORAGE_INT8)
 	{
-		HnswRangesData *r = HnswRangesStart(area->dimensions);
+		HnswRangesData *r = learn_ranges(w, scratch);
 
-		for (int i = 0; i < w->n; i++)
-			HnswRangesAdd(r, scratch,
-						  element_value(area_element(area, area_numbered(area, i))));
 		HnswRangesFinish(r);
 		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
 		w->quantizer = HnswMakeQuantizer(r);
@@ -186,15 +218,18 @@ write_values(AreaWrite *w, int storage)
 	else if (storage == HNSW_STORAGE_BIT)
 	{
 		double	   *sums = palloc0(sizeof(double) * area->dimensions);
+		HnswRangesData *clamp = learn_ranges(w, scratch);
 		HnswRangesData *r;
 
 		for (int i = 0; i < w->n; i++)
 			HnswCentreAdd(sums, scratch,
-						  element_value(area_element(area, area_numbered(area, i))));
+						  element_value(area_element(area, area_numbered(area, i))),
+						  clamp);
 		r = HnswCentreFinish(sums, area->dimensions, w->n);
 		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
 		w->quantizer = HnswBitQuantizer(r);
 		pfree(r);
+		pfree(clamp);
 		pfree(sums);
 	}
 	else

@@ -400,7 +400,10 @@ extern HnswRangesData *HnswRangesStart(int dimensions);
 extern void HnswRangesAdd(HnswRangesData *r, float *scratch, Datum value);
 extern void HnswRangesFinish(HnswRangesData *r);
 extern HnswQuantizer *HnswMakeQuantizer(const HnswRangesData *r);
-extern void HnswCentreAdd(double *sums, float *scratch, Datum value);
+extern void HnswCentreAdd(double *sums, float *scratch, Datum value,
+						  const HnswRangesData *clamp);
+extern void HnswRangesTrim(HnswRangesData *r, int i, float *sample,
+						   int nsample);
 extern HnswRangesData *HnswCentreFinish(const double *sums, int dimensions,
 										int64 count);
 extern HnswQuantizer *HnswBitQuantizer(const HnswRangesData *centre);

@@ -19,16 +19,18 @@
  * ranking measures the doubles.
  *
  * The per-dimension ranges (lo, and step = (hi - lo) / 255) are learned
- * by the build from its rows (the minimum and maximum of each dimension),
- * frozen, and kept in chunk tuples the metapage leads to; later values
- * outside them are clamped in their codes (their exact distances come from
- * the values themselves).  A build without rows learns none: its index
- * keeps float4 values, as do inserts into it, until a REINDEX.  Half codes
+ * by the build from its rows (the minimum and maximum of each dimension,
+ * trimmed where a few values lie far beyond the rest: HnswRangesTrim),
+ * frozen, and kept in chunk tuples the metapage leads to; values outside
+ * them are clamped in their codes (their exact distances come from the
+ * values themselves).  A build without rows learns none: its index keeps
+ * the values themselves, as do inserts into it, until a REINDEX.  Half codes
  * need no ranges: each dimension is rounded to the nearest binary16 value
  * (beyond 65504, to 65504).
  *
  * Bit codes are taken of the residual r = x - centre (the centre being the
- * mean of the build's values, learned and frozen as int8 ranges are) after
+ * mean of the build's values clamped into trimmed ranges, learned and
+ * frozen as int8 ranges are) after
  * a fixed rotation R: random signs, zeros up to a power of 2, and the
  * normalised Walsh-Hadamard transform.  R spreads r's length over every
  * dimension, so that keeping only the signs loses little of it.  A code
@@ -217,6 +219,51 @@ HnswRangesAdd(HnswRangesData *r, float *scratch, Datum value)
 	}
 }
 
+/* qsort comparator of floats (no NaN among them) */
+static int
+compare_floats(const void *a, const void *b)
+{
+	float		x = *(const float *) a;
+	float		y = *(const float *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Narrow the range of dimension i being learned (the minimum and maximum
+ * of all values) to no more than twice the spread of most values beyond
+ * them: the 1st to the 99th percentile of a sample of the dimension's
+ * values (nsample of them, sorted here), widened by twice their distance
+ * on either side.  A few values far out (a bad row, a unit mistaken) would
+ * otherwise stretch the range so wide that all other values share a
+ * handful of its 256 steps, and a search on the codes finds little; they
+ * are clamped instead, and ranked exactly like every value.  Data without
+ * such outliers keeps its minimum and maximum (a normal distribution's
+ * widened span reaches 11 standard deviations either side); a dimension
+ * with no spread among most values (nearly all zero, say) keeps them too.
+ */
+void
+HnswRangesTrim(HnswRangesData *r, int i, float *sample, int nsample)
+{
+	float	   *lo = r->values;
+	float	   *hi = r->values + r->dimensions;
+	int			tail = (nsample - 1) / 100;
+	double		low,
+				high,
+				spread;
+
+	if (nsample < 100)
+		return;
+	qsort(sample, nsample, sizeof(float), compare_floats);
+	low = sample[tail];
+	high = sample[nsample - 1 - tail];
+	spread = high - low;
+	if (!(spread > 0))
+		return;
+	lo[i] = (float) Max((double) lo[i], low - 2 * spread);
+	hi[i] = (float) Min((double) hi[i], high + 2 * spread);
+}
+
 /* Freeze the ranges learned: step[] from the maxima */
 void
 HnswRangesFinish(HnswRangesData *r)
@@ -275,15 +322,19 @@ HnswHalfQuantizer(int dimensions)
 
 /*
  * Add the float4[] or float8[] value to the sums of the values a centre is
- * learned from
+ * learned from, each dimension clamped into the ranges being learned
+ * (after HnswRangesTrim: rows far out do not pull the centre away)
  */
 void
-HnswCentreAdd(double *sums, float *scratch, Datum value)
+HnswCentreAdd(double *sums, float *scratch, Datum value,
+			  const HnswRangesData *clamp)
 {
-	const float *x = value_floats(value, scratch, NFLOATS(value));
+	const float *x = value_floats(value, scratch, clamp->dimensions);
+	const float *lo = clamp->values;
+	const float *hi = clamp->values + clamp->dimensions;
 
-	for (int i = 0; i < NFLOATS(value); i++)
-		sums[i] += x[i];
+	for (int i = 0; i < clamp->dimensions; i++)
+		sums[i] += Max(lo[i], Min(hi[i], x[i]));
 }
 
 /* The centre of count values whose sums those are, for bit codes */
