@@ -168,28 +168,31 @@ write_value_chunks(AreaWrite *w)
  * and maximum, trimmed by a sample of rows spread over the area
  */
 static HnswRangesData *
-learn_ranges(AreaWrite *w, float *scratch)
+learn_ranges(AreaWrite *w)
 {
 	HnswBuildArea *area = w->area;
 	HnswRangesData *r = HnswRangesStart(area->dimensions);
 	int			nsample = Min(w->n, HNSW_RANGE_SAMPLE);
 	float	   *sample = palloc(sizeof(float) * Max(nsample, 1));
+	const float **rows = palloc(sizeof(float *) * Max(nsample, 1));
 
 	for (int i = 0; i < w->n; i++)
-		HnswRangesAdd(r, scratch,
-					  element_value(area_element(area, area_numbered(area, i))));
+		HnswRangesAdd(r, element_value(area_element(area, area_numbered(area, i))));
+	/* the area's values are float4[] (a float8[] one narrowed) */
+	for (int s = 0; s < nsample; s++)
+	{
+		uint32		number = (uint32) ((int64) s * w->n / nsample);
+		Datum		value = element_value(area_element(area, area_numbered(area, number)));
+
+		rows[s] = (const float *) ARR_DATA_PTR((ArrayType *) DatumGetPointer(value));
+	}
 	for (int d = 0; d < (int) area->dimensions; d++)
 	{
 		for (int s = 0; s < nsample; s++)
-		{
-			uint32		number = (uint32) ((int64) s * w->n / nsample);
-			Datum		value = element_value(area_element(area, area_numbered(area, number)));
-
-			/* the area's values are float4[] (a float8[] one narrowed) */
-			sample[s] = ((const float *) ARR_DATA_PTR((ArrayType *) DatumGetPointer(value)))[d];
-		}
+			sample[s] = rows[s][d];
 		HnswRangesTrim(r, d, sample, nsample);
 	}
+	pfree(rows);
 	pfree(sample);
 	return r;
 }
@@ -204,11 +207,10 @@ static void
 write_values(AreaWrite *w, int storage)
 {
 	HnswBuildArea *area = w->area;
-	float	   *scratch = palloc(sizeof(float) * Max(area->dimensions, 1));
 
 	if (storage == HNSW_STORAGE_INT8)
 	{
-		HnswRangesData *r = learn_ranges(w, scratch);
+		HnswRangesData *r = learn_ranges(w);
 
 		HnswRangesFinish(r);
 		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
@@ -218,12 +220,11 @@ write_values(AreaWrite *w, int storage)
 	else if (storage == HNSW_STORAGE_BIT)
 	{
 		double	   *sums = palloc0(sizeof(double) * area->dimensions);
-		HnswRangesData *clamp = learn_ranges(w, scratch);
+		HnswRangesData *clamp = learn_ranges(w);
 		HnswRangesData *r;
 
 		for (int i = 0; i < w->n; i++)
-			HnswCentreAdd(sums, scratch,
-						  element_value(area_element(area, area_numbered(area, i))),
+			HnswCentreAdd(sums, element_value(area_element(area, area_numbered(area, i))),
 						  clamp);
 		r = HnswCentreFinish(sums, area->dimensions, w->n);
 		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
@@ -234,7 +235,6 @@ write_values(AreaWrite *w, int storage)
 	}
 	else
 		w->quantizer = HnswHalfQuantizer(area->dimensions);
-	pfree(scratch);
 	w->fulls = palloc_extended(sizeof(HnswExternalValue) * Max(w->n, 1),
 							   MCXT_ALLOC_HUGE);
 	write_value_chunks(w);

@@ -397,10 +397,10 @@ extern void HnswCheckStoredValue(Relation index, HnswDistance *dist,
 extern bool HnswIsCode(Datum d);
 extern int32 HnswCodeMarker(int storage);
 extern HnswRangesData *HnswRangesStart(int dimensions);
-extern void HnswRangesAdd(HnswRangesData *r, float *scratch, Datum value);
+extern void HnswRangesAdd(HnswRangesData *r, Datum value);
 extern void HnswRangesFinish(HnswRangesData *r);
 extern HnswQuantizer *HnswMakeQuantizer(const HnswRangesData *r);
-extern void HnswCentreAdd(double *sums, float *scratch, Datum value,
+extern void HnswCentreAdd(double *sums, Datum value,
 						  const HnswRangesData *clamp);
 extern void HnswRangesTrim(HnswRangesData *r, int i, float *sample,
 						   int nsample);

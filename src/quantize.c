@@ -82,13 +82,17 @@ value_floats(Datum value, float *out, int n)
 {
 	ArrayType  *a = (ArrayType *) DatumGetPointer(value);
 	const double *x;
-	double		limit = sqrt((double) FLT_MAX / (4.0 * Max(n, 1)));
+	double		limit;
 
 	if (ARR_DIMS(a)[0] != n)
 		elog(ERROR, "value of %d dimensions for codes of %d", ARR_DIMS(a)[0], n);
+	/* the common case, once per distance of a walk: nothing to do */
 	if (ARR_ELEMTYPE(a) != FLOAT8OID)
 		return (const float *) ARR_DATA_PTR(a);
+	if (out == NULL)
+		elog(ERROR, "float8[] value where a float4[] one was expected");
 	x = (const double *) ARR_DATA_PTR(a);
+	limit = sqrt((double) FLT_MAX / (4.0 * Max(n, 1)));
 	for (int i = 0; i < n; i++)
 		out[i] = (float) Max(-limit, Min(limit, x[i]));
 	return out;
@@ -204,11 +208,14 @@ HnswRangesStart(int dimensions)
 	return r;
 }
 
-/* Widen the ranges being learned to take the float4[] or float8[] value */
+/*
+ * Widen the ranges being learned to take the float4[] value (a build's: a
+ * float8[] one is narrowed there, see HnswBuildElement)
+ */
 void
-HnswRangesAdd(HnswRangesData *r, float *scratch, Datum value)
+HnswRangesAdd(HnswRangesData *r, Datum value)
 {
-	const float *x = value_floats(value, scratch, r->dimensions);
+	const float *x = value_floats(value, NULL, r->dimensions);
 	float	   *lo = r->values;
 	float	   *hi = r->values + r->dimensions;
 
@@ -321,15 +328,15 @@ HnswHalfQuantizer(int dimensions)
 }
 
 /*
- * Add the float4[] or float8[] value to the sums of the values a centre is
- * learned from, each dimension clamped into the ranges being learned
- * (after HnswRangesTrim: rows far out do not pull the centre away)
+ * Add the float4[] value (a build's, as for HnswRangesAdd) to the sums of
+ * the values a centre is learned from, each dimension clamped into the
+ * ranges being learned (after HnswRangesTrim: rows far out do not pull the
+ * centre away)
  */
 void
-HnswCentreAdd(double *sums, float *scratch, Datum value,
-			  const HnswRangesData *clamp)
+HnswCentreAdd(double *sums, Datum value, const HnswRangesData *clamp)
 {
-	const float *x = value_floats(value, scratch, clamp->dimensions);
+	const float *x = value_floats(value, NULL, clamp->dimensions);
 	const float *lo = clamp->values;
 	const float *hi = clamp->values + clamp->dimensions;
 

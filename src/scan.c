@@ -611,9 +611,13 @@ search(IndexScanDesc scan)
 	so->query = HnswPrepareValue(&so->dist, key->sk_argument, &skip);
 	if (skip)
 		goto done;
-	/* inner product: the negated product, so |query| is its root negated */
+
+	/*
+	 * inner product: the negated product, so |query| is its root negated (a
+	 * float8[] query's comes with its narrowed copy, below)
+	 */
 	so->query_norm = 0;
-	if (so->coded && so->dist.kernel == HNSW_KERNEL_NEG_IP)
+	if (so->coded && so->dist.kernel == HNSW_KERNEL_NEG_IP && !so->dist.float8_values)
 		so->query_norm = sqrt(Max(0.0, -HnswComputeDistance(&so->dist, so->query,
 															so->query)));
 
