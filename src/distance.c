@@ -145,45 +145,59 @@ is_float8_array(Datum a)
 #define DIM(d) (ARR_DIMS(prepared_array(d))[0])
 
 /*
+ * The limit a bounded kernel (l2_squared_within, l1_within and their int8
+ * and half forms) gets for a distance limit of kernel's: set a little
+ * above the true one, so that a sum that stopped early is past it however
+ * the final sum would have rounded, and nothing the full distance would
+ * have put below limit is ever cut short.  False if there is none (other
+ * distances, or a limit beyond what a float sum can reach).
+ */
+bool
+HnswKernelLimit(HnswKernel kernel, double limit, float *bound)
+{
+	double		b;
+
+	if (!(limit < HNSW_DISTANCE_NO_LIMIT))
+		return false;
+	switch (kernel)
+	{
+		case HNSW_KERNEL_L2:
+			b = Max(limit, 0.0);
+			b = b * b * 1.0001;
+			break;
+		case HNSW_KERNEL_L1:
+			b = limit + fabs(limit) * 0.0001;
+			break;
+		default:
+			return false;
+	}
+	if (fabs(b) >= FLT_MAX)
+		return false;
+	*bound = (float) b;
+	return true;
+}
+
+/*
  * HnswComputeDistance for a caller that only needs to know whether the
  * distance is below limit: the distance when it is, and otherwise any
  * value at or above limit.  L2 and L1 stop summing once the sum is past
- * the limit (the bounded kernels); the others compute it all.
- *
- * The kernel's limit is set a little above the true one, so that a sum
- * that stopped early is past it however the final sum would have rounded:
- * nothing the full distance would have put below limit is ever cut short.
+ * the limit (the bounded kernels, for codes too); the others compute it
+ * all.
  */
 double
 HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b, double limit)
 {
-	if (!(limit < HNSW_DISTANCE_NO_LIMIT) || any_code(dist, a, b) ||
-		(dist->float8_values && is_float8_array(a)))
+	float		bound;
+
+	if (any_code(dist, a, b))
+		return HnswCodeDistance(dist, a, b, limit);
+	if ((dist->float8_values && is_float8_array(a)) ||
+		!HnswKernelLimit(dist->kernel, limit, &bound))
 		return HnswComputeDistance(dist, a, b);
-	switch (dist->kernel)
-	{
-		case HNSW_KERNEL_L2:
-			{
-				double		bound = Max(limit, 0.0);
-
-				bound = bound * bound * 1.0001;
-				if (bound >= FLT_MAX)
-					break;
-				return sqrt((double) hnsw_kernels->l2_squared_within(F4(a), F4(b), DIM(a),
-																	 (float) bound));
-			}
-		case HNSW_KERNEL_L1:
-			{
-				double		bound = limit + fabs(limit) * 0.0001;
-
-				if (fabs(bound) >= FLT_MAX)
-					break;
-				return hnsw_kernels->l1_within(F4(a), F4(b), DIM(a), (float) bound);
-			}
-		default:
-			break;
-	}
-	return HnswComputeDistance(dist, a, b);
+	if (dist->kernel == HNSW_KERNEL_L2)
+		return sqrt((double) hnsw_kernels->l2_squared_within(F4(a), F4(b), DIM(a),
+															 bound));
+	return hnsw_kernels->l1_within(F4(a), F4(b), DIM(a), bound);
 }
 
 /* The distance between a and b by the support function; never NaN */
@@ -209,7 +223,7 @@ double
 HnswComputeDistance(HnswDistance *dist, Datum a, Datum b)
 {
 	if (any_code(dist, a, b))
-		return HnswCodeDistance(dist, a, b);
+		return HnswCodeDistance(dist, a, b, HNSW_DISTANCE_NO_LIMIT);
 	if (dist->float8_values && is_float8_array(a))
 		return support_distance(dist, a, b);
 	switch (dist->kernel)

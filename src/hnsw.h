@@ -385,6 +385,7 @@ extern void HnswInitDistance(HnswDistance *dist, Relation index);
 extern double HnswComputeDistance(HnswDistance *dist, Datum a, Datum b);
 extern double HnswComputeDistanceWithin(HnswDistance *dist, Datum a, Datum b,
 										double limit);
+extern bool HnswKernelLimit(HnswKernel kernel, double limit, float *bound);
 extern Datum HnswPrepareValue(HnswDistance *dist, Datum value, bool *skip);
 extern uint32 HnswValueDimensions(HnswDistance *dist, Datum value);
 extern bool HnswValueIsWellFormed(HnswDistance *dist, Datum value,
@@ -412,7 +413,8 @@ extern HnswQuantizer *HnswLoadQuantizer(Relation index);
 extern HnswQuantizer *HnswGetQuantizer(HnswDistance *dist);
 extern Datum HnswEncode(HnswQuantizer *q, Datum value,
 						const HnswExternalValue *full);
-extern double HnswCodeDistance(HnswDistance *dist, Datum a, Datum b);
+extern double HnswCodeDistance(HnswDistance *dist, Datum a, Datum b,
+							   double limit);
 extern bool HnswCodeIsWellFormed(Datum value, uint32 dimensions);
 extern double HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
 									double measured, double query_norm,

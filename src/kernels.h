@@ -55,6 +55,13 @@ typedef struct HnswKernelTable
 									   const float *step, const uint8 *c, int n);
 	float		(*int8_l1) (const float *q, const float *lo,
 							const float *step, const uint8 *c, int n);
+	/* int8_l2_squared and int8_l1 bounded as l2_squared_within is */
+	float		(*int8_l2_squared_within) (const float *q, const float *lo,
+										   const float *step, const uint8 *c,
+										   int n, float limit);
+	float		(*int8_l1_within) (const float *q, const float *lo,
+								   const float *step, const uint8 *c, int n,
+								   float limit);
 
 	/*
 	 * A float vector q against a vector h of IEEE binary16 values (storage
@@ -63,6 +70,11 @@ typedef struct HnswKernelTable
 	float		(*half_l2_squared) (const float *q, const uint16 *h, int n);
 	float		(*half_inner_product) (const float *q, const uint16 *h, int n);
 	float		(*half_l1) (const float *q, const uint16 *h, int n);
+	/* half_l2_squared and half_l1 bounded as l2_squared_within is */
+	float		(*half_l2_squared_within) (const float *q, const uint16 *h,
+										   int n, float limit);
+	float		(*half_l1_within) (const float *q, const uint16 *h, int n,
+								   float limit);
 
 	/*
 	 * Storage bit: the sum of v[i] over the dimensions i whose bit is set in
@@ -160,6 +172,36 @@ attr static pg_attribute_unused() float \
 name##_within(const float *a, const float *b, int n, float limit) \
 { \
 	return name##_body(a, b, n, true, limit); \
+}
+
+/* The same for the int8 kernels, name##_body(q, lo, step, c, n, ...) */
+#define HNSW_INT8_KERNEL_ENTRIES(attr, name) \
+attr static float \
+name(const float *q, const float *lo, const float *step, const uint8 *c, \
+	 int n) \
+{ \
+	return name##_body(q, lo, step, c, n, false, 0.0f); \
+} \
+\
+attr static pg_attribute_unused() float \
+name##_within(const float *q, const float *lo, const float *step, \
+			  const uint8 *c, int n, float limit) \
+{ \
+	return name##_body(q, lo, step, c, n, true, limit); \
+}
+
+/* And for the half kernels, name##_body(q, h, n, ...) */
+#define HNSW_HALF_KERNEL_ENTRIES(attr, name) \
+attr static float \
+name(const float *q, const uint16 *h, int n) \
+{ \
+	return name##_body(q, h, n, false, 0.0f); \
+} \
+\
+attr static pg_attribute_unused() float \
+name##_within(const float *q, const uint16 *h, int n, float limit) \
+{ \
+	return name##_body(q, h, n, true, limit); \
 }
 
 extern const HnswKernelTable hnsw_scalar_kernels;

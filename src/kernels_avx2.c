@@ -166,58 +166,86 @@ avx2_bit_jaccard(const uint8 *a, const uint8 *b, int nbytes,
 }
 
 /*
- * The int8 kernels: 8 dimensions at a time, their code bytes widened to
- * floats and decoded with one FMA (x = lo + step * c); STEP(acc, vq, vx)
- * folds them into acc as the float kernels do, TAIL(x, y) the scalar rest.
+ * The int8 kernels: 16 dimensions at a time into two accumulators, their
+ * code bytes widened to floats and decoded with one FMA (x = lo + step *
+ * c); STEP(acc, vq, vx) folds them into acc as the float kernels do,
+ * TAIL(x, y) the scalar rest; bounded as the float kernels are.
  */
+#define HNSW_AVX2_INT8_DECODE(c8, i) \
+	_mm256_fmadd_ps(_mm256_loadu_ps(step + (i)), \
+					_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(c8)), \
+					_mm256_loadu_ps(lo + (i)))
+
 #define HNSW_AVX2_INT8_KERNEL(name, STEP, TAIL) \
-HNSW_AVX2 static float \
-name(const float *q, const float *lo, const float *step, const uint8 *c, \
-	 int n) \
+HNSW_AVX2 static inline float \
+name##_body(const float *q, const float *lo, const float *step, \
+			const uint8 *c, int n, bool bounded, float limit) \
 { \
-	__m256		acc = _mm256_setzero_ps(); \
+	__m256		acc0 = _mm256_setzero_ps(); \
+	__m256		acc1 = _mm256_setzero_ps(); \
 	float		sum; \
 	int			i = 0; \
 \
-	for (; i + 8 <= n; i += 8) \
+	for (; i + 16 <= n; i += 16) \
 	{ \
-		__m256i		ci = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i))); \
-		__m256		vx = _mm256_fmadd_ps(_mm256_loadu_ps(step + i), \
-										 _mm256_cvtepi32_ps(ci), \
-										 _mm256_loadu_ps(lo + i)); \
+		__m128i		c16 = _mm_loadu_si128((const __m128i *) (c + i)); \
 \
-		STEP(acc, _mm256_loadu_ps(q + i), vx); \
+		STEP(acc0, _mm256_loadu_ps(q + i), HNSW_AVX2_INT8_DECODE(c16, i)); \
+		STEP(acc1, _mm256_loadu_ps(q + i + 8), \
+			 HNSW_AVX2_INT8_DECODE(_mm_srli_si128(c16, 8), i + 8)); \
+		if (bounded && ((i + 16) & (HNSW_KERNEL_CHECK_EVERY - 1)) == 0 && \
+			(sum = hsum256(_mm256_add_ps(acc0, acc1))) > limit) \
+			return sum; \
 	} \
-	sum = hsum256(acc); \
+	for (; i + 8 <= n; i += 8) \
+		STEP(acc0, _mm256_loadu_ps(q + i), \
+			 HNSW_AVX2_INT8_DECODE(_mm_loadl_epi64((const __m128i *) (c + i)), i)); \
+	sum = hsum256(_mm256_add_ps(acc0, acc1)); \
 	for (; i < n; i++) \
 		sum += TAIL(q[i], lo[i] + step[i] * (float) c[i]); \
 	return sum; \
-}
+} \
+\
+HNSW_INT8_KERNEL_ENTRIES(HNSW_AVX2, name)
 
 HNSW_AVX2_INT8_KERNEL(avx2_int8_l2_squared, L2_STEP, L2_TAIL)
 HNSW_AVX2_INT8_KERNEL(avx2_int8_inner_product, IP_STEP, IP_TAIL)
 HNSW_AVX2_INT8_KERNEL(avx2_int8_l1, L1_STEP, L1_TAIL)
 
 /*
- * The half kernels: 8 dimensions at a time, widened to floats by F16C's
- * VCVTPH2PS, then as the float kernels
+ * The half kernels: 16 dimensions at a time into two accumulators, widened
+ * to floats by F16C's VCVTPH2PS, then as the float kernels
  */
+#define HNSW_AVX2_HALVES(i) \
+	_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (h + (i))))
+
 #define HNSW_AVX2_HALF_KERNEL(name, STEP, TAIL) \
-HNSW_AVX2 static float \
-name(const float *q, const uint16 *h, int n) \
+HNSW_AVX2 static inline float \
+name##_body(const float *q, const uint16 *h, int n, bool bounded, \
+			float limit) \
 { \
-	__m256		acc = _mm256_setzero_ps(); \
+	__m256		acc0 = _mm256_setzero_ps(); \
+	__m256		acc1 = _mm256_setzero_ps(); \
 	float		sum; \
 	int			i = 0; \
 \
+	for (; i + 16 <= n; i += 16) \
+	{ \
+		STEP(acc0, _mm256_loadu_ps(q + i), HNSW_AVX2_HALVES(i)); \
+		STEP(acc1, _mm256_loadu_ps(q + i + 8), HNSW_AVX2_HALVES(i + 8)); \
+		if (bounded && ((i + 16) & (HNSW_KERNEL_CHECK_EVERY - 1)) == 0 && \
+			(sum = hsum256(_mm256_add_ps(acc0, acc1))) > limit) \
+			return sum; \
+	} \
 	for (; i + 8 <= n; i += 8) \
-		STEP(acc, _mm256_loadu_ps(q + i), \
-			 _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (h + i)))); \
-	sum = hsum256(acc); \
+		STEP(acc0, _mm256_loadu_ps(q + i), HNSW_AVX2_HALVES(i)); \
+	sum = hsum256(_mm256_add_ps(acc0, acc1)); \
 	for (; i < n; i++) \
 		sum += TAIL(q[i], hnsw_half_to_float(h[i])); \
 	return sum; \
-}
+} \
+\
+HNSW_HALF_KERNEL_ENTRIES(HNSW_AVX2, name)
 
 HNSW_AVX2_HALF_KERNEL(avx2_half_l2_squared, L2_STEP, L2_TAIL)
 HNSW_AVX2_HALF_KERNEL(avx2_half_inner_product, IP_STEP, IP_TAIL)
@@ -262,9 +290,13 @@ const HnswKernelTable hnsw_avx2_kernels = {
 	avx2_int8_l2_squared,
 	avx2_int8_inner_product,
 	avx2_int8_l1,
+	avx2_int8_l2_squared_within,
+	avx2_int8_l1_within,
 	avx2_half_l2_squared,
 	avx2_half_inner_product,
 	avx2_half_l1,
+	avx2_half_l2_squared_within,
+	avx2_half_l1_within,
 	avx2_bit_masked_sum
 };
 

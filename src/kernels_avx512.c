@@ -92,7 +92,7 @@ avx512_cosine_parts(const float *a, const float *b, int n,
  * The int8 kernels: 16 dimensions at a time, the code bytes widened to
  * floats and decoded with one FMA; lanes past n load as zero (code 0, lo
  * 0, step 0, q 0), which adds nothing (without AVX512BW the last bytes of
- * the code go through a zeroed copy)
+ * the code go through a zeroed copy); bounded as the float kernels are
  */
 HNSW_AVX512 static inline __m128i
 load_code16(const uint8 *c, int left)
@@ -106,11 +106,12 @@ load_code16(const uint8 *c, int left)
 }
 
 #define HNSW_AVX512_INT8_KERNEL(name, STEP) \
-HNSW_AVX512 static float \
-name(const float *q, const float *lo, const float *step, const uint8 *c, \
-	 int n) \
+HNSW_AVX512 static inline float \
+name##_body(const float *q, const float *lo, const float *step, \
+			const uint8 *c, int n, bool bounded, float limit) \
 { \
 	__m512		acc = _mm512_setzero_ps(); \
+	float		sum; \
 \
 	for (int i = 0; i < n; i += 16) \
 	{ \
@@ -121,9 +122,14 @@ name(const float *q, const float *lo, const float *step, const uint8 *c, \
 										 _mm512_maskz_loadu_ps(k, lo + i)); \
 \
 		STEP(acc, _mm512_maskz_loadu_ps(k, q + i), vx); \
+		if (bounded && ((i + 16) & (HNSW_KERNEL_CHECK_EVERY - 1)) == 0 && \
+			(sum = _mm512_reduce_add_ps(acc)) > limit) \
+			return sum; \
 	} \
 	return _mm512_reduce_add_ps(acc); \
-}
+} \
+\
+HNSW_INT8_KERNEL_ENTRIES(HNSW_AVX512, name)
 
 HNSW_AVX512_INT8_KERNEL(avx512_int8_l2_squared, L2_STEP)
 HNSW_AVX512_INT8_KERNEL(avx512_int8_inner_product, IP_STEP)
@@ -141,12 +147,14 @@ load_half16(const uint16 *h, int left)
 	return _mm256_loadu_si256((const __m256i *) tail);
 }
 
-/* The half kernels: 16 dimensions at a time, widened by VCVTPH2PS */
+/* The half kernels: 16 dimensions at a time, widened by VCVTPH2PS; bounded */
 #define HNSW_AVX512_HALF_KERNEL(name, STEP) \
-HNSW_AVX512 static float \
-name(const float *q, const uint16 *h, int n) \
+HNSW_AVX512 static inline float \
+name##_body(const float *q, const uint16 *h, int n, bool bounded, \
+			float limit) \
 { \
 	__m512		acc = _mm512_setzero_ps(); \
+	float		sum; \
 \
 	for (int i = 0; i < n; i += 16) \
 	{ \
@@ -154,9 +162,14 @@ name(const float *q, const uint16 *h, int n) \
 \
 		STEP(acc, _mm512_maskz_loadu_ps(k, q + i), \
 			 _mm512_cvtph_ps(load_half16(h + i, n - i))); \
+		if (bounded && ((i + 16) & (HNSW_KERNEL_CHECK_EVERY - 1)) == 0 && \
+			(sum = _mm512_reduce_add_ps(acc)) > limit) \
+			return sum; \
 	} \
 	return _mm512_reduce_add_ps(acc); \
-}
+} \
+\
+HNSW_HALF_KERNEL_ENTRIES(HNSW_AVX512, name)
 
 HNSW_AVX512_HALF_KERNEL(avx512_half_l2_squared, L2_STEP)
 HNSW_AVX512_HALF_KERNEL(avx512_half_inner_product, IP_STEP)
@@ -200,9 +213,13 @@ HnswAvx512Kernels(void)
 	avx512_table.int8_l2_squared = avx512_int8_l2_squared;
 	avx512_table.int8_inner_product = avx512_int8_inner_product;
 	avx512_table.int8_l1 = avx512_int8_l1;
+	avx512_table.int8_l2_squared_within = avx512_int8_l2_squared_within;
+	avx512_table.int8_l1_within = avx512_int8_l1_within;
 	avx512_table.half_l2_squared = avx512_half_l2_squared;
 	avx512_table.half_inner_product = avx512_half_inner_product;
 	avx512_table.half_l1 = avx512_half_l1;
+	avx512_table.half_l2_squared_within = avx512_half_l2_squared_within;
+	avx512_table.half_l1_within = avx512_half_l1_within;
 	avx512_table.bit_masked_sum = avx512_bit_masked_sum;
 	return &avx512_table;
 }

@@ -91,12 +91,12 @@ scalar_bit_jaccard(const uint8 *a, const uint8 *b, int nbytes,
 
 /*
  * The int8 kernels: each dimension decoded, then the float kernel's term
- * (see HnswKernelTable)
+ * (see HnswKernelTable); bounded as the float kernels are
  */
 #define HNSW_SCALAR_INT8_KERNEL(name, term) \
-static float \
-name(const float *q, const float *lo, const float *step, const uint8 *c, \
-	 int n) \
+static inline float \
+name##_body(const float *q, const float *lo, const float *step, \
+			const uint8 *c, int n, bool bounded, float limit) \
 { \
 	float		sum = 0.0f; \
 \
@@ -105,9 +105,14 @@ name(const float *q, const float *lo, const float *step, const uint8 *c, \
 		float		x = lo[i] + step[i] * (float) c[i]; \
 \
 		sum += (term); \
+		if (bounded && ((i + 1) & (HNSW_KERNEL_CHECK_EVERY - 1)) == 0 && \
+			sum > limit) \
+			return sum; \
 	} \
 	return sum; \
-}
+} \
+\
+HNSW_INT8_KERNEL_ENTRIES(, name)
 
 HNSW_SCALAR_INT8_KERNEL(scalar_int8_l2_squared, (q[i] - x) * (q[i] - x))
 HNSW_SCALAR_INT8_KERNEL(scalar_int8_inner_product, q[i] * x)
@@ -115,8 +120,9 @@ HNSW_SCALAR_INT8_KERNEL(scalar_int8_l1, fabsf(q[i] - x))
 
 /* The half kernels: each value widened, then the float kernel's term */
 #define HNSW_SCALAR_HALF_KERNEL(name, term) \
-static float \
-name(const float *q, const uint16 *h, int n) \
+static inline float \
+name##_body(const float *q, const uint16 *h, int n, bool bounded, \
+			float limit) \
 { \
 	float		sum = 0.0f; \
 \
@@ -125,9 +131,14 @@ name(const float *q, const uint16 *h, int n) \
 		float		x = hnsw_half_to_float(h[i]); \
 \
 		sum += (term); \
+		if (bounded && ((i + 1) & (HNSW_KERNEL_CHECK_EVERY - 1)) == 0 && \
+			sum > limit) \
+			return sum; \
 	} \
 	return sum; \
-}
+} \
+\
+HNSW_HALF_KERNEL_ENTRIES(, name)
 
 HNSW_SCALAR_HALF_KERNEL(scalar_half_l2_squared, (q[i] - x) * (q[i] - x))
 HNSW_SCALAR_HALF_KERNEL(scalar_half_inner_product, q[i] * x)
@@ -158,8 +169,12 @@ const HnswKernelTable hnsw_scalar_kernels = {
 	scalar_int8_l2_squared,
 	scalar_int8_inner_product,
 	scalar_int8_l1,
+	scalar_int8_l2_squared_within,
+	scalar_int8_l1_within,
 	scalar_half_l2_squared,
 	scalar_half_inner_product,
 	scalar_half_l1,
+	scalar_half_l2_squared_within,
+	scalar_half_l1_within,
 	scalar_bit_masked_sum
 };

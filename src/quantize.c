@@ -756,15 +756,20 @@ bit_distance(HnswDistance *dist, HnswQuantizer *q, const float *x,
 /*
  * The distance between a and b, either of which (or both) is a code of
  * dist's index, the other a float4[] or float8[] (narrowed first); for
- * HnswComputeDistance.  Between two codes, one is decoded first.
+ * HnswComputeDistance, and with a limit (HNSW_DISTANCE_NO_LIMIT for none)
+ * for HnswComputeDistanceWithin, whose rule it follows: an int8 or half
+ * L2 or L1 distance past limit may come back as any value past it.
+ * Between two codes, one is decoded first.
  */
 double
-HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
+HnswCodeDistance(HnswDistance *dist, Datum a, Datum b, double limit)
 {
 	HnswQuantizer *q = HnswGetQuantizer(dist);
 	const HnswCodeData *c;
 	const float *x;
 	int			n = q->dimensions;
+	float		bound;
+	bool		bounded;
 
 	if (HnswIsCode(a))
 	{
@@ -787,16 +792,26 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b)
 		code_of_another_kind(dist);
 	if (c->marker == HNSW_CODE_BIT)
 		return bit_distance(dist, q, x, c);
+	bounded = HnswKernelLimit(dist->kernel, limit, &bound);
 #define DOT(x) (c->marker == HNSW_CODE_HALF ? \
 				hnsw_kernels->half_inner_product(x, HALVES(c), n) : \
 				hnsw_kernels->int8_inner_product(x, q->lo, q->step, c->code, n))
 	switch (dist->kernel)
 	{
 		case HNSW_KERNEL_L2:
+			if (bounded)
+				return sqrt((double) (c->marker == HNSW_CODE_HALF ?
+									  hnsw_kernels->half_l2_squared_within(x, HALVES(c), n, bound) :
+									  hnsw_kernels->int8_l2_squared_within(x, q->lo, q->step,
+																		   c->code, n, bound)));
 			return sqrt((double) (c->marker == HNSW_CODE_HALF ?
 								  hnsw_kernels->half_l2_squared(x, HALVES(c), n) :
 								  hnsw_kernels->int8_l2_squared(x, q->lo, q->step, c->code, n)));
 		case HNSW_KERNEL_L1:
+			if (bounded)
+				return c->marker == HNSW_CODE_HALF ?
+					hnsw_kernels->half_l1_within(x, HALVES(c), n, bound) :
+					hnsw_kernels->int8_l1_within(x, q->lo, q->step, c->code, n, bound);
 			return c->marker == HNSW_CODE_HALF ?
 				hnsw_kernels->half_l1(x, HALVES(c), n) :
 				hnsw_kernels->int8_l1(x, q->lo, q->step, c->code, n);

@@ -213,6 +213,42 @@ within_ok(float (*plain) (const float *, const float *, int),
 	return full <= low || (r > low && r <= full);
 }
 
+/* within_ok's rule for a bounded int8 kernel (codes c) */
+static bool
+int8_within_ok(float (*plain) (const float *, const float *, const float *,
+							   const uint8 *, int),
+			   float (*within) (const float *, const float *, const float *,
+								const uint8 *, int, float),
+			   const float *q, const float *lo, const float *step,
+			   const uint8 *c, int n)
+{
+	float		full = plain(q, lo, step, c, n);
+	float		low = full * 0.5f;
+	float		r;
+
+	if (within(q, lo, step, c, n, INFINITY) != full ||
+		within(q, lo, step, c, n, full) != full)
+		return false;
+	r = within(q, lo, step, c, n, low);
+	return full <= low || (r > low && r <= full);
+}
+
+/* within_ok's rule for a bounded half kernel (halves h) */
+static bool
+half_within_ok(float (*plain) (const float *, const uint16 *, int),
+			   float (*within) (const float *, const uint16 *, int, float),
+			   const float *q, const uint16 *h, int n)
+{
+	float		full = plain(q, h, n);
+	float		low = full * 0.5f;
+	float		r;
+
+	if (within(q, h, n, INFINITY) != full || within(q, h, n, full) != full)
+		return false;
+	r = within(q, h, n, low);
+	return full <= low || (r > low && r <= full);
+}
+
 static void
 check_table(const HnswKernelTable *t)
 {
@@ -297,6 +333,12 @@ check_table(const HnswKernelTable *t)
 			ref = naive_int8(a, lo, step, y + shift, n, 2, &scale);
 			expect(close_to(t->int8_l1(a, lo, step, y + shift, n), ref, scale),
 				   t->name, "int8 l1", n, shift);
+			expect(int8_within_ok(t->int8_l2_squared, t->int8_l2_squared_within,
+								  a, lo, step, y + shift, n),
+				   t->name, "int8 l2 within", n, shift);
+			expect(int8_within_ok(t->int8_l1, t->int8_l1_within,
+								  a, lo, step, y + shift, n),
+				   t->name, "int8 l1 within", n, shift);
 			/* the half kernels */
 			ref = naive_half_kernel(a, h, n, 0, &scale);
 			expect(close_to(t->half_l2_squared(a, h, n), ref, scale),
@@ -307,6 +349,11 @@ check_table(const HnswKernelTable *t)
 			ref = naive_half_kernel(a, h, n, 2, &scale);
 			expect(close_to(t->half_l1(a, h, n), ref, scale),
 				   t->name, "half l1", n, shift);
+			expect(half_within_ok(t->half_l2_squared, t->half_l2_squared_within,
+								  a, h, n),
+				   t->name, "half l2 within", n, shift);
+			expect(half_within_ok(t->half_l1, t->half_l1_within, a, h, n),
+				   t->name, "half l1 within", n, shift);
 
 			/*
 			 * the bit kernel, over exactly the bytes of n bits (the bits past
