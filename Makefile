@@ -34,6 +34,7 @@ OBJS = \
 	src/page.o \
 	src/quantize.o \
 	src/reconnect.o \
+	src/rowdistances.o \
 	src/sample.o \
 	src/scan.o \
 	src/vacuum.o \
@@ -42,7 +43,7 @@ OBJS = \
 
 HEADERS = src/hnsw.h src/hnsw_page.h
 
-REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering hnsw_layout hnsw_links hnsw_monitor hnsw_explain hnsw_storage hnsw_bitcodes hnsw_float8codes
+REGRESS = hnsw_types hnsw_index hnsw_kernels hnsw_recall hnsw_vacuum hnsw_distances hnsw_large hnsw_iterative hnsw_options hnsw_filter hnsw_covering hnsw_layout hnsw_links hnsw_monitor hnsw_explain hnsw_storage hnsw_bitcodes hnsw_float8codes hnsw_toast
 REGRESS_OPTS = --inputdir=. --load-extension=hnsw
 
 # Isolation specs (test/specs, expected output in test/expected): inserts,

@@ -725,6 +725,12 @@ extern bool HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target,
 
 /* operators.c */
 extern void *HnswDetoastArg(FunctionCallInfo fcinfo, int argno);
+
+/* rowdistances.c */
+extern void HnswNoteRowDistance(IndexScanDesc scan, const void *owner,
+								Datum query, double distance);
+extern void HnswForgetRowDistances(const void *owner);
+extern bool HnswNotedRowDistance(FunctionCallInfo fcinfo, double *distance);
 #define HNSW_GETARG_DETOASTED(n) HnswDetoastArg(fcinfo, (n))
 
 /* directory.c */

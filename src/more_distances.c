@@ -172,20 +172,29 @@ check_float8_array(ArrayType *a)
 
 /*
  * One template for the float8[] functions: BODY accumulates over x[i] and
- * y[i] into the doubles declared in DECLS, RESULT is the value returned.
+ * y[i] into the doubles declared in DECLS, RESULT is the value returned;
+ * unless a scan noted the distance of the two arguments (rowdistances.c).
  */
 #define FLOAT8_DISTANCE(name, DECLS, BODY, RESULT) \
 PG_FUNCTION_INFO_V1(name); \
 Datum \
 name(PG_FUNCTION_ARGS) \
 { \
-	ArrayType  *a = HNSW_GETARG_DETOASTED(0); \
-	ArrayType  *b = HNSW_GETARG_DETOASTED(1); \
-	int			n = check_float8_array(a); \
-	const double *x = (const double *) ARR_DATA_PTR(a); \
-	const double *y = (const double *) ARR_DATA_PTR(b); \
+	ArrayType  *a; \
+	ArrayType  *b; \
+	int			n; \
+	const double *x; \
+	const double *y; \
+	double		noted; \
 	DECLS; \
 \
+	if (HnswNotedRowDistance(fcinfo, &noted)) \
+		PG_RETURN_FLOAT8(noted); \
+	a = HNSW_GETARG_DETOASTED(0); \
+	b = HNSW_GETARG_DETOASTED(1); \
+	n = check_float8_array(a); \
+	x = (const double *) ARR_DATA_PTR(a); \
+	y = (const double *) ARR_DATA_PTR(b); \
 	check_same_length(n, check_float8_array(b)); \
 	for (int i = 0; i < n; i++) \
 	{ \

@@ -231,11 +231,21 @@ check_result(double d)
 	return d;
 }
 
-/* Fetch and check two real[] arguments of the same length */
+/*
+ * Fetch and check two real[] arguments of the same length; or return the
+ * distance a scan noted for them (rowdistances.c)
+ */
 #define FLOAT4_ARGS(a, b, n) \
-	ArrayType  *a = HNSW_GETARG_DETOASTED(0); \
-	ArrayType  *b = HNSW_GETARG_DETOASTED(1); \
-	int			n = HnswCheckFloat4Array(a); \
+	double		noted_; \
+	ArrayType  *a; \
+	ArrayType  *b; \
+	int			n; \
+\
+	if (HnswNotedRowDistance(fcinfo, &noted_)) \
+		PG_RETURN_FLOAT8(noted_); \
+	a = HNSW_GETARG_DETOASTED(0); \
+	b = HNSW_GETARG_DETOASTED(1); \
+	n = HnswCheckFloat4Array(a); \
 	check_same_dimensions(n, HnswCheckFloat4Array(b))
 
 #define F4(arr) ((const float *) ARR_DATA_PTR(arr))

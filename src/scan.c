@@ -124,6 +124,7 @@ typedef struct HnswScanOpaqueData
 	/* index-only scans */
 	Buffer		pinned;			/* page of the last row handed out */
 	bool		value_returned; /* can the first column be returned? */
+	bool		note_rows;		/* note rows' distances (rowdistances.c) */
 	TupleDesc	filter_desc;	/* of the columns after the first */
 	MemoryContext row_cxt;		/* the row handed out; reset per row */
 
@@ -246,6 +247,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 
 	release_pinned(so);
 	finish_sample(scan);
+	HnswForgetRowDistances(so);
 	MemoryContextReset(so->scan_cxt);
 	so->searched = false;
 	so->query = (Datum) 0;
@@ -274,6 +276,14 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys,
 				scan->numberOfOrderBys * sizeof(ScanKeyData));
+
+	/*
+	 * Note the distances of the rows handed out for the ORDER BY function to
+	 * find (rowdistances.c) when that function is the index's distance
+	 * itself: then the distances the scan hands out are its values
+	 */
+	so->note_rows = scan->numberOfOrderBys == 1 && scan->orderByData != NULL &&
+		scan->orderByData[0].sk_func.fn_oid == so->dist.procinfo->fn_oid;
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 }
@@ -1012,6 +1022,8 @@ next_row(IndexScanDesc scan)
 			scan->xs_recheckorderby = false;
 			scan->xs_orderbyvals[0] = Float8GetDatum(c->distance);
 			scan->xs_orderbynulls[0] = false;
+			if (so->note_rows)
+				HnswNoteRowDistance(scan, so, so->query, c->distance);
 			if (so->sampled && so->nhanded < HNSW_SAMPLE_MAX_K)
 			{
 				so->handed[so->nhanded].heaptid = scan->xs_heaptid;
@@ -1057,6 +1069,7 @@ hnswendscan(IndexScanDesc scan)
 
 	release_pinned(so);
 	finish_sample(scan);
+	HnswForgetRowDistances(so);
 	HnswRememberScan(&so->stats);
 	MemoryContextDelete(so->scan_cxt);
 	MemoryContextDelete(so->row_cxt);

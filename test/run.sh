@@ -153,7 +153,7 @@ stage "fuzz, PostgreSQL 18 with assertions" bash "$top/test/fuzz.sh"
 valgrind_regress()
 {
 	local config half status=0
-	local halves=("hnsw_types hnsw_index hnsw_distances hnsw_layout hnsw_links hnsw_iterative hnsw_covering hnsw_vacuum hnsw_bitcodes"
+	local halves=("hnsw_types hnsw_index hnsw_distances hnsw_layout hnsw_links hnsw_iterative hnsw_covering hnsw_vacuum hnsw_bitcodes hnsw_toast"
 		"hnsw_types hnsw_filter hnsw_options hnsw_large hnsw_monitor hnsw_explain hnsw_storage hnsw_float8codes")
 
 	config=$(bash "$top/test/build-postgres.sh" --debug | tail -n 1)
