@@ -196,58 +196,24 @@ naive_popcount(uint8 x)
 /*
  * A bounded kernel: with a limit at or above the full sum, the plain
  * kernel's result bit for bit; with one below it, a value above the limit
- * and no larger than the full sum.
+ * and no larger than the full sum.  bounded_ok judges the results;
+ * WITHIN_OK calls a plain kernel and its bounded form on the same
+ * arguments (the bounded one's limit last).
  */
 static bool
-within_ok(float (*plain) (const float *, const float *, int),
-		  float (*within) (const float *, const float *, int, float),
-		  const float *a, const float *b, int n)
+bounded_ok(float full, float at_infinity, float at_full, float at_half)
 {
-	float		full = plain(a, b, n);
 	float		low = full * 0.5f;
-	float		r;
 
-	if (within(a, b, n, INFINITY) != full || within(a, b, n, full) != full)
+	if (at_infinity != full || at_full != full)
 		return false;
-	r = within(a, b, n, low);
-	return full <= low || (r > low && r <= full);
+	return full <= low || (at_half > low && at_half <= full);
 }
 
-/* within_ok's rule for a bounded int8 kernel (codes c) */
-static bool
-int8_within_ok(float (*plain) (const float *, const float *, const float *,
-							   const uint8 *, int),
-			   float (*within) (const float *, const float *, const float *,
-								const uint8 *, int, float),
-			   const float *q, const float *lo, const float *step,
-			   const uint8 *c, int n)
-{
-	float		full = plain(q, lo, step, c, n);
-	float		low = full * 0.5f;
-	float		r;
-
-	if (within(q, lo, step, c, n, INFINITY) != full ||
-		within(q, lo, step, c, n, full) != full)
-		return false;
-	r = within(q, lo, step, c, n, low);
-	return full <= low || (r > low && r <= full);
-}
-
-/* within_ok's rule for a bounded half kernel (halves h) */
-static bool
-half_within_ok(float (*plain) (const float *, const uint16 *, int),
-			   float (*within) (const float *, const uint16 *, int, float),
-			   const float *q, const uint16 *h, int n)
-{
-	float		full = plain(q, h, n);
-	float		low = full * 0.5f;
-	float		r;
-
-	if (within(q, h, n, INFINITY) != full || within(q, h, n, full) != full)
-		return false;
-	r = within(q, h, n, low);
-	return full <= low || (r > low && r <= full);
-}
+#define WITHIN_OK(plain, within, ...) \
+	bounded_ok(plain(__VA_ARGS__), within(__VA_ARGS__, INFINITY), \
+			   within(__VA_ARGS__, plain(__VA_ARGS__)), \
+			   within(__VA_ARGS__, plain(__VA_ARGS__) * 0.5f))
 
 static void
 check_table(const HnswKernelTable *t)
@@ -310,9 +276,9 @@ check_table(const HnswKernelTable *t)
 			expect(close_to(t->l2_squared(a, b, n), l2, l2), t->name, "l2", n, shift);
 			expect(close_to(t->inner_product(a, b, n), ip, dots), t->name, "ip", n, shift);
 			expect(close_to(t->l1(a, b, n), l1, l1), t->name, "l1", n, shift);
-			expect(within_ok(t->l2_squared, t->l2_squared_within, a, b, n),
+			expect(WITHIN_OK(t->l2_squared, t->l2_squared_within, a, b, n),
 				   t->name, "l2 within", n, shift);
-			expect(within_ok(t->l1, t->l1_within, a, b, n),
+			expect(WITHIN_OK(t->l1, t->l1_within, a, b, n),
 				   t->name, "l1 within", n, shift);
 			t->cosine_parts(a, b, n, &dot, &norm_a, &norm_b);
 			expect(close_to(dot, ip, dots) &&
@@ -333,11 +299,11 @@ check_table(const HnswKernelTable *t)
 			ref = naive_int8(a, lo, step, y + shift, n, 2, &scale);
 			expect(close_to(t->int8_l1(a, lo, step, y + shift, n), ref, scale),
 				   t->name, "int8 l1", n, shift);
-			expect(int8_within_ok(t->int8_l2_squared, t->int8_l2_squared_within,
-								  a, lo, step, y + shift, n),
+			expect(WITHIN_OK(t->int8_l2_squared, t->int8_l2_squared_within,
+							 a, lo, step, y + shift, n),
 				   t->name, "int8 l2 within", n, shift);
-			expect(int8_within_ok(t->int8_l1, t->int8_l1_within,
-								  a, lo, step, y + shift, n),
+			expect(WITHIN_OK(t->int8_l1, t->int8_l1_within,
+							 a, lo, step, y + shift, n),
 				   t->name, "int8 l1 within", n, shift);
 			/* the half kernels */
 			ref = naive_half_kernel(a, h, n, 0, &scale);
@@ -349,10 +315,9 @@ check_table(const HnswKernelTable *t)
 			ref = naive_half_kernel(a, h, n, 2, &scale);
 			expect(close_to(t->half_l1(a, h, n), ref, scale),
 				   t->name, "half l1", n, shift);
-			expect(half_within_ok(t->half_l2_squared, t->half_l2_squared_within,
-								  a, h, n),
+			expect(WITHIN_OK(t->half_l2_squared, t->half_l2_squared_within, a, h, n),
 				   t->name, "half l2 within", n, shift);
-			expect(half_within_ok(t->half_l1, t->half_l1_within, a, h, n),
+			expect(WITHIN_OK(t->half_l1, t->half_l1_within, a, h, n),
 				   t->name, "half l1 within", n, shift);
 
 			/*
