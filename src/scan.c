@@ -1022,8 +1022,6 @@ next_row(IndexScanDesc scan)
 			scan->xs_recheckorderby = false;
 			scan->xs_orderbyvals[0] = Float8GetDatum(c->distance);
 			scan->xs_orderbynulls[0] = false;
-			if (so->note_rows)
-				HnswNoteRowDistance(scan, so, so->query, c->distance);
 			if (so->sampled && so->nhanded < HNSW_SAMPLE_MAX_K)
 			{
 				so->handed[so->nhanded].heaptid = scan->xs_heaptid;
@@ -1039,7 +1037,8 @@ next_row(IndexScanDesc scan)
 /*
  * amgettuple: the next row, nearest first.  The shared buffers the scan
  * finds and reads are counted here, around all its work: the executor
- * reads the table between calls.
+ * reads the table between calls.  The row's table page, read for its note
+ * (rowdistances.c), is the executor's next read and stays out too.
  */
 bool
 hnswgettuple(IndexScanDesc scan, ScanDirection dir)
@@ -1052,6 +1051,10 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	so->stats.pages_hit += pgBufferUsage.shared_blks_hit - hit;
 	so->stats.pages_read += pgBufferUsage.shared_blks_read - read;
 	so->stats.rows += found;
+	/* after the counting: this reads the row's table page */
+	if (found && so->note_rows)
+		HnswNoteRowDistance(scan, so, so->query,
+							DatumGetFloat8(scan->xs_orderbyvals[0]));
 	return found;
 }
 
