@@ -727,6 +727,7 @@ extern bool HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target,
 extern void *HnswDetoastArg(FunctionCallInfo fcinfo, int argno);
 
 /* rowdistances.c */
+extern bool HnswScanCanNoteRows(IndexScanDesc scan);
 extern void HnswNoteRowDistance(IndexScanDesc scan, const void *owner,
 								Datum query, double distance);
 extern void HnswForgetRowDistances(const void *owner);

@@ -141,30 +141,38 @@ row_pointer(Relation heap, ItemPointer tid, AttrNumber attno,
 }
 
 /*
+ * Can the rows scan hands out be noted: a plain index scan of a heap
+ * table, on a column that may be kept out of line?  The same for every
+ * row of a scan, so asked once, at its rescan.
+ */
+bool
+HnswScanCanNoteRows(IndexScanDesc scan)
+{
+	Relation	heap = scan->heapRelation;
+	AttrNumber	attno = scan->indexRelation->rd_index->indkey.values[0];
+
+	return heap != NULL && !scan->xs_want_itup &&
+		scan->numberOfOrderBys == 1 &&
+		heap->rd_tableam == GetHeapamTableAmRoutine() &&
+		OidIsValid(heap->rd_rel->reltoastrelid) && attno > 0 &&
+		TupleDescAttr(RelationGetDescr(heap), attno - 1)->attstorage != TYPSTORAGE_PLAIN;
+}
+
+/*
  * Note the distance of the row the scan is handing out (scan->xs_heaptid)
  * from its query, if the row's vector is out of line.  owner names the scan
- * for HnswForgetRowDistances.  The caller has checked that the scan's
- * distances are those of its ORDER BY function.
+ * for HnswForgetRowDistances.  The caller has checked HnswScanCanNoteRows
+ * and that the scan's distances are those of its ORDER BY function.
  */
 void
 HnswNoteRowDistance(IndexScanDesc scan, const void *owner, Datum query,
 					double distance)
 {
-	Relation	heap = scan->heapRelation;
-	AttrNumber	attno;
-	RowNote    *note;
+	RowNote    *note = &notes[next_note];
 
-	if (heap == NULL || scan->xs_want_itup || scan->numberOfOrderBys != 1 ||
-		heap->rd_tableam != GetHeapamTableAmRoutine() ||
-		!OidIsValid(heap->rd_rel->reltoastrelid))
-		return;
-	attno = scan->indexRelation->rd_index->indkey.values[0];
-	if (attno <= 0 ||
-		TupleDescAttr(RelationGetDescr(heap), attno - 1)->attstorage == TYPSTORAGE_PLAIN)
-		return;
-
-	note = &notes[next_note];
-	if (!row_pointer(heap, &scan->xs_heaptid, attno, &note->pointer))
+	if (!row_pointer(scan->heapRelation, &scan->xs_heaptid,
+					 scan->indexRelation->rd_index->indkey.values[0],
+					 &note->pointer))
 		return;
 	if (!callbacks_registered)
 	{

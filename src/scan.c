@@ -283,7 +283,8 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	 * itself: then the distances the scan hands out are its values
 	 */
 	so->note_rows = scan->numberOfOrderBys == 1 && scan->orderByData != NULL &&
-		scan->orderByData[0].sk_func.fn_oid == so->dist.procinfo->fn_oid;
+		scan->orderByData[0].sk_func.fn_oid == so->dist.procinfo->fn_oid &&
+		HnswScanCanNoteRows(scan);
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 }
