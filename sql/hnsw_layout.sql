@@ -97,3 +97,16 @@ INSERT INTO unpacked SELECT i, ARRAY[random(), random(), random()]::real[]
 CREATE INDEX unpacked_idx ON unpacked USING hnsw (v);
 SELECT split_elements, chunks FROM layout_summary('unpacked_idx');
 SELECT count(*) FROM hnsw_verify('unpacked_idx');
+
+-- elements go to pages with the elements they link to (areawrite.c's
+-- plan_order): 3,000 elements on about 100 pages, the 32 of a list would
+-- lie on about 27 pages in the order the rows came in (random here), and
+-- lie on about 6
+CREATE FUNCTION list_pages(idx regclass) RETURNS float8 LANGUAGE sql AS $$
+	WITH g AS (SELECT element, heap_tid, neighbor_heap_tids FROM hnsw_graph(idx) WHERE layer = 0),
+		links AS (SELECT g.element, n.element AS target
+			FROM g, unnest(g.neighbor_heap_tids) h JOIN g n ON n.heap_tid = h)
+	SELECT avg(pages) FROM (SELECT count(DISTINCT (target::text::point)[0]) AS pages
+		FROM links GROUP BY element) s
+$$;
+SELECT list_pages('unpacked_idx') < 12 AS neighbours_share_pages;

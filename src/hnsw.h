@@ -654,7 +654,9 @@ typedef struct HnswLayout
 } HnswLayout;
 
 extern HnswLayout *HnswPlanLayout(const HnswLayoutElement *elements,
-								  uint32 n, BlockNumber first_block);
+								  const uint32 *order, uint32 n,
+								  BlockNumber first_block);
+extern int	HnswLayoutPerPage(Size esize);
 
 /* build.c */
 extern char *hnswbuildphasename(int64 phase);

@@ -5,8 +5,9 @@
  *
  * A build knows every element before it writes a page, so it can pack them
  * better than inserts, one at a time, can.  Elements go to pages whole and
- * in element order, as many as fit; an element's upper tuple follows it,
- * on the same page when both fit.
+ * in the order the build gives (neighbours together, areawrite.c),
+ * as many as fit; an element's upper tuple follows it, on the same page
+ * when both fit.
  *
  * Whole elements can leave much of every page unused: at 784 float4
  * dimensions and m = 16 an element tuple takes 3.4 kB, two fit on a page,
@@ -14,7 +15,7 @@
  * When that share is large, some elements are split instead: their element
  * tuple (header, neighbour list, and an HnswExternalValue in place of the
  * value) and their value, cut into chunk tuples, fill the space the whole
- * elements leave, on the pages around them.  The format is that of values
+ * elements leave, page after page.  The format is that of values
  * too large for a page (hnsw_page.h), so everything that reads an index
  * already reads split elements.
  *
@@ -55,7 +56,7 @@ typedef struct LayoutState
 	OffsetNumber off;			/* its last offset used */
 	Size		room;			/* and the bytes still free on it */
 
-	/* split elements waiting for room, in element order */
+	/* split elements waiting for room, in placement order */
 	uint32	   *queue;
 	uint32		qhead;
 	uint32		qtail;
@@ -69,6 +70,13 @@ static inline Size
 page_room(void)
 {
 	return BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(HnswPageOpaqueData));
+}
+
+/* How many element tuples of esize bytes an empty page holds */
+int
+HnswLayoutPerPage(Size esize)
+{
+	return page_room() / ITEM_SIZE(esize);
 }
 
 static void
@@ -239,12 +247,13 @@ choose_split(const HnswLayoutElement *elements, uint32 n, bool *split)
 
 /*
  * Plan the pages of a build: where each of the n elements' tuples goes,
- * from block first_block on.  The placements come out in the order of their
- * (block, offset), which is the order to add them to new pages in.
+ * from block first_block on, taking the elements in the order order[] names
+ * them.  The placements come out in the order of their (block, offset),
+ * which is the order to add them to new pages in.
  */
 HnswLayout *
-HnswPlanLayout(const HnswLayoutElement *elements, uint32 n,
-			   BlockNumber first_block)
+HnswPlanLayout(const HnswLayoutElement *elements, const uint32 *order,
+			   uint32 n, BlockNumber first_block)
 {
 	HnswLayout *layout = palloc0(sizeof(HnswLayout));
 	LayoutState ls;
@@ -279,17 +288,25 @@ HnswPlanLayout(const HnswLayoutElement *elements, uint32 n,
 			ls.last_chunk[i] = -1;
 	}
 
-	for (uint32 i = 0; i < n; i++)
+	/*
+	 * The split elements wait from the start, so that every page's gap can
+	 * take some: they are the elements the fewest lists name, which an order
+	 * that keeps neighbours together leaves to the end.
+	 */
+	for (uint32 k = 0; k < n; k++)
 	{
+		if (split[order[k]])
+			ls.queue[ls.qtail++] = order[k];
+	}
+	for (uint32 k = 0; k < n; k++)
+	{
+		uint32		i = order[k];
 		const HnswLayoutElement *el = &elements[i];
 		Size		need = ITEM_SIZE(el->esize);
 		int32		p;
 
 		if (split[i])
-		{
-			ls.queue[ls.qtail++] = i;
 			continue;
-		}
 		/* the upper tuple too, if both fit on one page */
 		if (el->usize > 0 &&
 			ITEM_SIZE(el->esize) + ITEM_SIZE(el->usize) <= page_room())
