@@ -2,12 +2,13 @@
 #
 # A churn soak: an index on real vectors (Fashion-MNIST images, from
 # Debian's dataset-fashion-mnist) goes through rounds of deleting 10% of the
-# rows, inserting as many, and VACUUM, while pgbench queries it, and after
-# every round: hnsw_verify is clean, recall@10 at ef_search 10 (1,000
-# queries) stays within 0.015 of the first round's and of a fresh build of
-# the same rows, and the index stays within 1.5x of its
-# size after the first round (VACUUM's space is reused).  The curve is
-# printed (note) round by round, with the layer-0 out-degree of both.
+# rows, inserting as many, and VACUUM, while pgbench queries it.  After
+# every round: hnsw_verify is clean, the index stays within 1.5x of its
+# size after the first round (VACUUM's space is reused), its layer-0
+# out-degree stays within 5% of a fresh build's of the same rows, and its
+# recall@10 at ef_search 10 (1,000 queries) within 0.03 of that fresh
+# build's; over all rounds, recall stays within 0.012 of the fresh builds'
+# on average.  The curve is printed (note) round by round.
 #
 # It takes minutes, so it runs only with HNSW_SOAK=1: test/run.sh sets
 # that for the last server version it tests.
@@ -22,14 +23,17 @@ use Test::More;
 use lib 'test';
 use HnswTest;
 
-# 1,000 queries: with 500, the recall of one graph against another of the
-# same rows varied by up to 0.014 (fresh builds), so that "within 0.01 of
-# round 1" failed on level draws alone (bench/RESULTS.md).  With 1,000 it
-# still did, once: HNSW_TEST_SEED=923598840 gives round 1 0.9729 and round 8
-# 0.9584, while fresh builds of the rounds' rows ranged from 0.9660 to
-# 0.9754 and round 8's own was 0.9660 (the same figures before and after
-# the seventh session's changes).  Round 1 is one graph's draw like any
-# other, so it gets the fresh builds' tolerance.
+# What the bounds separate (bench/RESULTS.md, 2026-12-07): with VACUUM's
+# repair of lists left out (deleted neighbours only struck out), the
+# out-degree fell to 0.90x a fresh build's in round 1 and 0.71x by round
+# 10, and recall to 0.013-0.058 below the fresh builds' (0.023 on average);
+# with the repair, out-degree is 0.97x (repaired lists are cut to 15 of 16
+# on purpose) and recall 0.005 below on average.  One round alone is a
+# poor judge of recall: a graph may miss a tight group of near-identical
+# images at ef_search 10, which costs up to 0.016 for that round (round 8,
+# HNSW_TEST_SEED=410292354: ten queries at 0/10 whose answers a fresh build
+# found, all found at ef_search 40), so the per-round bound only catches a
+# collapse and the average does the rest.
 plan skip_all => 'the churn soak runs with HNSW_SOAK=1' unless $ENV{HNSW_SOAK};
 my $images = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
 plan skip_all => "$images is missing (Debian's dataset-fashion-mnist)" unless -r $images;
@@ -103,7 +107,7 @@ print $fh "\\set q random(" . ($pool - $nq + 1) . ", $pool)\n"
   . "SELECT id FROM items ORDER BY v <-> (SELECT v FROM queries WHERE qid = :q) LIMIT 10;\n";
 close $fh;
 
-my ($first_recall, $first_size);
+my ($first_size, $loss_sum) = (undef, 0);
 my $churn = int($rows / 10);
 for my $round (1 .. $rounds)
 {
@@ -141,17 +145,19 @@ for my $round (1 .. $rounds)
 	my ($degree, $fresh_degree) = map {
 		$node->safe_psql('postgres', "SELECT round(mean_out_degree[1]::numeric, 2) FROM hnsw_index_info('$_')")
 	} 'items_idx', 'fresh_v_idx';
-	$first_recall //= $r;
 	$first_size //= $size;
+	$loss_sum += $fresh - $r;
 	note(sprintf("round %d: recall@10 %.4f (a fresh build of the same rows: %.4f), layer-0 out-degree %.2f (fresh %.2f), entry point %s, index %.1f MiB (%.2fx round 1), %s rows",
 			$round, $r, $fresh, $degree, $fresh_degree, $entry, $size / 2**20, $size / $first_size,
 			$node->safe_psql('postgres', 'SELECT count(*) FROM items')));
 	is($problems, '0', "round $round: hnsw_verify is clean");
-	cmp_ok($r, '>=', $first_recall - 0.015, "round $round: recall $r within 0.015 of round 1's $first_recall");
-	# fresh builds of different rows differ by up to about 0.01 themselves
-	cmp_ok($r, '>=', $fresh - 0.015, "round $round: recall $r within 0.015 of a fresh build's $fresh");
+	cmp_ok($r, '>=', $fresh - 0.03, "round $round: recall $r within 0.03 of a fresh build's $fresh");
+	cmp_ok($degree, '>=', 0.95 * $fresh_degree,
+		"round $round: layer-0 out-degree $degree within 5% of a fresh build's $fresh_degree");
 	cmp_ok($size, '<=', 1.5 * $first_size, "round $round: the index within 1.5x its size after round 1");
 }
+my $mean_loss = sprintf('%.4f', $loss_sum / $rounds);
+cmp_ok($mean_loss, '<=', 0.012, "recall on average $mean_loss below the fresh builds' (at most 0.012)");
 
 report_seed($seed);
 done_testing();
