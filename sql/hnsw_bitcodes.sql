@@ -32,9 +32,9 @@ CREATE INDEX bc_bit_idx ON bc_bit USING hnsw (v) WITH (m = 8, ef_construction = 
 SELECT * FROM hnsw_verify('bc_bit_idx');
 SELECT storage, format_version FROM hnsw_index_info('bc_bit_idx');
 
--- the elements hold codes: 96 dimensions rotated into 128, 16 bytes of
--- bits, 8 of terms and a 48-byte header; the values (408 bytes each) are
--- in chunk tuples
+-- the elements hold codes: 96 dimensions rotated, 12 bytes of bits and a
+-- 48-byte header (which holds the two terms); the values (408 bytes each)
+-- are in chunk tuples
 SELECT kind, count(*), min(value_bytes), max(value_bytes)
 FROM generate_series(1, pg_relation_size('bc_bit_idx') / 8192 - 1) b,
 	 LATERAL hnsw_page_items('bc_bit_idx', b)
@@ -207,7 +207,7 @@ SELECT directory_searches, rows_reranked > 0 AS reranked FROM hnsw_last_scan();
 RESET enable_seqscan;
 DROP INDEX bc_float_grp;
 
--- 3,072 dimensions: the bit code, 568 bytes, fits its element whole
+-- 3,072 dimensions: the bit code, 432 bytes, fits its element whole
 CREATE TABLE bc_wide (id int, v real[]);
 INSERT INTO bc_wide SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 3072 + 0 * i))
 FROM generate_series(1, 60) i;

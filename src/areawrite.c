@@ -62,6 +62,7 @@ typedef struct AreaWrite
 	int			n;				/* elements */
 	HnswExternalValue **exts;	/* per element: its value's chunks, if any */
 	HnswLayoutElement *sizes;	/* per element: its tuples' sizes */
+	uint16	   *headbytes;		/* and of its header and layer-0 list */
 	uint32	   *order;			/* element numbers in the order of their pages */
 	uint64	   *tokens;			/* per element: the token of split chunks */
 	HnswLayout *layout;
@@ -101,8 +102,7 @@ stored_size(AreaWrite *w, int i)
 
 	if (w->quantizer == NULL)
 		return VARSIZE_ANY(DatumGetPointer(element_full_value(w->area, e)));
-	return HnswCodeSize(HnswCodeMarker(w->quantizer->storage),
-						w->quantizer->dimensions);
+	return HnswCodeSize(w->quantizer->marker, w->quantizer->dimensions);
 }
 
 static void finish_page(Relation index, HnswPageEdit *edit, Buffer buf,
@@ -230,7 +230,7 @@ write_values(AreaWrite *w, int storage)
 						  clamp);
 		r = HnswCentreFinish(sums, area->dimensions, w->n);
 		HnswWriteChunks(w->index, PointerGetDatum(r), &w->ranges, false);
-		w->quantizer = HnswBitQuantizer(r);
+		w->quantizer = HnswBitQuantizer(r, HNSW_CODE_BIT);
 		pfree(r);
 		pfree(clamp);
 		pfree(sums);
@@ -253,7 +253,7 @@ write_external_values(AreaWrite *w)
 		HnswBuildElement *e = area_element(area, area_numbered(area, i));
 		IndexTuple	filter = element_filter(e);
 
-		if (HnswValueIsExternal(area->m, stored_size(w, i),
+		if (HnswValueIsExternal(HnswSlotHeadBytes(area->m), stored_size(w, i),
 								HnswElementTailSize(filter, area->nlinked,
 													area->link_slots)))
 		{
@@ -379,36 +379,80 @@ plan_order(AreaWrite *w)
 	w->order = order;
 }
 
+/* The sizes of element number i's tuples, its header and list headbytes */
+static void
+set_sizes(AreaWrite *w, int i, Size headbytes)
+{
+	HnswBuildArea *area = w->area;
+	HnswBuildElement *e = area_element(area, area_numbered(area, i));
+	Size		fsize = HnswElementTailSize(element_filter(e), area->nlinked,
+											area->link_slots);
+	Size		vsize = stored_size(w, i);
+
+	w->headbytes[i] = headbytes;
+	w->sizes[i].vsize = vsize;
+	w->sizes[i].esize = HnswElementTupleSize(headbytes,
+											 w->exts[i] ? sizeof(HnswExternalValue) : vsize,
+											 fsize);
+	/* only an inline value of an element of layer 0 may be split off */
+	if (!w->exts[i] && e->level == 0)
+		w->sizes[i].xsize = HnswElementTupleSize(headbytes, sizeof(HnswExternalValue), fsize);
+	w->sizes[i].usize = e->level > 0 ? HnswUpperTupleSize(area->m, e->level) : 0;
+}
+
+/* The layer-0 list of element number i, its ids the TIDs of layout */
+static int
+placed_list(AreaWrite *w, HnswLayout *layout, int i, HnswCandidate *list)
+{
+	HnswBuildArea *area = w->area;
+	HnswBuildElement *e = area_element(area, area_numbered(area, i));
+	uint32	   *ids = element_list(area, e, 0);
+
+	for (int j = 0; j < e->counts[0]; j++)
+		list[j].id = HnswElemIdFromTid(&layout->etids[area_element(area, ids[j])->number]);
+	return e->counts[0];
+}
+
 /*
  * Pass 1: the sizes of every element's tuples and how many lists name it,
- * and from those where every tuple goes (layout.c)
+ * and from those where every tuple goes (layout.c).
+ *
+ * A compact list's bytes depend on where its neighbours go, and where they
+ * go on the sizes of the lists: so the layout is planned twice, first with
+ * every list taking HnswBuildListEstimate, then with each list given what
+ * it takes in that first layout and some room (HnswCompactHeadBytes).  The
+ * second layout puts the elements in the same order on about as many
+ * pages, so the lists take about as many bytes again; one that would need
+ * more than it has keeps its nearest neighbours that fit.
  */
 static void
 plan_layout(AreaWrite *w)
 {
 	HnswBuildArea *area = w->area;
-	int			m = area->m;
+	HnswLayout *first;
+	HnswCandidate list[2 * HNSW_MAX_M];
 
 	for (int i = 0; i < w->n; i++)
 	{
 		HnswBuildElement *e = area_element(area, area_numbered(area, i));
-		IndexTuple	filter = element_filter(e);
-		Size		fsize = HnswElementTailSize(filter, area->nlinked,
-												area->link_slots);
-		Size		vsize = stored_size(w, i);
 		uint32	   *ids = element_list(area, e, 0);
 
-		w->sizes[i].vsize = vsize;
-		w->sizes[i].esize = HnswElementTupleSize(m, w->exts[i] ? sizeof(HnswExternalValue) : vsize,
-												 fsize);
-		/* only an inline value of an element of layer 0 may be split off */
-		if (!w->exts[i] && e->level == 0)
-			w->sizes[i].xsize = HnswElementTupleSize(m, sizeof(HnswExternalValue), fsize);
-		w->sizes[i].usize = e->level > 0 ? HnswUpperTupleSize(m, e->level) : 0;
+		set_sizes(w, i, HnswCompactListStart(e->level) + HnswBuildListEstimate(area->m));
 		for (int j = 0; j < e->counts[0]; j++)
 			w->sizes[area_element(area, ids[j])->number].indegree++;
 	}
 	plan_order(w);
+	first = HnswPlanLayout(w->sizes, w->order, w->n,
+						   RelationGetNumberOfBlocks(w->index));
+	for (int i = 0; i < w->n; i++)
+	{
+		int			n = placed_list(w, first, i, list);
+		int			level = area_element(area, area_numbered(area, i))->level;
+
+		set_sizes(w, i, HnswCompactHeadBytes(area->m, level,
+											 HnswCompactListSize(list, n)));
+	}
+	HnswFreeLayout(first);
 	w->layout = HnswPlanLayout(w->sizes, w->order, w->n,
 							   RelationGetNumberOfBlocks(w->index));
 	if (w->layout->nsplit > 0)
@@ -433,6 +477,7 @@ form_placement(AreaWrite *w, HnswPlacement *pl, HnswChunkTuple chunk,
 	HnswBuildElement *e = area_element(area, area_numbered(area, pl->element));
 	HnswCandidate list[2 * HNSW_MAX_M];
 	uint32	   *ids;
+	int			n;
 	Datum		stored;
 
 	if (pl->kind == HNSW_PLACE_ELEMENT)
@@ -449,19 +494,19 @@ form_placement(AreaWrite *w, HnswPlacement *pl, HnswChunkTuple chunk,
 			split.first = layout->placements[layout->first_chunk[pl->element]].tid;
 			ext = &split;
 		}
-		ids = element_list(area, e, 0);
-		for (int j = 0; j < e->counts[0]; j++)
-			list[j].id = HnswElemIdFromTid(&etids[area_element(area, ids[j])->number]);
+		n = placed_list(w, layout, pl->element, list);
 		stored = stored_value(w, pl->element);
-		etup = HnswFormElement(area->m, stored, element_filter(e),
+		etup = HnswFormElement(true, w->headbytes[pl->element], stored,
+							   element_filter(e),
 							   area->nlinked, area->link_slots,
 							   e->level, &e->heaptid,
-							   list, e->counts[0], ext, size);
+							   list, n, ext, size);
 		free_stored(w, stored);
 		if (e->links_offset != 0 && (etup->flags & HNSW_ELEMENT_LINKS))
 			write_links(area, e, etids, etup);
 		if (e->level > 0)
-			etup->upper = layout->utids[pl->element];
+			HnswElementSetUpper(etup, ItemPointerGetBlockNumber(&layout->utids[pl->element]),
+								ItemPointerGetOffsetNumber(&layout->utids[pl->element]));
 		return (Item) etup;
 	}
 	if (pl->kind == HNSW_PLACE_UPPER)
@@ -624,6 +669,8 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 							 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	w.sizes = palloc_extended(sizeof(HnswLayoutElement) * Max(w.n, 1),
 							  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	w.headbytes = palloc_extended(sizeof(uint16) * Max(w.n, 1),
+								  MCXT_ALLOC_HUGE);
 	w.tokens = NULL;
 	w.quantizer = NULL;
 	w.fulls = NULL;
@@ -646,6 +693,7 @@ HnswAreaWrite(HnswBuildArea *area, Relation index)
 	write_metapage(&w);
 
 	pfree(w.sizes);
+	pfree(w.headbytes);
 	pfree(w.order);
 	if (w.tokens)
 		pfree(w.tokens);

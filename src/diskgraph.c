@@ -139,14 +139,12 @@ disk_neighbors(HnswGraph *graph, HnswElemId id, int layer, HnswElemId *out)
 	}
 	if (layer == 0)
 	{
-		n = Min(etup->nneighbors, max);
-		for (int i = 0; i < n; i++)
-			out[i] = HnswElemIdFromTid(&etup->neighbors[i]);
+		n = HnswElementGetNeighbors(g->index, etup, out, max);
 		UnlockReleaseBuffer(buf);
 		return n;
 	}
 
-	upper = etup->upper;
+	upper = HnswElementGetUpper(etup);
 	if (ItemPointerGetBlockNumberNoCheck(&upper) != HnswElemIdGetBlock(id))
 	{
 		UnlockReleaseBuffer(buf);
@@ -281,13 +279,16 @@ disk_measure_kept(HnswGraph *graph, Datum value, HnswElemId id, double limit,
 	return true;
 }
 
-/* replace callback: layer-0 lists, by VACUUM (so always WAL-logged) */
+/*
+ * replace callback: layer-0 lists, by VACUUM (so always WAL-logged), whole
+ * or not at all (a link back from reconnect.c must not be cut off)
+ */
 static bool
 disk_replace(HnswGraph *graph, HnswElemId target, const HnswElemId *seen,
 			 int nseen, HnswCandidate *list, int nlist)
 {
 	return HnswReplaceNeighbors(((HnswDiskGraph *) graph)->index, target, NULL,
-								0, seen, nseen, list, nlist, true);
+								0, seen, nseen, list, nlist, NULL, true, true);
 }
 
 /* Set up *graph to reach the elements on the pages of index */
@@ -347,7 +348,7 @@ HnswDiskGraphSetNewList(HnswGraph *graph, const HnswCandidate *list, int count)
 
 /*
  * A neighbour list locked for rewriting: the page that holds it, open in a
- * page edit, and where its slots are.
+ * page edit, the tuple that holds the list, and what the list holds.
  */
 typedef struct LockedList
 {
@@ -355,7 +356,7 @@ typedef struct LockedList
 	HnswPageEdit edit;
 	HnswElementTuple etup;		/* for layer 0 */
 	HnswUpperTuple utup;		/* for the layers above */
-	ItemPointerData *slots;
+	HnswElemId	ids[2 * HNSW_MAX_M];
 	int			count;			/* -1 if target has been removed */
 } LockedList;
 
@@ -392,10 +393,8 @@ lock_list(Relation index, HnswElemId target, ItemPointer upper, int layer,
 	{
 		ll->etup = HnswGetElement(index, page, off);
 		if (ll->etup != NULL)
-		{
-			ll->slots = ll->etup->neighbors;
-			ll->count = ll->etup->nneighbors;
-		}
+			ll->count = HnswElementGetNeighbors(index, ll->etup, ll->ids,
+												lengthof(ll->ids));
 	}
 	else
 	{
@@ -403,8 +402,11 @@ lock_list(Relation index, HnswElemId target, ItemPointer upper, int layer,
 		if (ll->utup != NULL && HnswElemIdFromTid(&ll->utup->element) == target &&
 			ll->utup->level >= layer)
 		{
-			ll->slots = HnswUpperTupleList(ll->utup, layer);
-			ll->count = ll->utup->counts[layer - 1];
+			ItemPointerData *slots = HnswUpperTupleList(ll->utup, layer);
+
+			ll->count = Min(ll->utup->counts[layer - 1], ll->utup->m);
+			for (int i = 0; i < ll->count; i++)
+				ll->ids[i] = HnswElemIdFromTid(&slots[i]);
 		}
 	}
 	return true;
@@ -421,7 +423,10 @@ unlock_list(LockedList *ll, bool changed)
 /*
  * Replace the neighbour list of target on layer with list, provided it
  * still holds exactly seen[] (what list was computed from) and target has
- * not been removed.  Returns false if the caller must recompute.
+ * not been removed.  Returns false if the caller must recompute.  A compact
+ * list keeps the first of list that fit its bytes: how many, in *kept
+ * (unless kept is NULL; nlist if nothing was written); with whole, a list
+ * that does not fit whole is not written, and false returned.
  *
  * upper is target's upper tuple (needed for layers above 0).  Takes the
  * exclusive lock on the one page that holds the list, and nothing else.
@@ -429,20 +434,35 @@ unlock_list(LockedList *ll, bool changed)
 bool
 HnswReplaceNeighbors(Relation index, HnswElemId target, ItemPointer upper,
 					 int layer, const HnswElemId *seen, int nseen,
-					 HnswCandidate *list, int nlist, bool wal)
+					 HnswCandidate *list, int nlist, int *kept, bool whole,
+					 bool wal)
 {
 	LockedList	ll;
 	bool		same;
 
+	if (kept)
+		*kept = nlist;
 	if (!lock_list(index, target, upper, layer, wal, &ll))
 		return true;			/* gone: nothing to replace */
 
 	same = (ll.count == nseen);
 	for (int i = 0; same && i < nseen; i++)
-		if (HnswElemIdFromTid(&ll.slots[i]) != seen[i])
+		if (ll.ids[i] != seen[i])
 			same = false;
+	if (same && whole && layer == 0 &&
+		(ll.etup->flags & HNSW_ELEMENT_COMPACT) &&
+		HnswCompactListSize(list, nlist) > HnswElementListBytes(ll.etup))
+	{
+		unlock_list(&ll, false);
+		return false;
+	}
 	if (same)
-		HnswSetNeighbors(ll.etup, ll.utup, layer, list, nlist);
+	{
+		int			n = HnswSetNeighbors(ll.etup, ll.utup, layer, list, nlist);
+
+		if (kept)
+			*kept = n;
+	}
 	unlock_list(&ll, same);
 	/* a removed target needs no new list */
 	return same || ll.count < 0;
@@ -460,19 +480,18 @@ HnswDropNeighbors(Relation index, HnswElemId target, ItemPointer upper,
 				  void *arg)
 {
 	LockedList	ll;
+	HnswCandidate list[2 * HNSW_MAX_M];
 	int			kept = 0;
 
 	if (!lock_list(index, target, upper, layer, true, &ll))
 		return;
 	for (int i = 0; i < ll.count; i++)
-		if (!drop(arg, HnswElemIdFromTid(&ll.slots[i])))
-			ll.slots[kept++] = ll.slots[i];
+		if (!drop(arg, ll.ids[i]))
+			list[kept++].id = ll.ids[i];
 	if (ll.count >= 0 && kept < ll.count)
 	{
-		if (layer == 0)
-			ll.etup->nneighbors = kept;
-		else
-			ll.utup->counts[layer - 1] = kept;
+		/* fewer ids than the list had always fit in its bytes */
+		HnswSetNeighbors(ll.etup, ll.utup, layer, list, kept);
 		unlock_list(&ll, true);
 	}
 	else
@@ -532,28 +551,51 @@ relink_dropped(Relation index, HnswGraph *graph, HnswElemId target,
 		if (listed)
 			continue;
 
-		/* the lists are nearest first */
-		for (int k = 0; k < nx && tries < 3; k++)
+		/*
+		 * x's nearest neighbours, nearest first (a compact list is in the
+		 * order of ids, not of distances)
+		 */
 		{
-			HnswCandidate link;
-			Datum		base;
+			Datum		xvalue = graph->value(graph, x);
+			HnswCandidate *near = palloc(sizeof(HnswCandidate) * Max(nx, 1));
+			int			nnear = 0;
+			bool		gone = false;
+			double		self;
 
-			if (xlist[k] == target)
-				continue;
-			tries++;
-			base = graph->value(graph, xlist[k]);
-			if (base == (Datum) 0)
-				continue;
-			link.id = x;
-			if (!graph->distance_to(graph, base, x, HNSW_DISTANCE_NO_LIMIT,
-									&link.distance, &link.deleted) ||
-				link.deleted)
-				break;			/* gone, or its row is dead: nothing to keep */
-			g->relinking = true;
-			listed = HnswAddLink(index, graph, xlist[k], 0, &link, wal);
-			g->relinking = false;
-			if (listed)
-				break;
+			/* gone, or its row is dead: nothing to keep */
+			if (xvalue == (Datum) 0 ||
+				!graph->distance_to(graph, xvalue, x, HNSW_DISTANCE_NO_LIMIT,
+									&self, &gone))
+				gone = true;
+			for (int k = 0; k < nx && !gone; k++)
+			{
+				if (xlist[k] == target)
+					continue;
+				near[nnear].id = xlist[k];
+				if (!graph->distance_to(graph, xvalue, xlist[k],
+										HNSW_DISTANCE_NO_LIMIT,
+										&near[nnear].distance,
+										&near[nnear].deleted))
+					continue;
+				if (!near[nnear].deleted)
+					nnear++;
+			}
+			qsort(near, nnear, sizeof(HnswCandidate), HnswCandidateCompare);
+			for (int k = 0; k < nnear && tries < 3 && !gone; k++)
+			{
+				HnswCandidate link;
+
+				tries++;
+				link.id = x;
+				link.distance = near[k].distance;
+				link.deleted = false;
+				g->relinking = true;
+				listed = HnswAddLink(index, graph, near[k].id, 0, &link, wal);
+				g->relinking = false;
+				if (listed)
+					break;
+			}
+			pfree(near);
 		}
 	}
 	pfree(xlist);
@@ -576,6 +618,7 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 	HnswCandidate *list = palloc(sizeof(HnswCandidate) * (max + 1));
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
 	bool		linked = false;
+	int			room = max;		/* fewer when a compact list is out of bytes */
 
 	for (int attempt = 0; attempt < HNSW_LINK_RETRIES; attempt++)
 	{
@@ -584,6 +627,7 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 		ItemPointerData upper;
 		int			nseen;
 		int			nlist;
+		int			kept;
 		bool		done;
 
 		if (!BufferIsValid(buf))
@@ -595,7 +639,7 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 			UnlockReleaseBuffer(buf);
 			break;
 		}
-		upper = etup->upper;
+		upper = HnswElementGetUpper(etup);
 		UnlockReleaseBuffer(buf);
 
 		/* what the list holds now */
@@ -607,7 +651,7 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 				goto out;
 			}
 
-		if (nseen < max)
+		if (nseen < room)
 		{
 			for (int i = 0; i < nseen; i++)
 				list[i].id = seen[i];
@@ -621,21 +665,37 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 			if (base == (Datum) 0)
 				break;			/* target removed by VACUUM meanwhile */
 			/* (base belongs to the insert's value cache) */
-			nlist = HnswPruneNeighbors(graph, base, seen, nseen, link, max, list);
+			nlist = HnswPruneNeighbors(graph, base, seen, nseen, link,
+									   Min(room, max), list);
 		}
 
 		/* if someone changed the list meanwhile, compute it again */
 		HnswPausePoint("insert_before_list_rewrite");
 		done = HnswReplaceNeighbors(index, target, &upper, layer, seen, nseen,
-									list, nlist, wal);
+									list, nlist, &kept, false, wal);
 		if (done)
 		{
-			for (int i = 0; i < nlist; i++)
+			for (int i = 0; i < kept; i++)
 				if (list[i].id == link->id)
 					linked = true;
-			/* a cut list may have left an element without in-links */
-			if (layer == 0 && nseen >= max && !g->relinking)
-				relink_dropped(index, graph, target, seen, nseen, list, nlist,
+
+			/*
+			 * Appended, the link did not fit the bytes of a compact list: the
+			 * list is full as a list of nseen would be, so the heuristic
+			 * chooses among them and the link, as for a full list
+			 */
+			if (!linked && kept < nlist && nseen < room && nseen > 0)
+			{
+				room = nseen;
+				continue;
+			}
+
+			/*
+			 * a cut list (by the heuristic, or to the bytes of a compact one)
+			 * may have left an element without in-links
+			 */
+			if (layer == 0 && (nseen >= max || kept < nlist) && !g->relinking)
+				relink_dropped(index, graph, target, seen, nseen, list, kept,
 							   wal);
 			break;
 		}

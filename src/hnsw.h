@@ -116,6 +116,7 @@ typedef enum HnswKernel
 typedef struct HnswQuantizer
 {
 	int			storage;		/* HNSW_STORAGE_INT8, _HALF or _BIT */
+	int32		marker;			/* of its codes (HNSW_CODE_*) */
 	int			dimensions;
 	float	   *lo;				/* int8: the ranges; bit: the centre */
 	float	   *step;
@@ -397,6 +398,7 @@ extern void HnswCheckStoredValue(Relation index, HnswDistance *dist,
 /* quantize.c: int8 codes */
 extern bool HnswIsCode(Datum d);
 extern int32 HnswCodeMarker(int storage);
+extern int32 HnswMetaCodeMarker(const HnswMetaPageData *meta);
 extern HnswRangesData *HnswRangesStart(int dimensions);
 extern void HnswRangesAdd(HnswRangesData *r, Datum value);
 extern void HnswRangesFinish(HnswRangesData *r);
@@ -407,7 +409,8 @@ extern void HnswRangesTrim(HnswRangesData *r, int i, float *sample,
 						   int nsample);
 extern HnswRangesData *HnswCentreFinish(const double *sums, int dimensions,
 										int64 count);
-extern HnswQuantizer *HnswBitQuantizer(const HnswRangesData *centre);
+extern HnswQuantizer *HnswBitQuantizer(const HnswRangesData *centre,
+									   int32 marker);
 extern HnswQuantizer *HnswHalfQuantizer(int dimensions);
 extern HnswQuantizer *HnswLoadQuantizer(Relation index);
 extern HnswQuantizer *HnswGetQuantizer(HnswDistance *dist);
@@ -531,7 +534,7 @@ typedef struct HnswValueBuffer
 
 extern void HnswInitMetaPage(Page page, HnswOptions *opts, uint32 dimensions,
 							 uint32 linked_columns);
-extern bool HnswValueIsExternal(int m, Size size, Size filtersize);
+extern bool HnswValueIsExternal(Size headbytes, Size size, Size filtersize);
 extern void HnswWriteChunks(Relation index, Datum value,
 							HnswExternalValue *ext, bool wal);
 extern HnswChunkTuple HnswGetChunk(Page page, OffsetNumber off, uint64 token);
@@ -548,10 +551,20 @@ extern HnswElementTuple HnswGetElement(Relation index, Page page,
 									   OffsetNumber off);
 extern HnswUpperTuple HnswGetUpper(Relation index, Page page,
 								   OffsetNumber off);
-extern void HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup,
+extern int	HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup,
 							 int layer, HnswCandidate *list, int count);
+extern int	HnswElementDecodeNeighbors(HnswElementTuple etup, HnswElemId *out,
+									   int max, int *stray);
+extern int	HnswElementGetNeighbors(Relation index, HnswElementTuple etup,
+									HnswElemId *out, int max);
+extern Size HnswCompactListSize(const HnswCandidate *list, int count);
+extern Size HnswCompactHeadBytes(int m, int level, Size used);
+extern ItemPointerData HnswElementGetUpper(HnswElementTuple etup);
+extern void HnswElementSetUpper(HnswElementTuple etup, BlockNumber blkno,
+								OffsetNumber off);
 extern Size HnswElementTailSize(IndexTuple filter, int nlinked, int nslots);
-extern HnswElementTuple HnswFormElement(int m, Datum value, IndexTuple filter,
+extern HnswElementTuple HnswFormElement(bool compact, Size headbytes,
+										Datum value, IndexTuple filter,
 										int nlinked, int nslots, int level,
 										ItemPointer heaptid,
 										HnswCandidate *neighbors,
@@ -656,6 +669,7 @@ typedef struct HnswLayout
 extern HnswLayout *HnswPlanLayout(const HnswLayoutElement *elements,
 								  const uint32 *order, uint32 n,
 								  BlockNumber first_block);
+extern void HnswFreeLayout(HnswLayout *layout);
 extern int	HnswLayoutPerPage(Size esize);
 
 /* build.c */
@@ -717,7 +731,8 @@ extern void HnswFollowValueLinks(HnswGraph *graph, int j);
 extern bool HnswReplaceNeighbors(Relation index, HnswElemId target,
 								 ItemPointer upper, int layer,
 								 const HnswElemId *seen, int nseen,
-								 HnswCandidate *list, int nlist, bool wal);
+								 HnswCandidate *list, int nlist, int *kept,
+								 bool whole, bool wal);
 extern void HnswDropNeighbors(Relation index, HnswElemId target,
 							  ItemPointer upper, int layer,
 							  bool (*drop) (void *arg, HnswElemId id),

@@ -49,7 +49,7 @@
 
 /* Identity of the index format, checked whenever the metapage is read */
 #define HNSW_MAGIC				0x484E5357	/* "HNSW" */
-#define HNSW_FORMAT_VERSION		5
+#define HNSW_FORMAT_VERSION		6
 #define HNSW_OLDEST_FORMAT_VERSION	1	/* still read: see HnswMetaPageData */
 
 /* The level of an element is at most HNSW_MAX_LAYERS - 1 */
@@ -119,7 +119,9 @@ typedef struct HnswExternalValue
  * always walk the graph.  Version 4 added value links (see
  * HnswValueLinksData); older indexes have none, and zeros in the fields.
  * Version 5 added the storage of values (HNSW_STORAGE_*); older indexes
- * store float4 values.
+ * store float4 values.  Version 6 added compact layer-0 lists
+ * (HNSW_ELEMENT_COMPACT); the metapage is that of version 5, and older
+ * indexes keep their lists of slots, also for the elements inserted later.
  */
 typedef struct HnswMetaPageData
 {
@@ -198,13 +200,13 @@ typedef struct HnswRangesData
  * array has its number of dimensions, which never is: that tells a code
  * from a value, and the kind of code (HNSW_CODE_INT8: one byte per
  * dimension, HNSW_CODE_HALF: a uint16 binary16 per dimension,
- * HNSW_CODE_BIT: see HnswBitCodeHeader).  norm is that of the decoded
- * vector, for bit that of the value (for cosine distance); full leads to
- * the chunks of the value itself.  error_l2 and error_l1 are the L2 and L1
- * distances between the value and the decoded vector, rounded up: a
- * distance measured on the code is off by at most so much (scan.c ranks
- * candidates lazily with it); for bit, whose estimates are not distances
- * to a decoded vector, they are infinite.
+ * HNSW_CODE_BIT and HNSW_CODE_BIT_POW2: see HnswBitCodeHeader).  norm is
+ * that of the decoded vector, for bit that of the value (for cosine
+ * distance); full leads to the chunks of the value itself.  error_l2 and
+ * error_l1 are the L2 and L1 distances between the value and the decoded
+ * vector, rounded up: a distance measured on the code is off by at most so
+ * much (scan.c ranks candidates lazily with it); bit codes, whose estimates
+ * are not distances to a decoded vector, have none (HnswBitCodeHeader).
  */
 typedef struct HnswCodeData
 {
@@ -220,7 +222,11 @@ typedef struct HnswCodeData
 
 #define HNSW_CODE_INT8				(-1)
 #define HNSW_CODE_HALF				(-2)
-#define HNSW_CODE_BIT				(-3)
+#define HNSW_CODE_BIT_POW2			(-3)	/* bit, format 5 */
+#define HNSW_CODE_BIT				(-4)	/* bit, format 6 */
+
+#define HnswIsBitMarker(marker) \
+	((marker) == HNSW_CODE_BIT || (marker) == HNSW_CODE_BIT_POW2)
 
 /*
  * A bit code's bytes: with r = x - centre, the value's residual, and R r
@@ -229,8 +235,11 @@ typedef struct HnswCodeData
  * estimates of distances from it good: |r|, and |r| / |R r|_1, which times
  * |r| is the factor that turns a sum of signs into an estimate of a dot
  * product with r (as in RaBitQ).  Kept so, not as |r|^2, so that no value
- * of finite floats overflows them (|r| is at most FLT_MAX, clamped).  Read
- * with memcpy: not aligned.
+ * of finite floats overflows them (|r| is at most FLT_MAX, clamped).  A
+ * format 6 code (HNSW_CODE_BIT) keeps them in error_l2 and error_l1, which
+ * a bit code has no use for (its estimates bound nothing); a format 5 one
+ * (HNSW_CODE_BIT_POW2) has those infinite and this header ahead of its
+ * bits, read with memcpy (not aligned).
  */
 typedef struct HnswBitCodeHeader
 {
@@ -238,13 +247,20 @@ typedef struct HnswBitCodeHeader
 	float4		ratio;			/* |r| / |R r|_1, 0 if r = 0 */
 } HnswBitCodeHeader;
 
-/* The dimensions of a rotated residual: dims padded to a power of 2 */
-#define HnswBitCodeLength(dims)		pg_nextpower2_32((uint32) Max((dims), 8))
+/*
+ * The dimensions of a rotated residual: format 6 (HNSW_CODE_BIT) rounds
+ * dims up to a multiple of 8, format 5 (HNSW_CODE_BIT_POW2) padded them to
+ * a power of 2 (a bit code of 784 dimensions: 98 bytes instead of 128)
+ */
+#define HnswBitCodeLength(marker, dims) \
+	((marker) == HNSW_CODE_BIT_POW2 ? \
+	 pg_nextpower2_32((uint32) Max((dims), 8)) : \
+	 TYPEALIGN(8, (uint32) Max((dims), 8)))
 
 #define HnswCodeSize(marker, dims) \
 	(offsetof(HnswCodeData, code) + \
-	 ((marker) == HNSW_CODE_BIT ? \
-	  sizeof(HnswBitCodeHeader) + (Size) HnswBitCodeLength(dims) / 8 : \
+	 ((marker) == HNSW_CODE_BIT_POW2 ? sizeof(HnswBitCodeHeader) : 0) + \
+	 (HnswIsBitMarker(marker) ? (Size) HnswBitCodeLength((marker), (dims)) / 8 : \
 	  (Size) (dims) * ((marker) == HNSW_CODE_HALF ? sizeof(uint16) : 1)))
 
 /* Filter columns that can have value links: the bits of linked_columns */
@@ -269,10 +285,32 @@ typedef HnswMetaPageData *HnswMetaPage;
 #define HNSW_ELEMENT_EXTERNAL	(1 << 1)	/* value in chunk tuples */
 #define HNSW_ELEMENT_FILTER		(1 << 2)	/* filter columns follow the value */
 #define HNSW_ELEMENT_LINKS		(1 << 3)	/* value links follow those */
+#define HNSW_ELEMENT_COMPACT	(1 << 4)	/* layer-0 list compact (format 6) */
 
 /*
- * Element tuple.  neighbors[] has 2 * m slots (layer 0); the first
- * nneighbors of them are valid.  The key value follows at MAXALIGN'd offset
+ * Element tuple.  Its layer-0 list of up to 2 * m neighbours lies between
+ * the header and the value, in one of two forms:
+ *
+ *	- slots (formats 1 to 5): neighbors[] has 2 * m ItemPointerData slots,
+ *	  the first nneighbors of them valid;
+ *	- compact (HNSW_ELEMENT_COMPACT, format 6): the tuple has no upper
+ *	  field unless its level is above 0 (the list starts where upper would,
+ *	  HnswElementListStart); then nneighbors element ids in ascending
+ *	  (block, offset) order.  Each is a varint (7 bits a byte, low first,
+ *	  the high bit set on all but the last byte) of the block's difference
+ *	  from the one before (the first: the block) shifted left by 4, or'd
+ *	  with the offset part, or with 15 if that is 15 or more, in which case
+ *	  a varint of the offset part less 15 follows.  The offset part is the
+ *	  offset's difference from the one before on the same block, else the
+ *	  offset.  A build places elements with the elements they link to
+ *	  (areawrite.c), so most ids take one or two bytes, a list of 31
+ *	  about 45 instead of 192.  The list has the bytes up to value_offset,
+ *	  fixed when the element is written (what it takes then, and some
+ *	  room: HnswCompactHeadBytes); one that would need more loses its last
+ *	  neighbours, the farthest (HnswSetNeighbors), and unused bytes are
+ *	  zero.
+ *
+ * The key value follows at MAXALIGN'd offset
  * value_offset as a plain (untoasted, uncompressed) varlena; or, for a
  * value too large for the page (HNSW_ELEMENT_EXTERNAL), an
  * HnswExternalValue that leads to the chunk tuples holding it.  In an index
@@ -287,20 +325,61 @@ typedef struct HnswElementTupleData
 	uint8		type;			/* HNSW_TUPLE_ELEMENT */
 	uint8		level;			/* highest layer this element is on */
 	uint16		flags;			/* HNSW_ELEMENT_* */
-	uint16		nneighbors;		/* valid entries in neighbors[] */
+	uint16		nneighbors;		/* neighbours in the layer-0 list */
 	uint16		value_offset;	/* offset of the value from tuple start */
 	ItemPointerData heaptid;	/* the indexed row */
 	ItemPointerData upper;		/* upper tuple; invalid when level = 0 */
-	ItemPointerData neighbors[FLEXIBLE_ARRAY_MEMBER];
+	ItemPointerData neighbors[FLEXIBLE_ARRAY_MEMBER];	/* or compact bytes */
 } HnswElementTupleData;
 
 typedef HnswElementTupleData *HnswElementTuple;
 
 #define HNSW_ELEMENT_HEADER_SIZE offsetof(HnswElementTupleData, neighbors)
-#define HnswElementTupleValueOffset(m) \
-	MAXALIGN(HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * 2 * (m))
-#define HnswElementTupleSize(m, valuesize, filtersize) \
-	MAXALIGN(HnswElementTupleValueOffset(m) + MAXALIGN(valuesize) + (filtersize))
+
+/* A compact element's header ends before upper, which only level > 0 has */
+#define HNSW_COMPACT_HEADER_SIZE offsetof(HnswElementTupleData, upper)
+#define HnswCompactListStart(level) \
+	(HNSW_COMPACT_HEADER_SIZE + ((level) > 0 ? sizeof(ItemPointerData) : 0))
+
+/* Where etup's layer-0 list starts, and the bytes it has */
+#define HnswElementListStart(etup) \
+	(((etup)->flags & HNSW_ELEMENT_COMPACT) ? \
+	 HnswCompactListStart((etup)->level) : HNSW_ELEMENT_HEADER_SIZE)
+#define HnswElementListBytes(etup) \
+	((etup)->value_offset - HnswElementListStart(etup))
+
+/* Bytes of a layer-0 list of slots (a compact list has no more) */
+#define HnswSlotListBytes(m)		(sizeof(ItemPointerData) * 2 * (m))
+
+/*
+ * The room a compact list is given beyond the bytes it takes when its
+ * element is written (HnswCompactHeadBytes), a byte for every four
+ * neighbours but at least 4 (one id far away takes about so many more than
+ * a near one), and what MAXALIGN leaves before the value: for a later
+ * insert's link to an element farther away than the one it replaces.  A
+ * list out of bytes is full, as one of 2 * m neighbours is (HnswAddLink).
+ */
+#define HNSW_LIST_ROOM(m)			((Size) Max((m) / 2, 4))
+
+/*
+ * What a build assumes a compact list takes before it knows where the
+ * elements go: 2 bytes a neighbour, about what lists of elements placed
+ * with the elements they link to take.  It then sizes every list to what
+ * it takes (areawrite.c).
+ */
+#define HnswBuildListEstimate(m)	((Size) (4 * (m)))
+
+/* The header and list bytes of an element with a list of slots */
+#define HnswSlotHeadBytes(m)	(HNSW_ELEMENT_HEADER_SIZE + HnswSlotListBytes(m))
+
+/*
+ * Where the value of an element whose header and layer-0 list take
+ * headbytes goes (HNSW_ELEMENT_HEADER_SIZE and the slots; or
+ * HnswCompactListStart and a compact list), and the tuple's size
+ */
+#define HnswElementTupleValueOffset(headbytes)	MAXALIGN(headbytes)
+#define HnswElementTupleSize(headbytes, valuesize, filtersize) \
+	MAXALIGN(HnswElementTupleValueOffset(headbytes) + MAXALIGN(valuesize) + (filtersize))
 #define HnswElementTupleGetValue(etup) \
 	((struct varlena *) ((char *) (etup) + (etup)->value_offset))
 #define HnswElementTupleFilterOffset(etup) \

@@ -238,9 +238,9 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 			HnswInitPage(upage, HNSW_PAGE_ELEMENTS);
 		}
 		uoff = add_tuple(index, upage, utup, usize);
-		ItemPointerSet(&((HnswElementTuple) PageGetItem(page, PageGetItemId(page, off)))->upper,
-					   BufferIsValid(ubuf) ? BufferGetBlockNumber(ubuf) : blkno,
-					   uoff);
+		HnswElementSetUpper((HnswElementTuple) PageGetItem(page, PageGetItemId(page, off)),
+							BufferIsValid(ubuf) ? BufferGetBlockNumber(ubuf) : blkno,
+							uoff);
 	}
 
 	if (new_entry)
@@ -384,6 +384,8 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	HnswCandidate *links = NULL;
 	int			link_counts[HNSW_MAX_LINKED_COLUMNS];
 	Datum		walk_value;
+	bool		compact;
+	Size		headbytes;
 
 	/* see the locking notes at the top of this file */
 	LockPage(index, HNSW_METAPAGE_BLKNO, lockmode);
@@ -428,15 +430,25 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 		stored = HnswEncode(HnswGetQuantizer(dist), value, &full);
 	}
 
+	/*
+	 * The layer-0 list: compact from format 6 on (older indexes keep lists of
+	 * slots), with the bytes this list takes and room to change
+	 */
+	compact = meta.version >= 6;
+	headbytes = compact ?
+		HnswCompactHeadBytes(meta.m, level, HnswCompactListSize(lists[0], counts[0])) :
+		HnswSlotHeadBytes(meta.m);
+
 	/* a value too large for its element's page goes to chunks first */
-	if (HnswValueIsExternal(meta.m, VARSIZE_ANY(DatumGetPointer(stored)),
+	if (HnswValueIsExternal(headbytes, VARSIZE_ANY(DatumGetPointer(stored)),
 							HnswElementTailSize(filter, nlinked, meta.value_links)))
 	{
 		ext = palloc(sizeof(HnswExternalValue));
 		HnswWriteChunks(index, stored, ext, wal);
 	}
-	etup = HnswFormElement(meta.m, stored, filter, nlinked, meta.value_links,
-						   level, heaptid, counts[0] > 0 ? lists[0] : NULL,
+	etup = HnswFormElement(compact, headbytes, stored, filter, nlinked,
+						   meta.value_links, level, heaptid,
+						   counts[0] > 0 ? lists[0] : NULL,
 						   counts[0], ext, &esize);
 	if (filter && nlinked > 0)
 	{

@@ -208,6 +208,7 @@ hnsw_page_items(PG_FUNCTION_ARGS)
 	{
 		ItemId		iid = PageGetItemId(page, off);
 		Datum		values[9];
+		ItemPointerData upper;
 		bool		nulls[9];
 		HnswElementTuple etup = HnswGetElement(vs.index, page, off);
 		HnswUpperTuple utup = HnswGetUpper(vs.index, page, off);
@@ -224,10 +225,21 @@ hnsw_page_items(PG_FUNCTION_ARGS)
 			values[2] = Int32GetDatum(etup->level);
 			values[3] = BoolGetDatum((etup->flags & HNSW_ELEMENT_DELETED) != 0);
 			values[4] = PointerGetDatum(&etup->heaptid);
-			values[5] = PointerGetDatum(&etup->upper);
+			upper = HnswElementGetUpper(etup);
+			values[5] = PointerGetDatum(&upper);
 			values[6] = PointerGetDatum(construct_array(&count, 1, INT4OID, 4, true,
 														TYPALIGN_INT));
-			values[7] = tid_array(etup->neighbors, etup->nneighbors);
+			{
+				HnswElemId	ids[2 * HNSW_MAX_M];
+				ItemPointerData tids[2 * HNSW_MAX_M];
+				int			n = HnswElementGetNeighbors(vs.index, etup, ids,
+														lengthof(ids));
+
+				for (int i = 0; i < n; i++)
+					ItemPointerSet(&tids[i], HnswElemIdGetBlock(ids[i]),
+								   HnswElemIdGetOffset(ids[i]));
+				values[7] = tid_array(tids, n);
+			}
 			if (etup->flags & HNSW_ELEMENT_EXTERNAL)
 			{
 				HnswExternalValue ext;

@@ -168,15 +168,18 @@ fill_page(LayoutState *ls)
  * How many elements to split, and which: those with the fewest incoming
  * layer-0 links among the ones that can be (split[] is set for them).
  *
- * With k whole elements of w bytes to a page of P usable bytes, each page
- * leaves l = P - k * w; a split element takes about s bytes wherever it
- * goes.  Splitting x of n elements leaves (n - x) / k pages whose spare
- * room is to hold x * s bytes, so x = n * (l / k) / (s + l / k).
+ * With k whole elements to a page of P usable bytes on average, each page
+ * leaving l bytes spare, and a split element taking about s bytes wherever
+ * it goes, splitting x of n elements leaves (n - x) / k pages whose spare
+ * room is to hold x * s bytes, so x = n * (l / k) / (s + l / k).  k and l
+ * are measured by filling pages with whole elements in the build's order,
+ * as HnswPlanLayout does: elements of about P / k bytes whose sizes differ
+ * a little (compact lists) leave pages of k and of k - 1 of them.
  */
 static uint32
-choose_split(const HnswLayoutElement *elements, uint32 n, bool *split)
+choose_split(const HnswLayoutElement *elements, const uint32 *order,
+			 uint32 n, bool *split)
 {
-	double		whole = 0;
 	double		parted = 0;
 	uint32		candidates = 0;
 	uint32		max_indegree = 0;
@@ -187,6 +190,9 @@ choose_split(const HnswLayoutElement *elements, uint32 n, bool *split)
 	uint32		threshold;
 	uint32		below = 0;
 	uint32		taken = 0;
+	Size		room = page_room();
+	double		pages = 1;
+	double		left = 0;
 
 	for (uint32 i = 0; i < n; i++)
 	{
@@ -195,17 +201,27 @@ choose_split(const HnswLayoutElement *elements, uint32 n, bool *split)
 		if (el->xsize == 0)
 			continue;
 		candidates++;
-		whole += ITEM_SIZE(el->esize);
 		max_indegree = Max(max_indegree, el->indegree);
 	}
 	if (candidates == 0)
 		return 0;
-	whole /= candidates;
-	per_page = floor(page_room() / whole);
-	if (per_page < 1)
-		return 0;
-	spare = page_room() - per_page * whole;
-	if (spare < HNSW_SPLIT_MIN_WASTE * page_room())
+	for (uint32 k = 0; k < n; k++)
+	{
+		const HnswLayoutElement *el = &elements[order[k]];
+		Size		need = ITEM_SIZE(el->esize) +
+			(el->usize > 0 ? ITEM_SIZE(el->usize) : 0);
+
+		if (need > room)
+		{
+			left += room;
+			pages++;
+			room = page_room();
+		}
+		room -= Min(need, room);
+	}
+	per_page = n / pages;
+	spare = left / Max(pages - 1, 1);
+	if (per_page < 1 || spare < HNSW_SPLIT_MIN_WASTE * page_room())
 		return 0;
 	/* a split element's value is cut into pieces of about spare bytes */
 	for (uint32 i = 0; i < n; i++)
@@ -267,7 +283,7 @@ HnswPlanLayout(const HnswLayoutElement *elements, const uint32 *order,
 										  MCXT_ALLOC_HUGE);
 	for (uint32 i = 0; i < n; i++)
 		layout->first_chunk[i] = -1;
-	layout->nsplit = choose_split(elements, n, split);
+	layout->nsplit = choose_split(elements, order, n, split);
 
 	memset(&ls, 0, sizeof(ls));
 	ls.layout = layout;
@@ -347,4 +363,15 @@ HnswPlanLayout(const HnswLayoutElement *elements, const uint32 *order,
 		pfree(ls.last_chunk);
 	}
 	return layout;
+}
+
+/* Free what HnswPlanLayout allocated */
+void
+HnswFreeLayout(HnswLayout *layout)
+{
+	pfree(layout->placements);
+	pfree(layout->etids);
+	pfree(layout->utids);
+	pfree(layout->first_chunk);
+	pfree(layout);
 }

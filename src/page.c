@@ -287,7 +287,9 @@ HnswGetElement(Relation index, Page page, OffsetNumber off)
 		etup->value_offset + VARHDRSZ > ItemIdGetLength(iid) ||
 		etup->value_offset + VARSIZE_ANY(HnswElementTupleGetValue(etup)) > ItemIdGetLength(iid) ||
 		etup->level >= HNSW_MAX_LAYERS ||
-		HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * etup->nneighbors > etup->value_offset ||
+		etup->value_offset < HnswElementListStart(etup) ||
+		(!(etup->flags & HNSW_ELEMENT_COMPACT) &&
+		 HNSW_ELEMENT_HEADER_SIZE + sizeof(ItemPointerData) * etup->nneighbors > etup->value_offset) ||
 		((etup->flags & HNSW_ELEMENT_FILTER) &&
 		 !HnswElementTupleFilterFits(etup, ItemIdGetLength(iid))) ||
 		((etup->flags & HNSW_ELEMENT_LINKS) &&
@@ -341,15 +343,17 @@ HnswElementTailSize(IndexTuple filter, int nlinked, int nslots)
 }
 
 /*
- * Build an element tuple with its layer-0 neighbours.  With ext, the value
- * is stored in chunks and the element holds ext in its place.  filter is
- * the row's filter columns (NULL if the index has none); with nlinked,
- * room follows them for the value links of that many columns, nslots each,
- * all empty (see HnswSetValueLinks).
+ * Build an element tuple with its layer-0 neighbours, its header and list
+ * taking headbytes: a compact list (format 6; see HnswCompactHeadBytes) or,
+ * if !compact, one of slots (HnswSlotHeadBytes).  With
+ * ext, the value is stored in chunks and the element holds ext in its place.
+ * filter is the row's filter columns (NULL if the index has none); with
+ * nlinked, room follows them for the value links of that many columns,
+ * nslots each, all empty (see HnswSetValueLinks).
  */
 HnswElementTuple
-HnswFormElement(int m, Datum value, IndexTuple filter, int nlinked,
-				int nslots, int level, ItemPointer heaptid,
+HnswFormElement(bool compact, Size headbytes, Datum value, IndexTuple filter,
+				int nlinked, int nslots, int level, ItemPointer heaptid,
 				HnswCandidate *neighbors, int nneighbors,
 				HnswExternalValue *ext, Size *size)
 {
@@ -360,17 +364,19 @@ HnswFormElement(int m, Datum value, IndexTuple filter, int nlinked,
 
 	if (filter == NULL)
 		nlinked = 0;
-	*size = HnswElementTupleSize(m, VARSIZE_ANY(v),
+	*size = HnswElementTupleSize(headbytes, VARSIZE_ANY(v),
 								 HnswElementTailSize(filter, nlinked, nslots));
 	etup = palloc0(*size);
 	etup->type = HNSW_TUPLE_ELEMENT;
 	etup->flags = (ext ? HNSW_ELEMENT_EXTERNAL : 0) |
 		(filter ? HNSW_ELEMENT_FILTER : 0) |
-		(nlinked > 0 ? HNSW_ELEMENT_LINKS : 0);
+		(nlinked > 0 ? HNSW_ELEMENT_LINKS : 0) |
+		(compact ? HNSW_ELEMENT_COMPACT : 0);
 	etup->level = level;
-	etup->value_offset = HnswElementTupleValueOffset(m);
+	etup->value_offset = HnswElementTupleValueOffset(headbytes);
 	etup->heaptid = *heaptid;
-	ItemPointerSetInvalid(&etup->upper);
+	if (!compact || level > 0)
+		ItemPointerSetInvalid(&etup->upper);
 	HnswSetNeighbors(etup, NULL, 0, neighbors, nneighbors);
 	memcpy(HnswElementTupleGetValue(etup), v, VARSIZE_ANY(v));
 	if (filter)
@@ -421,15 +427,270 @@ HnswFormChunk(HnswChunkTuple chunk, uint64 token, ItemPointer next,
 }
 
 /*
- * Overwrite the neighbour list of layer in an element (layer 0) or its
- * upper tuple (layers above), from a list of candidates.
+ * Compact layer-0 lists (HNSW_ELEMENT_COMPACT; the encoding is described
+ * over HnswElementTupleData).
  */
+
+/* Append x as a varint at *pos, if it fits before end */
+static inline bool
+put_varint(uint8 **pos, uint8 *end, uint64 x)
+{
+	do
+	{
+		if (*pos >= end)
+			return false;
+		*(*pos)++ = (uint8) ((x & 0x7F) | (x >= 0x80 ? 0x80 : 0));
+		x >>= 7;
+	} while (x != 0);
+	return true;
+}
+
+/* Read a varint of at most 40 bits at *pos, before end; false if malformed */
+static inline bool
+get_varint(const uint8 **pos, const uint8 *end, uint64 *x)
+{
+	uint64		v = 0;
+
+	for (int shift = 0; shift < 42; shift += 7)
+	{
+		uint8		b;
+
+		if (*pos >= end)
+			return false;
+		b = *(*pos)++;
+		v |= (uint64) (b & 0x7F) << shift;
+		if ((b & 0x80) == 0)
+		{
+			*x = v;
+			return v < ((uint64) 1 << 40);
+		}
+	}
+	return false;
+}
+
+/* The offset part of a compact list entry that fits in its first varint */
+#define OFFSET_BITS			4
+#define OFFSET_INLINE_MAX	((1 << OFFSET_BITS) - 1)
+
+/*
+ * Encode the n ids of sorted (ascending, no repeats) into out, at most room
+ * bytes; returns the bytes used, or -1 if they do not fit.  Each entry is
+ * a varint of (block difference << OFFSET_BITS | the offset part, or
+ * OFFSET_INLINE_MAX if it is that or more), and then, if it is, a varint of
+ * the offset part less OFFSET_INLINE_MAX.  The offset part is the offset's
+ * difference from the one before on the same block, else the offset.
+ */
+static int
+encode_list(const HnswElemId *sorted, int n, uint8 *out, Size room)
+{
+	uint8	   *pos = out;
+	uint8	   *end = out + room;
+
+	for (int i = 0; i < n; i++)
+	{
+		BlockNumber blkno = HnswElemIdGetBlock(sorted[i]);
+		OffsetNumber off = HnswElemIdGetOffset(sorted[i]);
+		BlockNumber prevblk = i > 0 ? HnswElemIdGetBlock(sorted[i - 1]) : 0;
+		OffsetNumber prevoff = i > 0 ? HnswElemIdGetOffset(sorted[i - 1]) : 0;
+		uint32		part = (i > 0 && blkno == prevblk) ? off - prevoff : off;
+
+		if (!put_varint(&pos, end, ((uint64) (blkno - prevblk) << OFFSET_BITS) |
+						Min(part, OFFSET_INLINE_MAX)) ||
+			(part >= OFFSET_INLINE_MAX &&
+			 !put_varint(&pos, end, part - OFFSET_INLINE_MAX)))
+			return -1;
+	}
+	return pos - out;
+}
+
+/*
+ * Encode as many of the first ids of list (count of them, the nearest
+ * first) as fit in room bytes at out: all of them if they fit, else fewer,
+ * the farthest left out.  Returns how many; *used is set to the bytes.
+ */
+static int
+encode_candidates(const HnswCandidate *list, int count, uint8 *out,
+				  Size room, int *used)
+{
+	HnswElemId	sorted[2 * HNSW_MAX_M];
+
+	Assert(count <= 2 * HNSW_MAX_M);
+	for (int n = count; n > 0; n--)
+	{
+		int			k = 0;
+		int			bytes;
+
+		for (int i = 0; i < n; i++)
+			sorted[i] = list[i].id;
+		qsort(sorted, n, sizeof(HnswElemId), HnswElemIdCompare);
+		/* a list never names an element twice; drop repeats if it does */
+		for (int i = 0; i < n; i++)
+			if (k == 0 || sorted[k - 1] != sorted[i])
+				sorted[k++] = sorted[i];
+		bytes = encode_list(sorted, k, out, room);
+		if (bytes >= 0)
+		{
+			*used = bytes;
+			return k;
+		}
+	}
+	*used = 0;
+	return 0;
+}
+
+/* The bytes the compact list of the count ids of list takes */
+Size
+HnswCompactListSize(const HnswCandidate *list, int count)
+{
+	uint8		buf[2 * HNSW_MAX_M * 12];
+	int			used;
+
+	(void) encode_candidates(list, count, buf, sizeof(buf), &used);
+	return used;
+}
+
+/*
+ * The bytes of the header and compact list of an element of level whose
+ * list takes used bytes now: those, and room for the list to change (a
+ * later insert's link may name an element farther away), up to what
+ * MAXALIGN leaves before the value; never more than a list of slots.
+ */
+Size
+HnswCompactHeadBytes(int m, int level, Size used)
+{
+	return Min(HnswCompactListStart(level) + used + HNSW_LIST_ROOM(m),
+			   HnswSlotHeadBytes(m));
+}
+
+/* The upper tuple of element etup (invalid for level 0) */
+ItemPointerData
+HnswElementGetUpper(HnswElementTuple etup)
+{
+	ItemPointerData upper;
+
+	if (etup->level == 0 && (etup->flags & HNSW_ELEMENT_COMPACT))
+		ItemPointerSetInvalid(&upper);
+	else
+		upper = etup->upper;
+	return upper;
+}
+
+/* Set the upper tuple of etup, of a level above 0 */
 void
+HnswElementSetUpper(HnswElementTuple etup, BlockNumber blkno, OffsetNumber off)
+{
+	Assert(etup->level > 0);
+	ItemPointerSet(&etup->upper, blkno, off);
+}
+
+/*
+ * The layer-0 neighbours of etup into out (at most max), in the list's
+ * order: nearest first for a list of slots, by id for a compact one.
+ * Returns -1 if a compact list does not decode within its bytes.  With
+ * stray, the bytes of a compact list after the ones decoded are counted
+ * there unless they are all zero, as HnswSetNeighbors leaves them (the
+ * verifier checks that; a scan does not).  The caller holds a lock on the
+ * page.
+ */
+int
+HnswElementDecodeNeighbors(HnswElementTuple etup, HnswElemId *out, int max,
+						   int *stray)
+{
+	int			n = Min(etup->nneighbors, max);
+	const uint8 *pos = (const uint8 *) etup + HnswElementListStart(etup);
+	const uint8 *end = (const uint8 *) etup + etup->value_offset;
+	uint32		blkno = 0;
+	uint32		off = 0;
+
+	if (!(etup->flags & HNSW_ELEMENT_COMPACT))
+	{
+		for (int i = 0; i < n; i++)
+			out[i] = HnswElemIdFromTid(&etup->neighbors[i]);
+		return n;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		uint64		head;
+		uint64		part;
+		uint64		dblk;
+
+		if (!get_varint(&pos, end, &head))
+			return -1;
+		dblk = head >> OFFSET_BITS;
+		part = head & OFFSET_INLINE_MAX;
+		if (part == OFFSET_INLINE_MAX)
+		{
+			uint64		more;
+
+			if (!get_varint(&pos, end, &more) || more > MaxOffsetNumber)
+				return -1;
+			part += more;
+		}
+		if ((uint64) blkno + dblk > MaxBlockNumber)
+			return -1;
+		/* after the first, the same block means a greater offset */
+		if (i > 0 && dblk == 0)
+		{
+			if (part == 0)
+				return -1;
+			off += part;
+		}
+		else
+			off = part;
+		if (off == 0 || off > MaxOffsetNumber)
+			return -1;
+		blkno += dblk;
+		out[i] = ((uint64) blkno << 16) | off;
+	}
+	if (stray)
+	{
+		*stray = 0;
+		if (n == etup->nneighbors)
+			for (; pos < end; pos++)
+				*stray += (*pos != 0);
+	}
+	return n;
+}
+
+/* HnswElementDecodeNeighbors, with a list that does not decode an error */
+int
+HnswElementGetNeighbors(Relation index, HnswElementTuple etup,
+						HnswElemId *out, int max)
+{
+	int			n = HnswElementDecodeNeighbors(etup, out, max, NULL);
+
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupted", RelationGetRelationName(index)),
+				 errdetail("The neighbour list of an element does not decode."),
+				 errhint("Please REINDEX it.")));
+	return n;
+}
+
+/*
+ * Overwrite the neighbour list of layer in an element (layer 0) or its
+ * upper tuple (layers above), from a list of candidates, the nearest
+ * first.  A compact list keeps as many of them as its bytes hold: the
+ * farthest are left out if they do not all fit.  Returns how many it
+ * kept.
+ */
+int
 HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup, int layer,
 				 HnswCandidate *list, int count)
 {
 	ItemPointerData *slots;
 
+	if (layer == 0 && (etup->flags & HNSW_ELEMENT_COMPACT))
+	{
+		uint8	   *area = (uint8 *) etup + HnswElementListStart(etup);
+		Size		room = HnswElementListBytes(etup);
+		int			used;
+
+		etup->nneighbors = encode_candidates(list, count, area, room, &used);
+		memset(area + used, 0, room - used);
+		return etup->nneighbors;
+	}
 	if (layer == 0)
 	{
 		slots = etup->neighbors;
@@ -443,6 +704,7 @@ HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup, int layer,
 	for (int i = 0; i < count; i++)
 		ItemPointerSet(&slots[i], HnswElemIdGetBlock(list[i].id),
 					   HnswElemIdGetOffset(list[i].id));
+	return count;
 }
 
 /*
@@ -451,12 +713,12 @@ HnswSetNeighbors(HnswElementTuple etup, HnswUpperTuple utup, int layer,
 
 /*
  * Does a value of size bytes, with filter columns of filtersize, go out of
- * line in an index of this m?
+ * line in an element whose header and layer-0 list take headbytes?
  */
 bool
-HnswValueIsExternal(int m, Size size, Size filtersize)
+HnswValueIsExternal(Size headbytes, Size size, Size filtersize)
 {
-	return HnswElementTupleSize(m, size, filtersize) > HNSW_MAX_TUPLE_SIZE;
+	return HnswElementTupleSize(headbytes, size, filtersize) > HNSW_MAX_TUPLE_SIZE;
 }
 
 /*

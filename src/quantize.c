@@ -31,8 +31,9 @@
  * Bit codes are taken of the residual r = x - centre (the centre being the
  * mean of the build's values clamped into trimmed ranges, learned and
  * frozen as int8 ranges are) after
- * a fixed rotation R: random signs, zeros up to a power of 2, and the
- * normalised Walsh-Hadamard transform.  R spreads r's length over every
+ * a fixed rotation R: random signs, zeros up to a multiple of 8, and the
+ * normalised Walsh-Hadamard transform (see rotate; format 5's codes were
+ * padded to a power of 2).  R spreads r's length over every
  * dimension, so that keeping only the signs loses little of it.  A code
  * holds the signs of R r and two terms (HnswBitCodeHeader): |r| and the
  * ratio |r| / |R r|_1, whose product is the factor |r|^2 / |R r|_1.  For
@@ -174,10 +175,10 @@ HnswIsCode(Datum d)
 	int32		marker = ((HnswCodeData *) DatumGetPointer(d))->marker;
 
 	return marker == HNSW_CODE_INT8 || marker == HNSW_CODE_HALF ||
-		marker == HNSW_CODE_BIT;
+		HnswIsBitMarker(marker);
 }
 
-/* The marker of a storage's codes */
+/* The marker of a storage's codes, as format 6 writes them */
 int32
 HnswCodeMarker(int storage)
 {
@@ -190,6 +191,18 @@ HnswCodeMarker(int storage)
 		default:
 			return HNSW_CODE_INT8;
 	}
+}
+
+/*
+ * The marker of the codes of the index whose metapage is meta: bit codes
+ * were rotated over a power of 2 of dimensions before format 6
+ */
+int32
+HnswMetaCodeMarker(const HnswMetaPageData *meta)
+{
+	if (meta->storage == HNSW_STORAGE_BIT && meta->version < 6)
+		return HNSW_CODE_BIT_POW2;
+	return HnswCodeMarker(meta->storage);
 }
 
 /* Ranges being learned: lo[] the minima, step[] the maxima so far */
@@ -300,6 +313,7 @@ new_quantizer(int storage, int dimensions)
 	HnswQuantizer *q = palloc0(sizeof(HnswQuantizer));
 
 	q->storage = storage;
+	q->marker = HnswCodeMarker(storage);
 	q->dimensions = dimensions;
 	q->decoded = palloc(sizeof(float) * dimensions);
 	q->narrowed = palloc(sizeof(float) * dimensions);
@@ -361,17 +375,22 @@ HnswCentreFinish(const double *sums, int dimensions, int64 count)
 	return r;
 }
 
-/* A quantizer of bit codes around the frozen centre (copied) */
+/*
+ * A quantizer of bit codes around the frozen centre (copied), whose codes
+ * have the given marker: HNSW_CODE_BIT, or HNSW_CODE_BIT_POW2 in an index
+ * of format 5
+ */
 HnswQuantizer *
-HnswBitQuantizer(const HnswRangesData *centre)
+HnswBitQuantizer(const HnswRangesData *centre, int32 marker)
 {
 	int			n = centre->dimensions;
 	HnswQuantizer *q = new_quantizer(HNSW_STORAGE_BIT, n);
 
+	q->marker = marker;
 	q->lo = palloc(sizeof(float) * n);
 	memcpy(q->lo, centre->values, sizeof(float) * n);
 	q->query = palloc(sizeof(float) * n);
-	q->length = HnswBitCodeLength(n);
+	q->length = HnswBitCodeLength(marker, n);
 	q->rotated = palloc(sizeof(float) * q->length);
 	q->shifted = palloc(sizeof(float) * q->length);
 	q->scratch = palloc(sizeof(double) * q->length);
@@ -394,52 +413,101 @@ walsh_hadamard(double *x, int len)
 			}
 }
 
-/* The random sign of dimension i: a fixed hash, so every index rotates alike */
-#define DIMENSION_FLIPPED(i)	((hash_uint32((uint32) (i)) & 1) != 0)
+/*
+ * The random sign of dimension i in pass p of the rotation: a fixed hash,
+ * so every index rotates alike
+ */
+#define DIMENSION_FLIPPED(p, i) \
+	((hash_uint32((uint32) (i) + (uint32) (p) * 0x9E3779B9U) & 1) != 0)
+
+/* Flip the signs of pass p of x's len values */
+static void
+flip(double *x, int p, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (DIMENSION_FLIPPED(p, i))
+			x[i] = -x[i];
+}
+
+/* The normalised Walsh-Hadamard transform of x (len, a power of 2) */
+static void
+hadamard(double *x, int len)
+{
+	double		scale = 1.0 / sqrt((double) len);
+
+	walsh_hadamard(x, len);
+	for (int i = 0; i < len; i++)
+		x[i] *= scale;
+}
 
 /*
- * out = R x: x (n values, widened to len, a power of 2, by zeros) with its
- * dimensions' random signs, then the normalised Walsh-Hadamard transform
+ * out = R x: x (n values, widened to len by zeros) with its dimensions'
+ * random signs, then the normalised Walsh-Hadamard transform.  When len is
+ * not a power of 2 (format 6's codes: len is n rounded up to 8), the
+ * transform is of the first p values, p the largest power of 2 below len;
+ * then, after other random signs, of the last p, and after a third set of
+ * signs, of the first p again, so that every value of R x takes in every
+ * value of x.  Each step is orthogonal, and so is R.
  */
 static void
 rotate(const double *x, int n, int len, double *out)
 {
-	double		scale = 1.0 / sqrt((double) len);
+	int			p = (int) pg_prevpower2_32((uint32) len);
 
 	for (int i = 0; i < len; i++)
-		out[i] = i >= n ? 0.0 : DIMENSION_FLIPPED(i) ? -x[i] : x[i];
-	walsh_hadamard(out, len);
-	for (int i = 0; i < len; i++)
-		out[i] *= scale;
+		out[i] = i >= n ? 0.0 : x[i];
+	flip(out, 0, len);
+	hadamard(out, p);
+	if (p < len)
+	{
+		flip(out, 1, len);
+		hadamard(out + len - p, p);
+		flip(out, 2, len);
+		hadamard(out, p);
+	}
 }
 
 /*
- * x = R^-1 y, y of len values in place (R is orthogonal and its transform
- * symmetric: the transform again, then the signs); the first n are x
+ * x = R^-1 y, y of len values in place (the steps of rotate undone in
+ * reverse: each transform and each flip is its own inverse); the first n
+ * are x
  */
 static void
 unrotate(double *y, int n, int len)
 {
-	double		scale = 1.0 / sqrt((double) len);
+	int			p = (int) pg_prevpower2_32((uint32) len);
 
-	walsh_hadamard(y, len);
-	for (int i = 0; i < n; i++)
-		y[i] *= DIMENSION_FLIPPED(i) ? -scale : scale;
+	if (p < len)
+	{
+		hadamard(y, p);
+		flip(y, 2, len);
+		hadamard(y + len - p, p);
+		flip(y, 1, len);
+	}
+	hadamard(y, p);
+	flip(y, 0, len);
 }
 
 /* The halves of a half code */
 #define HALVES(c)	((const uint16 *) (c)->code)
 
-/* The bits of a bit code */
-#define BITS(c)		((c)->code + sizeof(HnswBitCodeHeader))
+/* The bits of a bit code (format 5's have their terms ahead of them) */
+#define BITS(c)		((c)->code + \
+					 ((c)->marker == HNSW_CODE_BIT_POW2 ? sizeof(HnswBitCodeHeader) : 0))
 
-/* The terms of a bit code */
+/* The terms of a bit code: see HnswCodeData */
 static inline HnswBitCodeHeader
 bit_header(const HnswCodeData *c)
 {
 	HnswBitCodeHeader h;
 
-	memcpy(&h, c->code, sizeof(h));
+	if (c->marker == HNSW_CODE_BIT_POW2)
+		memcpy(&h, c->code, sizeof(h));
+	else
+	{
+		h.residual_norm = c->error_l2;
+		h.ratio = c->error_l1;
+	}
 	return h;
 }
 
@@ -469,10 +537,18 @@ encode_bits(HnswQuantizer *q, const float *x, int n, HnswCodeData *c)
 	pfree(r);
 	h.residual_norm = (float) Min(sqrt(sq), (double) FLT_MAX);
 	h.ratio = l1 > 0 ? (float) (sqrt(sq) / l1) : 0.0f;
-	memcpy(c->code, &h, sizeof(h));
 	c->norm = (float) sqrt(norm);
-	c->error_l2 = INFINITY;
-	c->error_l1 = INFINITY;
+	if (c->marker == HNSW_CODE_BIT_POW2)
+	{
+		memcpy(c->code, &h, sizeof(h));
+		c->error_l2 = INFINITY;
+		c->error_l1 = INFINITY;
+	}
+	else
+	{
+		c->error_l2 = h.residual_norm;
+		c->error_l1 = h.ratio;
+	}
 }
 
 /* d as a float no smaller than d */
@@ -496,7 +572,7 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 	int			n = q->dimensions;
 	const float *x = value_floats(value, q->narrowed, n);
 	const double *x8 = value_doubles(value);
-	int32		marker = HnswCodeMarker(q->storage);
+	int32		marker = q->marker;
 	HnswCodeData *c = palloc0(HnswCodeSize(marker, n));
 	double		norm = 0,
 				error_sq = 0,
@@ -506,7 +582,7 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 	c->marker = marker;
 	c->dimensions = n;
 	c->full = *full;
-	if (marker == HNSW_CODE_BIT)
+	if (HnswIsBitMarker(marker))
 	{
 		encode_bits(q, x, n, c);
 		return PointerGetDatum(c);
@@ -551,7 +627,7 @@ HnswEncode(HnswQuantizer *q, Datum value, const HnswExternalValue *full)
 static const float *
 decode(HnswQuantizer *q, const HnswCodeData *c)
 {
-	if (c->marker == HNSW_CODE_BIT)
+	if (HnswIsBitMarker(c->marker))
 	{
 		double		a = bit_header(c).residual_norm / sqrt((double) q->length);
 
@@ -617,7 +693,8 @@ HnswLoadQuantizer(Relation index)
 								meta.storage == HNSW_STORAGE_BIT ?
 								"the centre of the bit codes is missing or broken" :
 								"the int8 ranges are missing or broken");
-	q = meta.storage == HNSW_STORAGE_BIT ? HnswBitQuantizer(r) : HnswMakeQuantizer(r);
+	q = meta.storage == HNSW_STORAGE_BIT ?
+		HnswBitQuantizer(r, HnswMetaCodeMarker(&meta)) : HnswMakeQuantizer(r);
 	pfree(r);
 	return q;
 }
@@ -788,9 +865,9 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b, double limit)
 	else
 		x = value_floats(a, q->narrowed, n);
 
-	if (c->marker != HnswCodeMarker(q->storage))
+	if (c->marker != q->marker)
 		code_of_another_kind(dist);
-	if (c->marker == HNSW_CODE_BIT)
+	if (HnswIsBitMarker(c->marker))
 		return bit_distance(dist, q, x, c);
 	bounded = HnswKernelLimit(dist->kernel, limit, &bound);
 #define DOT(x) (c->marker == HNSW_CODE_HALF ? \
@@ -865,6 +942,9 @@ HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
 	double		margin = Max(1e-4, (double) c->dimensions * FLT_EPSILON);
 	double		bound;
 
+	/* a bit code's estimate bounds nothing */
+	if (HnswIsBitMarker(c->marker))
+		return -INFINITY;
 	switch (dist->kernel)
 	{
 		case HNSW_KERNEL_L2:

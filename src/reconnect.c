@@ -132,34 +132,46 @@ relink(Walk *walk, HnswElemId entry, int entry_level, int k)
 		for (int j = 0; j < nseen; j++)
 			if (seen[j] == id)
 				return true;
-		if (nseen < max)
-			slot = nseen;
-		else
-		{
-			/* the link to the element with the most other in-links */
-			for (int j = 0; j < nseen; j++)
-			{
-				int			v = position(walk, seen[j]);
 
-				if (v >= 0 && walk->indegree[v] >= 2 &&
-					(victim < 0 || walk->indegree[v] > walk->indegree[victim]))
-				{
-					victim = v;
-					slot = j;
-				}
-			}
-			if (victim < 0)
-				continue;
-		}
-		for (int j = 0; j < nseen; j++)
-			list[j].id = seen[j];
-		list[slot].id = id;
-		if (graph->replace(graph, target, seen, nseen, list, Max(nseen, slot + 1)))
+		/*
+		 * Appended if the list has room; else, or if the list's bytes have no
+		 * room (a compact list: replace takes a list whole or not at all), in
+		 * place of the link to the element with the most other in-links
+		 */
+		for (int attempt = 0; attempt < 2; attempt++)
 		{
+			slot = -1;
+			victim = -1;
+			if (attempt == 0 && nseen < max)
+				slot = nseen;
+			else
+			{
+				for (int j = 0; j < nseen; j++)
+				{
+					int			v = position(walk, seen[j]);
+
+					if (v >= 0 && walk->indegree[v] >= 2 &&
+						(victim < 0 || walk->indegree[v] > walk->indegree[victim]))
+					{
+						victim = v;
+						slot = j;
+					}
+				}
+				if (victim < 0)
+					break;
+			}
+			for (int j = 0; j < nseen; j++)
+				list[j].id = seen[j];
+			list[slot].id = id;
+			if (graph->replace(graph, target, seen, nseen, list, Max(nseen, slot + 1)))
+			{
+				if (victim >= 0)
+					walk->indegree[victim]--;
+				walk->indegree[k]++;
+				return true;
+			}
 			if (victim >= 0)
-				walk->indegree[victim]--;
-			walk->indegree[k]++;
-			return true;
+				break;
 		}
 	}
 	return false;

@@ -254,7 +254,7 @@ repair_list(HnswVacuumState *vs, HnswElemId id, ItemPointer upper,
 		nlist = HnswPruneNeighbors(vs->graph, value, pool, npool, NULL, max,
 								   list);
 		done = HnswReplaceNeighbors(vs->index, id, upper, layer, seen, nseen,
-									list, nlist, true);
+									list, nlist, NULL, false, true);
 	}
 	if (!done)
 		HnswDropNeighbors(vs->index, id, upper, layer, drop_deleted, vs);
@@ -329,7 +329,7 @@ repair_graph(HnswVacuumState *vs)
 			}
 			old_cxt = MemoryContextSwitchTo(vs->tmp_cxt);
 			level = etup->level;
-			upper = etup->upper;
+			upper = HnswElementGetUpper(etup);
 			value = PointerGetDatum(HnswCopyElementValue(vs->index, etup));
 			stale_links = links_name_deleted(vs, etup);
 			UnlockReleaseBuffer(buf);

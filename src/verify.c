@@ -179,13 +179,19 @@ value_links_ok(HnswVerifyState *vs, HnswElementTuple etup, Size len)
 	return true;
 }
 
-/* Copy a neighbour list into memory, checking its length */
+/*
+ * Copy a neighbour list into memory, checking its length: that of an
+ * upper tuple (slots, count of them), or etup's layer-0 list
+ */
 static void
 keep_list(HnswVerifyState *vs, HnswVerifyElement *e, int layer,
-		  ItemPointerData *slots, int count, BlockNumber blkno, int off)
+		  HnswElementTuple etup, ItemPointerData *slots, int count,
+		  BlockNumber blkno, int off)
 {
 	int			max = HnswMaxNeighbors(vs->meta.m, layer);
 
+	if (etup)
+		count = etup->nneighbors;
 	if (count > max)
 	{
 		report(vs, blkno, off, "layer %d holds %d neighbours, more than %d",
@@ -194,7 +200,22 @@ keep_list(HnswVerifyState *vs, HnswVerifyElement *e, int layer,
 	}
 	e->counts[layer] = count;
 	e->neighbors[layer] = palloc(sizeof(HnswElemId) * Max(count, 1));
-	for (int i = 0; i < count; i++)
+	if (etup)
+	{
+		int			stray = 0;
+
+		if (HnswElementDecodeNeighbors(etup, e->neighbors[layer], count,
+									   &stray) < 0)
+		{
+			report(vs, blkno, off, "layer-0 list does not decode in its %d bytes",
+				   (int) HnswElementListBytes(etup));
+			e->counts[layer] = 0;
+		}
+		else if (stray > 0)
+			report(vs, blkno, off, "layer-0 list has %d nonzero bytes after its last neighbour",
+				   stray);
+	}
+	for (int i = 0; !etup && i < count; i++)
 		e->neighbors[layer][i] = HnswElemIdFromTid(&slots[i]);
 }
 
@@ -249,7 +270,7 @@ check_code(HnswVerifyState *vs, Datum value, BlockNumber blkno,
 		return;
 	c = (const HnswCodeData *) DatumGetPointer(value);
 	if (!HnswMetaHasCodes(&vs->meta) ||
-		c->marker != HnswCodeMarker(vs->meta.storage))
+		c->marker != HnswMetaCodeMarker(&vs->meta))
 	{
 		report(vs, blkno, off, "a code of another kind than the index's storage");
 		return;
@@ -265,12 +286,37 @@ check_code(HnswVerifyState *vs, Datum value, BlockNumber blkno,
 		report(vs, blkno, off, "the value its code leads to is malformed");
 	else
 	{
+		const HnswCodeData *again;
+
 		q = HnswGetQuantizer(&vs->dist);
-		if (memcmp(((HnswCodeData *) DatumGetPointer(HnswEncode(q, PointerGetDatum(full), &c->full)))->code,
-				   c->code, HnswCodeSize(c->marker, c->dimensions) - offsetof(HnswCodeData, code)) != 0)
+		again = (const HnswCodeData *)
+			DatumGetPointer(HnswEncode(q, PointerGetDatum(full), &c->full));
+
+		/* the code's bytes, and its terms (a bit code's are in error_*) */
+		if (memcmp(again->code, c->code,
+				   HnswCodeSize(c->marker, c->dimensions) - offsetof(HnswCodeData, code)) != 0 ||
+			memcmp(&again->norm, &c->norm, sizeof(float4) * 3) != 0)
 			report(vs, blkno, off, "its code does not match its value");
 	}
 	pfree(full);
+}
+
+/*
+ * Has etup's layer-0 list the bytes its form gives it: a list of slots
+ * exactly HnswSlotListBytes, a compact one no more than that and up to a
+ * MAXALIGN'd value?  (Only format 6 writes compact lists, but they are
+ * read whatever the metapage says.)
+ */
+static bool
+list_bytes_valid(HnswVerifyState *vs, HnswElementTuple etup)
+{
+	Size		slots = HnswElementTupleValueOffset(HnswSlotHeadBytes(vs->meta.m));
+
+	if (!(etup->flags & HNSW_ELEMENT_COMPACT))
+		return etup->value_offset == slots;
+	return etup->value_offset <= slots &&
+		etup->value_offset >= HnswElementListStart(etup) &&
+		etup->value_offset == MAXALIGN(etup->value_offset);
 }
 
 /*
@@ -286,7 +332,7 @@ check_element_tuple(HnswVerifyState *vs, HnswElementTuple etup, Size len,
 	bool		well_formed;
 
 	if (len < HNSW_ELEMENT_HEADER_SIZE ||
-		etup->value_offset != HnswElementTupleValueOffset(vs->meta.m) ||
+		!list_bytes_valid(vs, etup) ||
 		etup->value_offset + VARHDRSZ > len ||
 		etup->value_offset + VARSIZE_ANY(HnswElementTupleGetValue(etup)) > len ||
 		etup->level >= vs->meta.max_layers)
@@ -365,7 +411,7 @@ remember_element(HnswVerifyState *vs, HnswElementTuple etup, Size len,
 		HnswElementTupleFilterFits(etup, len))
 		e->filter_hash = hash_bytes((unsigned char *) HnswElementTupleGetFilter(etup),
 									IndexTupleSize(HnswElementTupleGetFilter(etup)));
-	keep_list(vs, e, 0, etup->neighbors, etup->nneighbors, blkno, off);
+	keep_list(vs, e, 0, etup, NULL, 0, blkno, off);
 	return e;
 }
 
@@ -377,7 +423,7 @@ static void
 collect_upper_lists(HnswVerifyState *vs, HnswVerifyElement *e, HnswElementTuple etup,
 					Buffer buf, BlockNumber blkno, OffsetNumber off)
 {
-	ItemPointerData upper = etup->upper;
+	ItemPointerData upper = HnswElementGetUpper(etup);
 	BlockNumber ublk = ItemPointerGetBlockNumberNoCheck(&upper);
 	OffsetNumber uoff = ItemPointerGetOffsetNumberNoCheck(&upper);
 	Buffer		ubuf = buf;
@@ -409,7 +455,7 @@ collect_upper_lists(HnswVerifyState *vs, HnswVerifyElement *e, HnswElementTuple 
 			   ublk, uoff);
 	else
 		for (int l = 1; l <= etup->level; l++)
-			keep_list(vs, e, l, HnswUpperTupleList(utup, l),
+			keep_list(vs, e, l, NULL, HnswUpperTupleList(utup, l),
 					  utup->counts[l - 1], blkno, off);
 	if (ubuf != buf)
 		UnlockReleaseBuffer(ubuf);

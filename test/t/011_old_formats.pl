@@ -4,7 +4,8 @@
 # earlier on-disk format, the commit that introduced it is taken from the
 # repository's history (git archive), built and installed into a copy of
 # this server's installation; a cluster of that installation builds
-# indexes (plain, and with a filter column where the format has one),
+# indexes (plain, with a filter column where the format has one, and of
+# storage bit and int8 from format 5 on),
 # inserts into them, deletes and vacuums, and records the answers of a set
 # of queries.  The cluster is then started by the current build: without a
 # REINDEX, the same queries give the same rows in the same order (plans
@@ -32,12 +33,15 @@ my ($major) = `$pg_config --version` =~ /PostgreSQL (\d+)/;
 plan skip_all => "the old formats' commits build against PostgreSQL 15 only (this is $major)"
   unless $major == 15;
 
-# commit that introduced each format, and the extension version it installs
+# commit that introduced each format (for format 5, the last commit that
+# wrote it, which has storage bit too), and the extension version it
+# installs
 my @formats = (
 	[ 1, 'e38c3e8', '0.1.0' ],
 	[ 2, 'eb62328', '0.2.0' ],
 	[ 3, '76dcfa9', '0.3.0' ],
-	[ 4, '151b19f', '0.3.0' ],);
+	[ 4, '151b19f', '0.3.0' ],
+	[ 5, '77c95f2', '0.4.0' ],);
 
 my @missing = grep { system("git -c safe.directory='*' -C '$repo' cat-file -e $_->[1]^{commit} 2>/dev/null") != 0 } @formats;
 plan skip_all => 'the repository lacks the old formats\' commits (a shallow clone?)' if @missing;
@@ -92,8 +96,33 @@ foreach my $format (@formats)
 		DELETE FROM items WHERE id % 7 = 0;
 		VACUUM items;
 	});
+	# format 5: coded storage too (bit codes were rotated over a power of 2
+	# of dimensions before format 6), each index on a table of its own
+	my @coded = $version >= 5 ? ('bit', 'int8') : ();
+	foreach my $storage (@coded)
+	{
+		$old->safe_psql('postgres', qq{
+			CREATE TABLE coded_$storage (id int PRIMARY KEY, v real[]);
+			INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 2 - 1 + 0 * i)::real FROM generate_series(1, 20))
+				FROM generate_series(1, 1500) i;
+			CREATE INDEX coded_${storage}_idx ON coded_$storage USING hnsw (v) WITH (storage = $storage);
+			INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 2 - 1 + 0 * i)::real FROM generate_series(1, 20))
+				FROM generate_series(1501, 1700) i;
+		});
+	}
+	my $coded_queries = sub {
+		my ($storage) = @_;
+		return qq{
+			SET enable_seqscan = off;
+			SELECT string_agg(ids, ' ' ORDER BY q) FROM (
+				SELECT q, (SELECT string_agg(id::text || ':' || round((v <-> (SELECT v FROM coded_$storage WHERE id = q * 37))::numeric, 4), ',')
+					FROM (SELECT id, v FROM coded_$storage ORDER BY v <-> (SELECT v FROM coded_$storage WHERE id = q * 37) LIMIT 5) s) AS ids
+				FROM generate_series(1, 40) q) t;
+		};
+	};
 	my @before = ($old->safe_psql('postgres', $queries));
 	push @before, $old->safe_psql('postgres', $filtered) if $filter_column;
+	push @before, map { $old->safe_psql('postgres', $coded_queries->($_)) } @coded;
 	like($old->safe_psql('postgres', $plan), qr/Index Scan using items_v_idx/,
 		"format $version ($commit): the old build answers with its index");
 	is($old->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'hnsw'"),
@@ -109,6 +138,7 @@ foreach my $format (@formats)
 		"format $version: the current build plans the old index");
 	my @after = ($new->safe_psql('postgres', $queries));
 	push @after, $new->safe_psql('postgres', $filtered) if $filter_column;
+	push @after, map { $new->safe_psql('postgres', $coded_queries->($_)) } @coded;
 	is_deeply(\@after, \@before, "format $version: the same rows in the same order as the old build gave");
 
 	# the extension's SQL brought up to date (0.1.0 had no inspection
@@ -130,6 +160,23 @@ foreach my $format (@formats)
 		DELETE FROM items WHERE id % 11 = 0;
 		VACUUM items;
 	});
+	foreach my $storage (@coded)
+	{
+		$new->safe_psql('postgres', qq{
+			INSERT INTO coded_$storage SELECT i, ARRAY(SELECT (random() * 2 - 1 + 0 * i)::real FROM generate_series(1, 20))
+				FROM generate_series(1701, 1900) i;
+			DELETE FROM coded_$storage WHERE id % 13 = 0;
+			VACUUM coded_$storage;
+		});
+		is($new->safe_psql('postgres', "SELECT count(*) FROM hnsw_verify('coded_${storage}_idx')"),
+			'0', "format $version: storage $storage verifies clean after inserts, deletes and VACUUM");
+		cmp_ok($new->safe_psql('postgres', qq{
+			SET enable_seqscan = off;
+			SET hnsw.ef_search = 100;
+			SELECT count(*) FROM coded_$storage i
+			WHERE i.id <> (SELECT j.id FROM coded_$storage j ORDER BY j.v <-> i.v LIMIT 1)}),
+			'<=', 2, "format $version: storage $storage: the live rows are found by their own vectors");
+	}
 	my @indexes = ('items_v_idx', $filter_column ? ('items_vg_idx') : ());
 	foreach my $index (@indexes)
 	{
