@@ -354,12 +354,14 @@ typedef HnswElementTupleData *HnswElementTuple;
 /*
  * The room a compact list is given beyond the bytes it takes when its
  * element is written (HnswCompactHeadBytes), a byte for every four
- * neighbours but at least 4 (one id far away takes about so many more than
- * a near one), and what MAXALIGN leaves before the value: for a later
- * insert's link to an element farther away than the one it replaces.  A
+ * neighbours but at least 8 (an id far away takes about 3 or 4 more than
+ * a near one), and what MAXALIGN leaves before the value: for later
+ * inserts' links to elements farther away than the ones they replace.  A
  * list out of bytes is full, as one of 2 * m neighbours is (HnswAddLink).
+ * With 4 bytes at m = 8, lists lost neighbours round after round under
+ * churn (TAP 008; bench/RESULTS.md).
  */
-#define HNSW_LIST_ROOM(m)			((Size) Max((m) / 2, 4))
+#define HNSW_LIST_ROOM(m)			((Size) Max((m) / 2, 8))
 
 /*
  * What a build assumes a compact list takes before it knows where the

@@ -101,16 +101,28 @@ lock_if_room(Relation index, BlockNumber blkno, Size size, bool *fresh)
 
 /*
  * Find a page with room for size bytes (line pointers included) and return
- * it exclusively locked; *fresh says it needs initialising.  Space freed by
- * VACUUM comes from the free space map; otherwise new elements go to the
- * last page, and when that is full the index grows by a page.
+ * it exclusively locked; *fresh says it needs initialising.  The page of
+ * near (the new element's nearest neighbour, if valid) comes first when the
+ * free space map says it has the room: an element beside its neighbours
+ * makes their lists' compact ids small and a search's reads few.  Else
+ * space freed by VACUUM comes from the free space map; otherwise new
+ * elements go to the last page, and when that is full the index grows by a
+ * page.
  */
 static Buffer
-page_with_room(Relation index, Size size, bool *fresh)
+page_with_room(Relation index, Size size, BlockNumber near, bool *fresh)
 {
-	BlockNumber blkno = GetPageWithFreeSpace(index, size);
+	BlockNumber blkno;
 	Buffer		buf;
 
+	if (near != InvalidBlockNumber && near != HNSW_METAPAGE_BLKNO &&
+		GetRecordedFreeSpace(index, near) >= size)
+	{
+		buf = lock_if_room(index, near, size, fresh);
+		if (BufferIsValid(buf))
+			return buf;
+	}
+	blkno = GetPageWithFreeSpace(index, size);
 	if (blkno != InvalidBlockNumber)
 	{
 		buf = lock_if_room(index, blkno, size, fresh);
@@ -165,7 +177,8 @@ HnswWriteChunks(Relation index, Datum value, HnswExternalValue *ext, bool wal)
 											   i == nchunks - 1 ? NULL : &next,
 											   (char *) v + start, len);
 		bool		fresh;
-		Buffer		buf = page_with_room(index, tuple_size + sizeof(ItemIdData), &fresh);
+		Buffer		buf = page_with_room(index, tuple_size + sizeof(ItemIdData),
+										 InvalidBlockNumber, &fresh);
 		HnswPageEdit edit;
 		Page		page;
 		OffsetNumber off;
@@ -186,15 +199,15 @@ HnswWriteChunks(Relation index, Datum value, HnswExternalValue *ext, bool wal)
 }
 
 /*
- * Write a new element (and its upper tuple, for level > 0) to a page, and
- * make it the entry point if new_entry.  directory, if not NULL, is its
- * filter columns, which go into the filter directory in the same WAL
- * record.  Returns its id.
+ * Write a new element (and its upper tuple, for level > 0) to a page, that
+ * of block near if it has room, and make it the entry point if new_entry.
+ * directory, if not NULL, is its filter columns, which go into the filter
+ * directory in the same WAL record.  Returns its id.
  */
 static HnswElemId
 write_element(Relation index, HnswElementTuple etup, Size esize,
 			  HnswUpperTuple utup, Size usize, bool new_entry,
-			  IndexTuple directory, bool wal)
+			  IndexTuple directory, BlockNumber near, bool wal)
 {
 	Buffer		dirbuf = InvalidBuffer;
 	Size		together = esize + sizeof(ItemIdData) +
@@ -211,9 +224,9 @@ write_element(Relation index, HnswElementTuple etup, Size esize,
 	BlockNumber blkno;
 
 	if (together <= HNSW_MAX_TUPLE_SIZE + sizeof(ItemIdData))
-		buf = page_with_room(index, together, &fresh);
+		buf = page_with_room(index, together, near, &fresh);
 	else
-		buf = page_with_room(index, esize + sizeof(ItemIdData), &fresh);
+		buf = page_with_room(index, esize + sizeof(ItemIdData), near, &fresh);
 	blkno = BufferGetBlockNumber(buf);
 	/* then the directory's last page: see the locking notes above */
 	if (directory)
@@ -466,7 +479,9 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	}
 	id = write_element(index, etup, esize, utup, usize,
 					   level > meta.entry_level,
-					   (meta.flags & HNSW_META_DIRECTORY) ? filter : NULL, wal);
+					   (meta.flags & HNSW_META_DIRECTORY) ? filter : NULL,
+					   counts[0] > 0 ? HnswElemIdGetBlock(lists[0][0].id) :
+					   InvalidBlockNumber, wal);
 
 	HnswPausePoint("insert_before_link_back");
 	link_back(index, graph, id, Min(level, meta.entry_level), meta.m,
