@@ -114,8 +114,16 @@ relink(Walk *walk, HnswElemId entry, int entry_level, int k)
 		if (lists[0][i].id != id)
 			lists[0][n++] = lists[0][i];
 
+	/*
+	 * An element whose list has emptied gets the neighbours found, nearest
+	 * first, as many as its list's bytes hold (replace takes a list whole)
+	 */
 	if (n > 0 && graph->neighbors(graph, id, 0, seen) == 0)
-		graph->replace(graph, id, seen, 0, lists[0], n);
+	{
+		for (int take = n; take > 0; take--)
+			if (graph->replace(graph, id, seen, 0, lists[0], take))
+				break;
+	}
 
 	for (int i = 0; i < n; i++)
 	{
