@@ -96,6 +96,8 @@ HnswInitDistance(HnswDistance *dist, Relation index)
 	dist->index = index;
 	dist->cxt = CurrentMemoryContext;
 	dist->quantizer = NULL;
+	dist->walk_query = (Datum) 0;
+	dist->walk_ready = false;
 }
 
 /*

@@ -141,6 +141,18 @@ typedef struct HnswQuantizer
 	double		shifted_sq;		/* |query - centre|^2 */
 	double		query_centre;	/* query . centre */
 	double		query_norm;		/* |query| */
+
+	/*
+	 * int8: the walk's query (HnswSetWalkQuery) in the units of the codes,
+	 * u[i] = query[i] * step[i] as walk_units[i] * walk_unit, and its sums
+	 * (see walk_distance)
+	 */
+	int16	   *walk_units;
+	double		walk_unit;
+	double		walk_lo_dot;	/* query . lo */
+	double		walk_sq;		/* |query|^2 */
+	double		walk_norm;		/* |query| */
+	double		walk_error;		/* a dot product is off by at most so much */
 } HnswQuantizer;
 
 typedef struct HnswDistance
@@ -162,6 +174,13 @@ typedef struct HnswDistance
 	Relation	index;
 	MemoryContext cxt;			/* where this was set up */
 	HnswQuantizer *quantizer;
+
+	/*
+	 * The query a search walks with (HnswSetWalkQuery), whose int8 distances
+	 * take a faster way; walk_ready once the quantizer has prepared it
+	 */
+	Datum		walk_query;
+	bool		walk_ready;
 } HnswDistance;
 
 /*
@@ -416,6 +435,7 @@ extern HnswQuantizer *HnswLoadQuantizer(Relation index);
 extern HnswQuantizer *HnswGetQuantizer(HnswDistance *dist);
 extern Datum HnswEncode(HnswQuantizer *q, Datum value,
 						const HnswExternalValue *full);
+extern void HnswSetWalkQuery(HnswDistance *dist, Datum query);
 extern double HnswCodeDistance(HnswDistance *dist, Datum a, Datum b,
 							   double limit);
 extern bool HnswCodeIsWellFormed(Datum value, uint32 dimensions);

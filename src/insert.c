@@ -426,6 +426,7 @@ HnswInsertValue(Relation index, HnswDistance *dist, Datum value,
 	walk_value = value;
 	if (dist->float8_values && HnswMetaHasCodes(&meta))
 		walk_value = HnswNarrowValue(HnswGetQuantizer(dist), value, NULL, NULL, NULL);
+	HnswSetWalkQuery(dist, walk_value);
 	find_neighbors(index, graph, walk_value, level, &meta, lists, counts,
 				   &pool, &npool);
 	HnswPausePoint("insert_before_write");

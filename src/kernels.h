@@ -55,6 +55,13 @@ typedef struct HnswKernelTable
 									   const float *step, const uint8 *c, int n);
 	float		(*int8_l1) (const float *q, const float *lo,
 							const float *step, const uint8 *c, int n);
+
+	/*
+	 * A query scaled to int16 units u against an int8 code c: the sum of u[i] *
+	 * c[i], exact (a walk's distances from the sums of its query, see
+	 * quantize.c)
+	 */
+	int64		(*int8_dot_units) (const int16 *u, const uint8 *c, int n);
 	/* int8_l2_squared and int8_l1 bounded as l2_squared_within is */
 	float		(*int8_l2_squared_within) (const float *q, const float *lo,
 										   const float *step, const uint8 *c,

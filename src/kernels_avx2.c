@@ -213,6 +213,53 @@ HNSW_AVX2_INT8_KERNEL(avx2_int8_inner_product, IP_STEP, IP_TAIL)
 HNSW_AVX2_INT8_KERNEL(avx2_int8_l1, L1_STEP, L1_TAIL)
 
 /*
+ * The exact sum of u[i] * c[i]: 32 dimensions a step, the code bytes
+ * widened to 16 bits and multiplied with VPMADDWD into pairs summed in 32
+ * bits.  A pair sums at most 2 * 255 * 32768 < 2^24, so each 32-bit lane
+ * takes 64 steps of each accumulator (2048 dimensions) before it is added
+ * into the 64-bit total, far from overflowing.
+ */
+HNSW_AVX2 static int64
+avx2_int8_dot_units(const int16 *u, const uint8 *c, int n)
+{
+	int64		total = 0;
+	int			i = 0;
+
+	while (i + 32 <= n)
+	{
+		__m256i		acc0 = _mm256_setzero_si256();
+		__m256i		acc1 = _mm256_setzero_si256();
+		int			end = Min(n, i + 2048);
+		__m256i		sum;
+		__m128i		half;
+
+		for (; i + 32 <= end; i += 32)
+		{
+			__m256i		c32 = _mm256_loadu_si256((const __m256i *) (c + i));
+
+			acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(
+															_mm256_cvtepu8_epi16(_mm256_castsi256_si128(c32)),
+															_mm256_loadu_si256((const __m256i *) (u + i))));
+			acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(
+															_mm256_cvtepu8_epi16(_mm256_extracti128_si256(c32, 1)),
+															_mm256_loadu_si256((const __m256i *) (u + i + 16))));
+		}
+		/* lanes to 64 bits, then summed */
+		sum = _mm256_add_epi64(
+							   _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(acc0)),
+												_mm256_cvtepi32_epi64(_mm256_extracti128_si256(acc0, 1))),
+							   _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(acc1)),
+												_mm256_cvtepi32_epi64(_mm256_extracti128_si256(acc1, 1))));
+		half = _mm_add_epi64(_mm256_castsi256_si128(sum),
+							 _mm256_extracti128_si256(sum, 1));
+		total += _mm_cvtsi128_si64(half) + _mm_extract_epi64(half, 1);
+	}
+	for (; i < n; i++)
+		total += (int32) u[i] * c[i];
+	return total;
+}
+
+/*
  * The half kernels: 16 dimensions at a time into two accumulators, widened
  * to floats by F16C's VCVTPH2PS, then as the float kernels
  */
@@ -290,6 +337,7 @@ const HnswKernelTable hnsw_avx2_kernels = {
 	avx2_int8_l2_squared,
 	avx2_int8_inner_product,
 	avx2_int8_l1,
+	avx2_int8_dot_units,
 	avx2_int8_l2_squared_within,
 	avx2_int8_l1_within,
 	avx2_half_l2_squared,

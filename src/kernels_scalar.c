@@ -118,6 +118,16 @@ HNSW_SCALAR_INT8_KERNEL(scalar_int8_l2_squared, (q[i] - x) * (q[i] - x))
 HNSW_SCALAR_INT8_KERNEL(scalar_int8_inner_product, q[i] * x)
 HNSW_SCALAR_INT8_KERNEL(scalar_int8_l1, fabsf(q[i] - x))
 
+static int64
+scalar_int8_dot_units(const int16 *u, const uint8 *c, int n)
+{
+	int64		sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += (int32) u[i] * c[i];
+	return sum;
+}
+
 /* The half kernels: each value widened, then the float kernel's term */
 #define HNSW_SCALAR_HALF_KERNEL(name, term) \
 static inline float \
@@ -169,6 +179,7 @@ const HnswKernelTable hnsw_scalar_kernels = {
 	scalar_int8_l2_squared,
 	scalar_int8_inner_product,
 	scalar_int8_l1,
+	scalar_int8_dot_units,
 	scalar_int8_l2_squared_within,
 	scalar_int8_l1_within,
 	scalar_half_l2_squared,

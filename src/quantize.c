@@ -11,7 +11,11 @@
  * an element is computed on the element's decoded vector (int8: lo[i] +
  * step[i] * code[i]; half: the halves widened) by the int8 and half
  * kernels (kernels.h), and the distance between two elements (inserts and
- * VACUUM choosing neighbours) decodes one of them first.  The candidates a
+ * VACUUM choosing neighbours) decodes one of them first.  A scan's own
+ * query (HnswSetWalkQuery) measures int8 codes a shorter way, for L2,
+ * cosine and inner product: from sums over the query taken once and one
+ * integer dot product with the code bytes (walk_distance), a little off
+ * from the distance to the decoded vector, which the scan allows for.  The candidates a
  * scan found are then ranked again by the exact distance to their values
  * (scan.c), so what a scan returns and its order are exact.  A float8[]
  * value is coded from its doubles narrowed to floats (value_floats), and
@@ -831,6 +835,95 @@ bit_distance(HnswDistance *dist, HnswQuantizer *q, const float *x,
 }
 
 /*
+ * Name the query a search walks with: its distances to int8 codes then take
+ * walk_distance's way.  Called again for each new query (a rescan may put
+ * one where the last was); query must stay valid while dist measures from
+ * it.
+ */
+void
+HnswSetWalkQuery(HnswDistance *dist, Datum query)
+{
+	dist->walk_query = query;
+	dist->walk_ready = false;
+}
+
+/*
+ * Prepare the walk's query x for walk_distance: u[i] = x[i] * step[i] in
+ * 16-bit units (the largest |u[i]| is 32767 units), x . lo, |x|^2 and |x|.
+ * Each unit rounds u[i] by at most half a unit, so a dot product with a
+ * code is off by at most half a unit times the sum of its bytes, at most
+ * 255 a dimension: walk_error.
+ */
+static void
+prepare_walk_query(HnswDistance *dist, HnswQuantizer *q, const float *x)
+{
+	int			n = q->dimensions;
+	double		largest = 0,
+				lo_dot = 0,
+				sq = 0;
+
+	if (q->walk_units == NULL)
+		q->walk_units = MemoryContextAlloc(dist->cxt, sizeof(int16) * n);
+	for (int i = 0; i < n; i++)
+	{
+		largest = Max(largest, fabs((double) x[i] * q->step[i]));
+		lo_dot += (double) x[i] * q->lo[i];
+		sq += (double) x[i] * x[i];
+	}
+	q->walk_unit = largest / 32767.0;
+	for (int i = 0; i < n; i++)
+	{
+		double		units = q->walk_unit > 0 ?
+			rint((double) x[i] * q->step[i] / q->walk_unit) : 0;
+
+		q->walk_units[i] = (int16) Max(-32767.0, Min(32767.0, units));
+	}
+	q->walk_lo_dot = lo_dot;
+	q->walk_sq = sq;
+	q->walk_norm = sqrt(sq);
+	q->walk_error = q->walk_unit * 0.5 * 255.0 * n * (1.0 + 1e-9);
+	dist->walk_ready = true;
+}
+
+/*
+ * The distance from the walk's query to the value of int8 code c, from the
+ * query's sums (prepare_walk_query) and one integer dot product: with v the
+ * decoded vector, lo + step * code, x . v = x . lo + sum(u[i] * code[i]),
+ * and |x - v|^2 = |x|^2 + |v|^2 - 2 x . v, |v| being the code's norm.  A
+ * fraction of the work of decoding every dimension (the int8 kernels), and
+ * off from that by little: HnswCodeLeastDistance allows for it.  Not L1.
+ */
+static double
+walk_distance(HnswDistance *dist, HnswQuantizer *q, const HnswCodeData *c)
+{
+	double		dot = q->walk_lo_dot + q->walk_unit *
+		(double) hnsw_kernels->int8_dot_units(q->walk_units, c->code,
+											  q->dimensions);
+	double		norm = c->norm;
+	double		d;
+
+	switch (dist->kernel)
+	{
+		case HNSW_KERNEL_L2:
+			d = sqrt(Max(0.0, q->walk_sq + norm * norm - 2.0 * dot));
+			break;
+		case HNSW_KERNEL_NEG_IP:
+			d = -dot;
+			break;
+		case HNSW_KERNEL_COSINE:
+			if (q->walk_norm == 0 || norm == 0)
+				return 1.0;
+			d = 1.0 - Max(-1.0, Min(1.0, dot / (q->walk_norm * norm)));
+			break;
+		default:
+			elog(ERROR, "walk distance of an index with kernel %d", (int) dist->kernel);
+			return 0.0;			/* keep compiler quiet */
+	}
+	/* a NaN (finite values give none) would lead the walk astray: far */
+	return isnan(d) ? INFINITY : d;
+}
+
+/*
  * The distance between a and b, either of which (or both) is a code of
  * dist's index, the other a float4[] or float8[] (narrowed first); for
  * HnswComputeDistance, and with a limit (HNSW_DISTANCE_NO_LIMIT for none)
@@ -856,6 +949,14 @@ HnswCodeDistance(HnswDistance *dist, Datum a, Datum b, double limit)
 		b = t;
 	}
 	c = (const HnswCodeData *) DatumGetPointer(b);
+	/* the walk's query and an int8 code: walk_distance */
+	if (a == dist->walk_query && c->marker == HNSW_CODE_INT8 &&
+		q->marker == HNSW_CODE_INT8 && dist->kernel != HNSW_KERNEL_L1)
+	{
+		if (!dist->walk_ready)
+			prepare_walk_query(dist, q, value_floats(a, q->narrowed, n));
+		return walk_distance(dist, q, c);
+	}
 	if (HnswIsCode(a))
 	{
 		if (((const HnswCodeData *) DatumGetPointer(a))->marker != c->marker)
@@ -945,6 +1046,39 @@ HnswCodeLeastDistance(HnswDistance *dist, const HnswCodeData *c,
 	/* a bit code's estimate bounds nothing */
 	if (HnswIsBitMarker(c->marker))
 		return -INFINITY;
+
+	/*
+	 * walk_distance's measure first comes back to the distance to the decoded
+	 * vector: its dot product is off by at most walk_error, and the rest (the
+	 * code's norm rounded to a float, the sums in doubles) by far less than
+	 * 2^-20 of the magnitudes: of (|x| + |v|)^2 for the squared L2 distance,
+	 * of |x| times |v| for the dot product.
+	 */
+	if (dist->walk_ready && c->marker == HNSW_CODE_INT8)
+	{
+		const HnswQuantizer *q = dist->quantizer;
+		double		norms = q->walk_norm + c->norm;
+
+		switch (dist->kernel)
+		{
+			case HNSW_KERNEL_L2:
+				measured = sqrt(Max(0.0, measured * measured -
+									2.0 * q->walk_error -
+									ldexp(norms * norms, -20)));
+				break;
+			case HNSW_KERNEL_NEG_IP:
+				measured -= q->walk_error +
+					ldexp(q->walk_norm * c->norm, -20);
+				break;
+			case HNSW_KERNEL_COSINE:
+				if (q->walk_norm > 0 && c->norm > 0)
+					measured -= q->walk_error / (q->walk_norm * c->norm) +
+						ldexp(1.0, -20);
+				break;
+			default:
+				break;
+		}
+	}
 	switch (dist->kernel)
 	{
 		case HNSW_KERNEL_L2:

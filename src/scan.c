@@ -252,6 +252,7 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->searched = false;
 	so->query = (Datum) 0;
 	so->walk_query = (Datum) 0;
+	HnswSetWalkQuery(&so->dist, (Datum) 0);
 	so->filter = NULL;
 	so->results = NULL;
 	so->nresults = 0;
@@ -647,6 +648,7 @@ search(IndexScanDesc scan)
 	if (so->dist.float8_values && HnswMetaHasCodes(&meta))
 		so->walk_query = HnswNarrowValue(HnswGetQuantizer(&so->dist), so->query, &so->query_error_l2,
 										 &so->query_error_l1, &so->query_norm);
+	HnswSetWalkQuery(&so->dist, so->walk_query);
 	HnswInitDiskGraph(&graph, index, &so->dist, &meta);
 	graph->filter = so->filter;
 	if (so->stats.ef_search == 0)

@@ -121,6 +121,48 @@ naive_half(uint16 h)
 	return (h & 0x8000) ? -v : v;
 }
 
+/* The int8 walk's sum of units times code bytes */
+static int64
+naive_dot_units(const int16 *u, const uint8 *c, int n)
+{
+	int64		sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += (int64) u[i] * c[i];
+	return sum;
+}
+
+/*
+ * The sum of units at its extremes, past the 2,048 dimensions a kernel may
+ * sum in 32 bits: every product -32768 * 255 (and +32767 * 255), over
+ * lengths around and beyond those blocks; an overflow changes the sign.
+ */
+static void
+check_dot_units_extremes(const HnswKernelTable *t)
+{
+	static const int lengths[] = {2047, 2048, 2049, 4096 + 31, 16000};
+
+	for (int k = 0; k < lengthof(lengths); k++)
+	{
+		int			n = lengths[k];
+		int16	   *u = malloc(sizeof(int16) * n);
+		uint8	   *c = malloc(n);
+
+		for (int sign = 0; sign < 2; sign++)
+		{
+			for (int i = 0; i < n; i++)
+			{
+				u[i] = sign ? 32767 : -32768;
+				c[i] = 255;
+			}
+			expect(t->int8_dot_units(u, c, n) == naive_dot_units(u, c, n),
+				   t->name, "int8 dot units at extremes", n, 0);
+		}
+		free(u);
+		free(c);
+	}
+}
+
 /* The half kernels' references, as naive_int8's */
 static double
 naive_half_kernel(const float *q, const uint16 *h, int n, int what, double *scale)
@@ -218,6 +260,7 @@ bounded_ok(float full, float at_infinity, float at_full, float at_half)
 static void
 check_table(const HnswKernelTable *t)
 {
+	check_dot_units_extremes(t);
 	for (int n = 0; n <= 300; n++)
 		for (int shift = 0; shift < 4; shift++)
 		{
@@ -232,6 +275,8 @@ check_table(const HnswKernelTable *t)
 			float	   *step = stepbuf + shift;
 			uint16	   *hbuf = malloc(sizeof(uint16) * (n + shift) + 1);
 			uint16	   *h = hbuf + shift;
+			int16	   *unitsbuf = malloc(sizeof(int16) * (n + shift) + 1);
+			int16	   *units = unitsbuf + shift;
 			double		ref,
 						scale;
 			uint8	   *x = malloc(n + shift + 1);
@@ -256,6 +301,7 @@ check_table(const HnswKernelTable *t)
 				lo[i] = (float) (rand() % 2001 - 1000) / 100.0f;
 				step[i] = (float) (rand() % 1000) / 10000.0f;
 				h[i] = hnsw_float_to_half((float) (rand() % 2001 - 1000) / 37.0f);
+				units[i] = (int16) (rand() % 65536 - 32768);
 			}
 			for (int i = 0; i < n + shift; i++)
 			{
@@ -305,6 +351,9 @@ check_table(const HnswKernelTable *t)
 			expect(WITHIN_OK(t->int8_l1, t->int8_l1_within,
 							 a, lo, step, y + shift, n),
 				   t->name, "int8 l1 within", n, shift);
+			expect(t->int8_dot_units(units, y + shift, n) ==
+				   naive_dot_units(units, y + shift, n),
+				   t->name, "int8 dot units", n, shift);
 			/* the half kernels */
 			ref = naive_half_kernel(a, h, n, 0, &scale);
 			expect(close_to(t->half_l2_squared(a, h, n), ref, scale),
@@ -344,6 +393,7 @@ check_table(const HnswKernelTable *t)
 				free(bits);
 			}
 			free(hbuf);
+			free(unitsbuf);
 			free(lobuf);
 			free(stepbuf);
 			free(abuf);
