@@ -277,6 +277,73 @@ HnswCopyElementValue(Relation index, HnswElementTuple etup)
 }
 
 /*
+ * Whether to ask PostgreSQL to read pages ahead (PrefetchBuffer): a
+ * prefetch of a page found in shared buffers costs a lookup in the buffer
+ * table and gains nothing.  So once HNSW_RESIDENT_RUN pages in a row were
+ * found there (everything cached), only one in HNSW_RESIDENT_PROBE is
+ * asked for, until one is not.  Kept per backend, for tables and indexes
+ * alike: a page a skipped prefetch would have started early is read when
+ * it is wanted, never wrongly.
+ */
+#define HNSW_RESIDENT_RUN		64
+#define HNSW_RESIDENT_PROBE		16
+
+static int	resident_run = 0;
+
+static bool
+all_resident(void)
+{
+	static uint32 skipped = 0;
+
+	return resident_run >= HNSW_RESIDENT_RUN &&
+		++skipped % HNSW_RESIDENT_PROBE != 0;
+}
+
+/* PrefetchBuffer, noting whether the page was in shared buffers */
+static Buffer
+prefetch_noting(Relation rel, BlockNumber blkno)
+{
+	PrefetchBufferResult result = PrefetchBuffer(rel, MAIN_FORKNUM, blkno);
+
+	if (BufferIsValid(result.recent_buffer))
+		resident_run = Min(resident_run + 1, HNSW_RESIDENT_RUN);
+	else
+		resident_run = 0;
+	return result.recent_buffer;
+}
+
+/* Ask for block blkno of the table rel ahead, unless all seems cached */
+void
+HnswPrefetchTablePage(Relation rel, BlockNumber blkno)
+{
+	if (!all_resident())
+		prefetch_noting(rel, blkno);
+}
+
+/*
+ * Ask for block blkno of index ahead, unless all seems cached and its
+ * buffer is one we remember (read_recent will pin it without a lookup);
+ * the buffer PostgreSQL finds holding it, if any, is remembered, so that
+ * reading it takes no second lookup.
+ */
+void
+HnswPrefetchIndexPage(Relation index, BlockNumber blkno)
+{
+	HnswBufferCache *cache = buffer_cache(index);
+	HnswRecentBuffer *slot = &cache->recent[blkno & cache->mask];
+	Buffer		found;
+
+	if (slot->blkno == blkno && all_resident())
+		return;
+	found = prefetch_noting(index, blkno);
+	if (BufferIsValid(found))
+	{
+		slot->blkno = blkno;
+		slot->buffer = found;
+	}
+}
+
+/*
  * Prefetch what a hop to element id will read (see HnswGraph.prefetch): only pages whose buffer we remember,
  * since finding the others would cost the lookup the prefetch is meant to
  * hide.  Reading a buffer's memory without a pin or lock is harmless here:

@@ -740,6 +740,8 @@ extern struct varlena *HnswReadExternal(Relation index,
 										HnswValueBuffer *buffer);
 extern void HnswPrefetchElement(HnswBufferCache *cache, HnswElemId id,
 								bool deep);
+extern void HnswPrefetchTablePage(Relation rel, BlockNumber blkno);
+extern void HnswPrefetchIndexPage(Relation index, BlockNumber blkno);
 
 /* diskgraph.c */
 extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,

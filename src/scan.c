@@ -448,11 +448,11 @@ prefetch_pending(HnswScanOpaque so, Relation index, int i)
 	if (i >= so->npending)
 		return;
 	if (ItemPointerIsValid(&so->pending[i].full.first))
-		PrefetchBuffer(index, MAIN_FORKNUM,
-					   ItemPointerGetBlockNumberNoCheck(&so->pending[i].full.first));
+		HnswPrefetchIndexPage(index,
+							  ItemPointerGetBlockNumberNoCheck(&so->pending[i].full.first));
 	if (so->heap != NULL && ItemPointerIsValid(&so->pending[i].heaptid))
-		PrefetchBuffer(so->heap, MAIN_FORKNUM,
-					   ItemPointerGetBlockNumberNoCheck(&so->pending[i].heaptid));
+		HnswPrefetchTablePage(so->heap,
+							  ItemPointerGetBlockNumberNoCheck(&so->pending[i].heaptid));
 }
 
 /*
