@@ -61,24 +61,36 @@ BEGIN
 END
 $$;
 
+-- The rows an index scan of tbl (columns id, v) hands out for each query
+-- of queries (qid, v), LIMIT 10: how many, whether each distance is the
+-- row's own, and how many come after a farther one
+CREATE FUNCTION st_order(tbl text, queries text)
+RETURNS TABLE (rows bigint, exact_distances boolean, out_of_order bigint)
+LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off AS $$
+BEGIN
+	RETURN QUERY EXECUTE format($q$
+		WITH r AS (SELECT s.qid, x.n, x.id, x.d FROM %2$I s,
+				   LATERAL (SELECT row_number() OVER () AS n, id, d FROM
+							(SELECT id, v <-> s.v AS d FROM %1$I
+							 ORDER BY v <-> s.v LIMIT 10) y) x)
+		SELECT count(*), bool_and(r.d = (t.v <-> s.v)),
+			   count(*) FILTER (WHERE r.d < (SELECT p.d FROM r p
+											 WHERE p.qid = r.qid AND p.n = r.n - 1))
+		FROM r JOIN %1$I t USING (id) JOIN %2$I s USING (qid)$q$, tbl, queries);
+END
+$$;
+
 -- what a scan returns is exact: each distance is the row's own, and they
 -- come in order
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 SET enable_sort = off;
 SELECT st_scans('SELECT id FROM st_int8 ORDER BY v <-> (SELECT v FROM st_queries WHERE qid = 1) LIMIT 10');
-CREATE TEMP TABLE st_rows AS
-SELECT s.qid, r.n, r.id, r.d
-FROM st_queries s,
-	 LATERAL (SELECT row_number() OVER () AS n, id, d FROM
-			  (SELECT id, v <-> s.v AS d FROM st_int8 ORDER BY v <-> s.v LIMIT 10) x) r;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
 RESET enable_sort;
-SELECT count(*) AS rows,
-	   bool_and(r.d = (t.v <-> s.v)) AS exact_distances,
-	   bool_and(r.d >= coalesce((SELECT p.d FROM st_rows p WHERE p.qid = r.qid AND p.n = r.n - 1), 0)) AS ordered
-FROM st_rows r JOIN st_int8 t USING (id) JOIN st_queries s USING (qid);
+SELECT * FROM st_order('st_int8', 'st_queries');
 -- EXPLAIN ANALYZE says how many values were read to rank candidates
 SELECT reranked > 0 FROM (SELECT rows_reranked AS reranked FROM hnsw_last_scan()) x;
 
@@ -88,7 +100,7 @@ SELECT reranked > 0 FROM (SELECT rows_reranked AS reranked FROM hnsw_last_scan()
 -- distance it expects of a candidate.  Integer values 0 .. 255 (the
 -- corners included) are coded exactly (ranges 0 .. 255, a step of 1), so
 -- nothing else hides it: without the allowance, rows of 256 dimensions in
--- tight clusters come out of order (13 of 2,000 here).
+-- tight clusters come out of order (13 of 2,000 here, in st_order).
 SELECT setseed(0.5);
 CREATE TABLE st_grid (id int PRIMARY KEY, v real[]);
 INSERT INTO st_grid SELECT i, ARRAY(SELECT CASE WHEN i = 1 THEN 0 WHEN i = 2 THEN 255
@@ -100,25 +112,12 @@ CREATE TABLE st_grid_queries AS SELECT g AS qid,
 FROM generate_series(1, 200) g;
 CREATE INDEX st_grid_idx ON st_grid USING hnsw (v) WITH (m = 8, ef_construction = 32, storage = int8);
 SET enable_seqscan = off;
-SET enable_bitmapscan = off;
-SET enable_sort = off;
-SET hnsw.ef_search = 40;
 SELECT st_scans('SELECT id FROM st_grid ORDER BY v <-> (SELECT v FROM st_grid_queries WHERE qid = 1) LIMIT 10');
-CREATE TEMP TABLE st_grid_rows AS
-SELECT s.qid, r.n, r.id, r.d
-FROM st_grid_queries s,
-	 LATERAL (SELECT row_number() OVER () AS n, id, d FROM
-			  (SELECT id, v <-> s.v AS d FROM st_grid ORDER BY v <-> s.v LIMIT 10) x) r;
 RESET enable_seqscan;
-RESET enable_bitmapscan;
-RESET enable_sort;
+SET hnsw.ef_search = 40;
+SELECT * FROM st_order('st_grid', 'st_grid_queries');
 RESET hnsw.ef_search;
-SELECT count(*) AS rows,
-	   bool_and(r.d = (t.v <-> s.v)) AS exact_distances,
-	   count(*) FILTER (WHERE r.d < (SELECT p.d FROM st_grid_rows p
-									 WHERE p.qid = r.qid AND p.n = r.n - 1)) AS out_of_order
-FROM st_grid_rows r JOIN st_grid t USING (id) JOIN st_grid_queries s USING (qid);
-DROP TABLE st_grid, st_grid_queries, st_grid_rows;
+DROP TABLE st_grid, st_grid_queries;
 
 -- the other distances and half codes, against float4 (each pair of
 -- indexes built, measured at ef_search 10 and dropped; L2 with int8 is
@@ -292,16 +291,8 @@ FROM generate_series(1, pg_relation_size('st_half_idx') / 8192 - 1) b,
 WHERE kind = 'element' GROUP BY kind;
 SET enable_seqscan = off;
 SELECT st_scans('SELECT id FROM st_half ORDER BY v <-> (SELECT v FROM st_queries WHERE qid = 1) LIMIT 10');
-CREATE TEMP TABLE st_half_rows AS
-SELECT s.qid, r.n, r.id, r.d
-FROM st_queries s,
-	 LATERAL (SELECT row_number() OVER () AS n, id, d FROM
-			  (SELECT id, v <-> s.v AS d FROM st_half ORDER BY v <-> s.v LIMIT 10) x) r;
 RESET enable_seqscan;
-SELECT count(*) AS rows,
-	   bool_and(r.d = (t.v <-> s.v)) AS exact_distances,
-	   bool_and(r.d >= coalesce((SELECT p.d FROM st_half_rows p WHERE p.qid = r.qid AND p.n = r.n - 1), 0)) AS ordered
-FROM st_half_rows r JOIN st_half t USING (id) JOIN st_queries s USING (qid);
+SELECT * FROM st_order('st_half', 'st_queries');
 -- values beyond the largest half (65504) are coded as 65504, and found
 INSERT INTO st_half SELECT 10000 + i,
 	ARRAY(SELECT ((random() * 2 - 1) * 100000 * i)::real FROM generate_series(1, 48 + 0 * i))
@@ -329,3 +320,4 @@ CREATE INDEX ON st_other USING hnsw (v) WITH (storage = float4);
 
 DROP TABLE st_centres, st_float, st_int8, st_half, st_queries, st_wide, st_empty, st_other;
 DROP FUNCTION st_scans(text);
+DROP FUNCTION st_order(text, text);
