@@ -47,7 +47,9 @@ def parse_args():
                     help="a few minutes for CI: 10,000 vectors, 300 queries, a short sweep")
     ap.add_argument("--m", type=int, default=16, help="index option m (default 16)")
     ap.add_argument("--ef-construction", type=int, default=200, help="ef_construction (default 200)")
-    ap.add_argument("--ef-search", default="10,16,24,40,80,160", help="comma-separated ef_search values")
+    ap.add_argument("--ef-search", default="6,8,10,16,24,40,80,160",
+                    help="comma-separated ef_search values (from below the recall the ratios are read at: "
+                         "they are interpolated between the points on either side)")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--seconds", type=int, default=10, help="pgbench run per figure (default 10)")
     ap.add_argument("--filtered", action="store_true",
@@ -68,7 +70,7 @@ def parse_args():
     if args.small:
         args.train_limit = args.train_limit or 10000
         args.queries = min(args.queries, 300)
-        args.ef_search = "10,40,100"
+        args.ef_search = "6,8,10,40,100"
         args.seconds = min(args.seconds, 3)
         args.ef_construction = min(args.ef_construction, 64)
     if args.pinned and len(os.sched_getaffinity(0)) > 1:
