@@ -57,8 +57,8 @@ typedef struct HnswKernelTable
 							const float *step, const uint8 *c, int n);
 
 	/*
-	 * A query scaled to int16 units u against an int8 code c: the sum of u[i] *
-	 * c[i], exact (a walk's distances from the sums of its query, see
+	 * The exact sum of u[i] * c[i], a query scaled to int16 units u against
+	 * an int8 code c (a walk's distances from its query's sums, see
 	 * quantize.c)
 	 */
 	int64		(*int8_dot_units) (const int16 *u, const uint8 *c, int n);

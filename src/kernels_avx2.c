@@ -217,8 +217,24 @@ HNSW_AVX2_INT8_KERNEL(avx2_int8_l1, L1_STEP, L1_TAIL)
  * widened to 16 bits and multiplied with VPMADDWD into pairs summed in 32
  * bits.  A pair sums at most 2 * 255 * 32768 < 2^24, so each 32-bit lane
  * takes 64 steps of each accumulator (2048 dimensions) before it is added
- * into the 64-bit total, far from overflowing.
+ * into the 64-bit total, far from overflowing.  dot_units16 takes 16
+ * dimensions: code bytes c16 against units u.
  */
+HNSW_AVX2 static inline __m256i
+dot_units16(__m128i c16, const int16 *u)
+{
+	return _mm256_madd_epi16(_mm256_cvtepu8_epi16(c16),
+							 _mm256_loadu_si256((const __m256i *) u));
+}
+
+/* The four 32-bit lanes of half a register widened and summed in 64 bits */
+HNSW_AVX2 static inline __m256i
+widen_lanes(__m256i acc)
+{
+	return _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(acc)),
+							_mm256_cvtepi32_epi64(_mm256_extracti128_si256(acc, 1)));
+}
+
 HNSW_AVX2 static int64
 avx2_int8_dot_units(const int16 *u, const uint8 *c, int n)
 {
@@ -237,19 +253,12 @@ avx2_int8_dot_units(const int16 *u, const uint8 *c, int n)
 		{
 			__m256i		c32 = _mm256_loadu_si256((const __m256i *) (c + i));
 
-			acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(
-															_mm256_cvtepu8_epi16(_mm256_castsi256_si128(c32)),
-															_mm256_loadu_si256((const __m256i *) (u + i))));
-			acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(
-															_mm256_cvtepu8_epi16(_mm256_extracti128_si256(c32, 1)),
-															_mm256_loadu_si256((const __m256i *) (u + i + 16))));
+			acc0 = _mm256_add_epi32(acc0,
+									dot_units16(_mm256_castsi256_si128(c32), u + i));
+			acc1 = _mm256_add_epi32(acc1,
+									dot_units16(_mm256_extracti128_si256(c32, 1), u + i + 16));
 		}
-		/* lanes to 64 bits, then summed */
-		sum = _mm256_add_epi64(
-							   _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(acc0)),
-												_mm256_cvtepi32_epi64(_mm256_extracti128_si256(acc0, 1))),
-							   _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(acc1)),
-												_mm256_cvtepi32_epi64(_mm256_extracti128_si256(acc1, 1))));
+		sum = _mm256_add_epi64(widen_lanes(acc0), widen_lanes(acc1));
 		half = _mm_add_epi64(_mm256_castsi256_si128(sum),
 							 _mm256_extracti128_si256(sum, 1));
 		total += _mm_cvtsi128_si64(half) + _mm_extract_epi64(half, 1);

@@ -15,12 +15,12 @@
  * query (HnswSetWalkQuery) measures int8 codes a shorter way, for L2,
  * cosine and inner product: from sums over the query taken once and one
  * integer dot product with the code bytes (walk_distance), a little off
- * from the distance to the decoded vector, which the scan allows for.  The candidates a
- * scan found are then ranked again by the exact distance to their values
- * (scan.c), so what a scan returns and its order are exact.  A float8[]
- * value is coded from its doubles narrowed to floats (value_floats), and
- * a float8[] query walks narrowed too (HnswNarrowValue); the exact
- * ranking measures the doubles.
+ * from the distance to the decoded vector, which the scan allows for.
+ * The candidates a scan found are then ranked again by the exact distance
+ * to their values (scan.c), so what a scan returns and its order are
+ * exact.  A float8[] value is coded from its doubles narrowed to floats
+ * (value_floats), and a float8[] query walks narrowed too
+ * (HnswNarrowValue); the exact ranking measures the doubles.
  *
  * The per-dimension ranges (lo, and step = (hi - lo) / 255) are learned
  * by the build from its rows (the minimum and maximum of each dimension,
