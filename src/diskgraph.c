@@ -71,40 +71,81 @@ check_value(HnswDiskGraph *g, HnswElemId id, struct varlena *v)
 						 HnswElemIdGetOffset(id));
 }
 
+/*
+ * Measure element id on page (its page, pinned and share-locked) as
+ * distance_to does; false if the id no longer holds an element.
+ */
+static bool
+measure_on_page(HnswDiskGraph *g, Page page, Datum value, HnswElemId id,
+				double limit, double *distance, bool *deleted)
+{
+	HnswGraph  *graph = &g->graph;
+	HnswElementTuple etup;
+	struct varlena *v;
+
+	etup = HnswGetElement(g->index, page, HnswElemIdGetOffset(id));
+	if (etup == NULL)
+		return false;
+	v = HnswElementValue(g->index, etup, &g->scratch);
+	if (v == NULL)
+		return false;			/* its chunks went with it */
+	check_value(g, id, v);
+	*distance = HnswComputeDistanceWithin(graph->distance, value,
+										  PointerGetDatum(v), limit);
+	graph->distances++;
+	*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
+	if (graph->filter && !*deleted &&
+		!HnswFilterMatches(graph->filter, PointerGetDatum(v), etup))
+	{
+		*deleted = true;
+		graph->rejected++;
+	}
+	return true;
+}
+
 static bool
 disk_distance_to(HnswGraph *graph, Datum value, HnswElemId id, double limit,
 				 double *distance, bool *deleted)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
 	Buffer		buf = read_share(g, HnswElemIdGetBlock(id));
-	HnswElementTuple etup;
+	bool		found;
 
 	if (!BufferIsValid(buf))
 		return false;
-	etup = HnswGetElement(g->index, BufferGetPage(buf), HnswElemIdGetOffset(id));
-	if (etup != NULL)
-	{
-		struct varlena *v = HnswElementValue(g->index, etup, &g->scratch);
-
-		if (v == NULL)
-			etup = NULL;		/* its chunks went with it */
-		else
-		{
-			check_value(g, id, v);
-			*distance = HnswComputeDistanceWithin(graph->distance, value,
-												  PointerGetDatum(v), limit);
-			graph->distances++;
-			*deleted = (etup->flags & HNSW_ELEMENT_DELETED) != 0;
-			if (graph->filter && !*deleted &&
-				!HnswFilterMatches(graph->filter, PointerGetDatum(v), etup))
-			{
-				*deleted = true;
-				graph->rejected++;
-			}
-		}
-	}
+	found = measure_on_page(g, BufferGetPage(buf), value, id, limit,
+							distance, deleted);
 	UnlockReleaseBuffer(buf);
-	return etup != NULL;
+	return found;
+}
+
+/*
+ * distances_on_page callback: the ids at the head of ids[] on the page of
+ * ids[0], measured under one pin and share lock of it.  Compact lists are
+ * in the order of their ids, so the neighbours a build placed on one page
+ * come together.
+ */
+static int
+disk_distances_on_page(HnswGraph *graph, Datum value, const HnswElemId *ids,
+					   int n, double limit, HnswCandidate *out, bool *found)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	BlockNumber blkno = HnswElemIdGetBlock(ids[0]);
+	Buffer		buf = read_share(g, blkno);
+	int			k;
+
+	for (k = 1; k < n && HnswElemIdGetBlock(ids[k]) == blkno; k++)
+		;
+	for (int i = 0; i < k; i++)
+	{
+		out[i].id = ids[i];
+		found[i] = BufferIsValid(buf) &&
+			measure_on_page(g, BufferGetPage(buf), value, ids[i], limit,
+							&out[i].distance, &out[i].deleted);
+	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
+	return k;
 }
 
 /* prefetch callback (see HnswGraph and HnswPrefetchElement) */
@@ -304,6 +345,7 @@ HnswInitDiskGraph(HnswGraph **graph, Relation index, HnswDistance *dist,
 						(meta->flags & HNSW_META_EXTEND_CANDIDATES) != 0,
 						(meta->flags & HNSW_META_KEEP_PRUNED) != 0);
 	g->graph.distance_to = disk_distance_to;
+	g->graph.distances_on_page = disk_distances_on_page;
 	g->graph.neighbors = disk_neighbors;
 	g->graph.value = disk_value;
 	g->graph.measure_kept = disk_measure_kept;

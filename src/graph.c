@@ -316,6 +316,8 @@ struct HnswSearch
 	CandidateHeap found;		/* W: best so far, farthest first */
 	VisitedSet	visited;
 	HnswElemId *neighbors;
+	HnswCandidate *measured;	/* expand's: neighbours just measured */
+	bool	   *measured_found;
 	bool		widened;		/* has run before: see HnswSearchRun */
 
 	/*
@@ -369,17 +371,64 @@ pass_by(HnswSearch *s, const HnswCandidate *c)
  * distance past that may be left unfinished (c->beyond; the kernels stop
  * early, see HnswComputeDistanceWithin).  False if the element is gone.
  */
+static inline double
+beam_limit(HnswSearch *s, int ef)
+{
+	return s->found.count >= ef ? s->found.items[0].distance :
+		HNSW_DISTANCE_NO_LIMIT;
+}
+
+/* beam_distance's c->beyond, for a distance measured with limit */
+static inline void
+set_beyond(HnswCandidate *c, double limit)
+{
+	c->beyond = limit < HNSW_DISTANCE_NO_LIMIT && !(c->distance < limit);
+}
+
 static inline bool
 beam_distance(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef)
 {
-	double		limit = s->found.count >= ef ? s->found.items[0].distance :
-		HNSW_DISTANCE_NO_LIMIT;
+	double		limit = beam_limit(s, ef);
 
 	if (!graph->distance_to(graph, s->query, c->id, limit, &c->distance,
 							&c->deleted))
 		return false;
-	c->beyond = limit < HNSW_DISTANCE_NO_LIMIT && !(c->distance < limit);
+	set_beyond(c, limit);
 	return true;
+}
+
+/*
+ * Measure neighbors[0 .. n) from the head on, as many as one read of the
+ * graph gives (distances_on_page) or one, into s->measured and
+ * s->measured_found; returns how many.  They share the limit of the beam
+ * when the first is measured: a limit since lowered by one of them only
+ * lets the others' distances be finished where they need not have been.
+ */
+static int
+measure_some(HnswGraph *graph, HnswSearch *s, const HnswElemId *neighbors,
+			 int n, int ef)
+{
+	double		limit = beam_limit(s, ef);
+	HnswCandidate *out = s->measured;
+	int			k = 1;
+
+	if (graph->distances_on_page)
+		k = graph->distances_on_page(graph, s->query, neighbors, n, limit,
+									 out, s->measured_found);
+	else
+	{
+		out[0].id = neighbors[0];
+		s->measured_found[0] = graph->distance_to(graph, s->query,
+												  neighbors[0], limit,
+												  &out[0].distance,
+												  &out[0].deleted);
+	}
+	for (int i = 0; i < k; i++)
+	{
+		set_beyond(&out[i], limit);
+		out[i].filled = false;
+	}
+	return k;
 }
 
 /* Add c to W, keeping at most ef there; what W lets go is left out */
@@ -403,6 +452,7 @@ HnswSearchBegin(HnswGraph *graph, Datum query, HnswCandidate *entries,
 				bool resumable)
 {
 	HnswSearch *s = palloc0(sizeof(HnswSearch));
+	int			max_neighbors;
 
 	s->query = query;
 	s->layer = layer;
@@ -411,8 +461,10 @@ HnswSearchBegin(HnswGraph *graph, Datum query, HnswCandidate *entries,
 	heap_init(&s->candidates, ef * 2, 1);
 	heap_init(&s->found, ef + 1, -1);
 	visited_init(&s->visited, ef * 16);
-	s->neighbors = palloc(sizeof(HnswElemId) *
-						  Max(HnswMaxNeighbors(graph->m, 0), HNSW_MAX_VALUE_LINKS));
+	max_neighbors = Max(HnswMaxNeighbors(graph->m, 0), HNSW_MAX_VALUE_LINKS);
+	s->neighbors = palloc(sizeof(HnswElemId) * max_neighbors);
+	s->measured = palloc(sizeof(HnswCandidate) * max_neighbors);
+	s->measured_found = palloc(sizeof(bool) * max_neighbors);
 	for (int i = 0; i < nentries; i++)
 	{
 		HnswCandidate e = entries[i];
@@ -502,43 +554,60 @@ expand(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef,
 			graph->prefetch(graph, neighbors[i], true);
 	}
 
-	for (int i = 0; i < n; i++)
+	/*
+	 * Measure them in the order of the list, the ones on one page at a time
+	 * where the graph can (measure_some)
+	 */
+	for (int i = 0, prefetched = Min(n, 2); i < n;)
 	{
-		HnswCandidate e;
+		int			count = n - i;
 
-		if (graph->max_visits > 0 && graph->visits >= graph->max_visits)
+		if (graph->max_visits > 0)
 		{
-			graph->exhausted = true;
-			return false;
+			if (graph->visits >= graph->max_visits)
+			{
+				graph->exhausted = true;
+				return false;
+			}
+			count = Min(count, graph->max_visits - graph->visits);
 		}
-		graph->visits++;
-		if (graph->prefetch && i + 2 < n)
-			graph->prefetch(graph, neighbors[i + 2], true);
-		e.id = neighbors[i];
-		if (!beam_distance(graph, s, &e, ef))
-			continue;			/* removed by VACUUM meanwhile */
+		if (graph->prefetch)
+			for (; prefetched < Min(n, i + 3); prefetched++)
+				graph->prefetch(graph, neighbors[prefetched], true);
+		count = measure_some(graph, s, neighbors + i, count, ef);
+		graph->visits += count;
+		i += count;
 
-		/*
-		 * Following value links, once the walk has reached a matching element
-		 * it stays among them: an element that fails the quals is no longer
-		 * expanded, unless a matching element without value links (VACUUM may
-		 * have left it none) leads to it.  Expanding them until the beam was
-		 * full, or half full, found more of the nearest rows at the same beam
-		 * but cost more than a wider beam did for the same recall.  The links
-		 * of a value need not connect all its elements, so a search run again
-		 * with a wider beam (an iterative scan that wants more rows) expands
-		 * every element, as without links, starting with those passed by
-		 * here: it reaches every matching row.
-		 */
-		if (!(s->found.count < ef || e.distance < s->found.items[0].distance))
-			leave_out(s, &e);
-		else if (e.deleted && follow_links && (c->deleted || by_links) &&
-				 s->found.count > 0)
-			pass_by(s, &e);
-		else
+		for (int j = 0; j < count; j++)
 		{
-			heap_push(&s->candidates, &e);
-			add_found(s, &e, ef);
+			HnswCandidate *e = &s->measured[j];
+
+			if (!s->measured_found[j])
+				continue;		/* removed by VACUUM meanwhile */
+
+			/*
+			 * Following value links, once the walk has reached a matching
+			 * element it stays among them: an element that fails the quals
+			 * is no longer expanded, unless a matching element without value
+			 * links (VACUUM may have left it none) leads to it.  Expanding
+			 * them until the beam was full, or half full, found more of the
+			 * nearest rows at the same beam but cost more than a wider beam
+			 * did for the same recall.  The links of a value need not connect
+			 * all its elements, so a search run again with a wider beam (an
+			 * iterative scan that wants more rows) expands every element, as
+			 * without links, starting with those passed by here: it reaches
+			 * every matching row.
+			 */
+			if (!(s->found.count < ef || e->distance < s->found.items[0].distance))
+				leave_out(s, e);
+			else if (e->deleted && follow_links && (c->deleted || by_links) &&
+					 s->found.count > 0)
+				pass_by(s, e);
+			else
+			{
+				heap_push(&s->candidates, e);
+				add_found(s, e, ef);
+			}
 		}
 	}
 	return true;
@@ -619,6 +688,8 @@ HnswSearchEnd(HnswSearch *s)
 {
 	visited_free(&s->visited);
 	pfree(s->neighbors);
+	pfree(s->measured);
+	pfree(s->measured_found);
 	pfree(s->candidates.items);
 	pfree(s->found.items);
 	if (s->left)

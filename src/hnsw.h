@@ -237,6 +237,16 @@ struct HnswGraph
 	 */
 	bool		(*distance_to) (HnswGraph *graph, Datum value, HnswElemId id,
 								double limit, double *distance, bool *deleted);
+	/*
+	 * Optional: distance_to for the first k of ids[0 .. n) (k >= 1), those
+	 * that one read of the graph's memory gives (a disk graph: the ids in a
+	 * row on the page of ids[0], under one pin and lock).  Sets out[i]'s id,
+	 * distance and deleted, and found[i] as distance_to's result; returns k.
+	 */
+	int			(*distances_on_page) (HnswGraph *graph, Datum value,
+									  const HnswElemId *ids, int n,
+									  double limit, HnswCandidate *out,
+									  bool *found);
 	/* Copy the neighbour ids of id on layer into out; returns their count */
 	int			(*neighbors) (HnswGraph *graph, HnswElemId id, int layer,
 							  HnswElemId *out);
