@@ -587,8 +587,8 @@ expand(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef,
 
 			/*
 			 * Following value links, once the walk has reached a matching
-			 * element it stays among them: an element that fails the quals
-			 * is no longer expanded, unless a matching element without value
+			 * element it stays among them: an element that fails the quals is
+			 * no longer expanded, unless a matching element without value
 			 * links (VACUUM may have left it none) leads to it.  Expanding
 			 * them until the beam was full, or half full, found more of the
 			 * nearest rows at the same beam but cost more than a wider beam

@@ -237,6 +237,7 @@ struct HnswGraph
 	 */
 	bool		(*distance_to) (HnswGraph *graph, Datum value, HnswElemId id,
 								double limit, double *distance, bool *deleted);
+
 	/*
 	 * Optional: distance_to for the first k of ids[0 .. n) (k >= 1), those
 	 * that one read of the graph's memory gives (a disk graph: the ids in a
