@@ -279,23 +279,31 @@ HnswCopyElementValue(Relation index, HnswElementTuple etup)
 /*
  * Whether to ask PostgreSQL to read pages ahead (PrefetchBuffer): a
  * prefetch of a page found in shared buffers costs a lookup in the buffer
- * table and gains nothing.  So once HNSW_RESIDENT_RUN pages in a row were
- * found there (everything cached), only one in HNSW_RESIDENT_PROBE is
- * asked for, until one is not.  Kept per backend, for tables and indexes
- * alike: a page a skipped prefetch would have started early is read when
- * it is wanted, never wrongly.
+ * table and gains nothing.  So each backend keeps a moving average of how
+ * many of its prefetches did not find their page there (over about the last
+ * 2^HNSW_MISS_SHIFT), and while fewer than one in HNSW_MISS_FEW missed,
+ * only one in HNSW_RESIDENT_PROBE is asked for (which keeps the average
+ * current).  An average, not a run of hits: a scan of a cached index also
+ * asks ahead for pages it then does not read (candidates the ranking did
+ * not need), which stay out of shared buffers and miss every time they are
+ * asked for again.  Kept for tables and indexes alike: a page a skipped
+ * prefetch would have started early is read when it is wanted, never
+ * wrongly.
  */
-#define HNSW_RESIDENT_RUN		64
+#define HNSW_MISS_SHIFT			4
+#define HNSW_MISS_ONE			(1 << 16)
+#define HNSW_MISS_FEW			4
 #define HNSW_RESIDENT_PROBE		16
 
-static int	resident_run = 0;
+/* the average, in 1/HNSW_MISS_ONE: at first, as if every prefetch missed */
+static int32 miss_rate = HNSW_MISS_ONE;
 
 static bool
 all_resident(void)
 {
 	static uint32 skipped = 0;
 
-	return resident_run >= HNSW_RESIDENT_RUN &&
+	return miss_rate < HNSW_MISS_ONE / HNSW_MISS_FEW &&
 		++skipped % HNSW_RESIDENT_PROBE != 0;
 }
 
@@ -304,11 +312,9 @@ static Buffer
 prefetch_noting(Relation rel, BlockNumber blkno)
 {
 	PrefetchBufferResult result = PrefetchBuffer(rel, MAIN_FORKNUM, blkno);
+	int32		missed = BufferIsValid(result.recent_buffer) ? 0 : HNSW_MISS_ONE;
 
-	if (BufferIsValid(result.recent_buffer))
-		resident_run = Min(resident_run + 1, HNSW_RESIDENT_RUN);
-	else
-		resident_run = 0;
+	miss_rate += (missed - miss_rate) / (1 << HNSW_MISS_SHIFT);
 	return result.recent_buffer;
 }
 
