@@ -47,8 +47,9 @@ END
 $$;
 -- for each of the 10 rows the index scan of query returns (its select list
 -- being id and a distance d), in order: does d equal the distance computed
--- without any index, and how many TOAST blocks did the query read?
-CREATE FUNCTION tt_check(query text, exact text,
+-- without any index (from table tab), and how many TOAST blocks did the
+-- query read?
+CREATE FUNCTION tt_check(query text, exact text, tab text DEFAULT 'tt',
 						 OUT rows bigint, OUT exact_distances bigint,
 						 OUT in_order boolean, OUT toast_blocks bigint)
 LANGUAGE plpgsql AS $$
@@ -59,7 +60,7 @@ BEGIN
 	toast_blocks := tt_toast_blocks() - before;
 	SET LOCAL enable_indexscan = off;
 	SET LOCAL enable_bitmapscan = off;
-	EXECUTE 'CREATE TEMP TABLE tt_exact AS SELECT id, ' || exact || ' AS d FROM tt';
+	EXECUTE 'CREATE TEMP TABLE tt_exact AS SELECT id, ' || exact || ' AS d FROM ' || tab;
 	SELECT count(*), count(*) FILTER (WHERE g.d = e.d)
 	INTO rows, exact_distances
 	FROM tt_got g JOIN tt_exact e USING (id);
@@ -178,5 +179,38 @@ SELECT rows, exact_distances, in_order FROM tt_check($$SELECT id, w <-> (SELECT 
 	'w <-> (SELECT q8 FROM tt_q)');
 COMMIT;
 
-DROP TABLE tt, tt_q, tt_q_stored;
-DROP FUNCTION tt_toast_blocks(), tt_scans(text), tt_check(text, text);
+-- vectors compressed in the row (600 real, of few distinct values): the
+-- scan notes a copy of each returned row's compressed bytes, and the
+-- distance function answers from it; the distances are the rows' own, for
+-- float4 and int8 storage (whose ranked exact distances a wrong note would
+-- show), in order; another query is computed from the vector
+CREATE TABLE tc (id int PRIMARY KEY, v real[]);
+INSERT INTO tc SELECT i,
+	ARRAY(SELECT round(sin(i * 0.7 + j * (1 + i % 7) * 0.01) * 4)::real FROM generate_series(1, 600) j)
+FROM generate_series(1, 300) i;
+VACUUM ANALYZE tc;
+SELECT count(*) AS rows, count(*) FILTER (WHERE pg_column_compression(v) IS NOT NULL) AS compressed,
+	   max(pg_column_size(v)) < 2000 AS in_line,
+	   count(DISTINCT pg_column_size(v)) > 1 AS sizes_differ
+FROM tc;
+CREATE INDEX tc_l2 ON tc USING hnsw (v float4_l2_ops) WITH (m = 8);
+SELECT * FROM tt_scans($$SELECT id FROM tc ORDER BY v <-> (SELECT q FROM tt_q) LIMIT 10$$);
+BEGIN;
+SELECT rows, exact_distances, in_order FROM tt_check($$SELECT id, v <-> (SELECT q FROM tt_q) AS d FROM tc
+	ORDER BY v <-> (SELECT q FROM tt_q) LIMIT 10$$,
+	'v <-> (SELECT q FROM tt_q)', 'tc');
+SELECT rows, exact_distances, in_order FROM tt_check($$SELECT id, v <-> (SELECT other FROM tt_q) AS d FROM tc
+	ORDER BY v <-> (SELECT q FROM tt_q) LIMIT 10$$,
+	'v <-> (SELECT other FROM tt_q)', 'tc');
+COMMIT;
+DROP INDEX tc_l2;
+CREATE INDEX tc_int8 ON tc USING hnsw (v float4_l2_ops) WITH (m = 8, storage = int8);
+SELECT * FROM tt_scans($$SELECT id FROM tc ORDER BY v <-> (SELECT q FROM tt_q) LIMIT 10$$);
+BEGIN;
+SELECT rows, exact_distances, in_order FROM tt_check($$SELECT id, v <-> (SELECT q FROM tt_q) AS d FROM tc
+	ORDER BY v <-> (SELECT q FROM tt_q) LIMIT 10$$,
+	'v <-> (SELECT q FROM tt_q)', 'tc');
+COMMIT;
+
+DROP TABLE tt, tt_q, tt_q_stored, tc;
+DROP FUNCTION tt_toast_blocks(), tt_scans(text), tt_check(text, text, text);

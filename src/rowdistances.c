@@ -11,26 +11,28 @@
  * it compresses) then costs a lookup in the TOAST index and reads of its
  * chunks, per returned row, for a distance the scan has just computed: when
  * the index is in memory and the table is not, most of what such a query
- * reads.
+ * reads.  A vector compressed in the row costs its decompression, several
+ * times the distance itself.
  *
  * So a scan notes, for each row it hands out, the TOAST pointer of the
- * row's vector and its distance; and the distance functions of real[] and
- * float8[] answer a call whose arguments are that pointer and the scan's
- * query with the noted distance, without reading the vector.  It is the
- * same answer: a TOAST pointer names one value, which does not change
- * while the row is visible to anyone; the function is the scan's ORDER BY
- * function (the same OID), and a scan notes rows only when that is the
- * index's own distance function, whose values its exact distances are
- * (computed by the same kernels, or by calling it); the query is compared
- * byte for byte; and each of these distances treats its two arrays alike
- * in either order.
+ * row's vector, or a copy of its compressed bytes, and its distance; and
+ * the distance functions of real[] and float8[] answer a call whose
+ * arguments are that vector and the scan's query with the noted distance,
+ * without reading or decompressing the vector.  It is the same answer: a
+ * TOAST pointer names one value, which does not change while the row is
+ * visible to anyone, and equal compressed bytes are one value; the
+ * function is the scan's ORDER BY function (the same OID), and a scan
+ * notes rows only when that is the index's own distance function, whose
+ * values its exact distances are (computed by the same kernels, or by
+ * calling it); the query is compared byte for byte; and each of these
+ * distances treats its two arrays alike in either order.
  *
- * The row's pointer is read from the table's page when the scan hands the
+ * The row's vector is read from the table's page when the scan hands the
  * row out (the executor reads that page next, so it costs a buffer hit); of
  * a HOT chain, from its first tuple: an indexed column is unchanged along a
- * chain, to the very bytes of its TOAST pointer (else the update would not
- * have been HOT).  Only a heap table and an index on a plain column take
- * part, and only plain index scans (an index-only scan reads no rows).
+ * chain, to its very bytes (else the update would not have been HOT).
+ * Only a heap table and an index on a plain column take part, and only
+ * plain index scans (an index-only scan reads no rows).
  *
  * The notes are the last HNSW_ROW_NOTES rows handed out, each with its scan;
  * a scan's notes go when it is rescanned or ends, and all of them at the
@@ -50,6 +52,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "storage/bufmgr.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "hnsw.h"
@@ -61,7 +64,11 @@ typedef struct RowNote
 	const void *owner;			/* the scan that noted it; NULL: unused */
 	Oid			fn_oid;			/* its ORDER BY function */
 	const struct varlena *query;	/* its query, in the scan's memory */
-	struct varatt_external pointer; /* the row's vector, out of line */
+	bool		in_line;		/* the vector is compressed in the row */
+	struct varatt_external pointer; /* else the row's vector, out of line */
+	char	   *bytes;			/* in_line: a copy of the compressed datum */
+	Size		nbytes;
+	Size		bytes_allocated;	/* in TopMemoryContext, kept for reuse */
 	double		distance;
 } RowNote;
 
@@ -73,7 +80,9 @@ static bool callbacks_registered;
 static void
 forget_all(void)
 {
-	memset(notes, 0, sizeof(notes));
+	/* the slots keep their copies' memory for the next notes */
+	for (int i = 0; i < HNSW_ROW_NOTES; i++)
+		notes[i].owner = NULL;
 	nnotes = 0;
 	next_note = 0;
 }
@@ -93,13 +102,15 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * The TOAST pointer of the value of column attno in the heap row at tid (the
- * first tuple of its HOT chain); false if it has none: a value in line, a
- * NULL, or no tuple there any more.
+ * Note in note how the value of column attno in the heap row at tid (the
+ * first tuple of its HOT chain) will come to a distance function: its TOAST
+ * pointer, or a copy of its bytes if it is compressed in line.  False if it
+ * is neither (a value in line and not compressed is read as cheaply as it
+ * could be compared), a NULL, or no tuple is there any more.
  */
 static bool
-row_pointer(Relation heap, ItemPointer tid, AttrNumber attno,
-			struct varatt_external *pointer)
+note_row_vector(Relation heap, ItemPointer tid, AttrNumber attno,
+				RowNote *note)
 {
 	Buffer		buf;
 	Page		page;
@@ -123,21 +134,60 @@ row_pointer(Relation heap, ItemPointer tid, AttrNumber attno,
 			HeapTupleData tuple;
 			Datum		value;
 			bool		isnull;
+			struct varlena *v;
 
 			tuple.t_data = (HeapTupleHeader) PageGetItem(page, lp);
 			tuple.t_len = ItemIdGetLength(lp);
 			tuple.t_tableOid = RelationGetRelid(heap);
 			ItemPointerSet(&tuple.t_self, ItemPointerGetBlockNumber(tid), off);
 			value = heap_getattr(&tuple, attno, RelationGetDescr(heap), &isnull);
-			if (!isnull && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(value)))
+			v = (struct varlena *) DatumGetPointer(value);
+			if (isnull)
+				;
+			else if (VARATT_IS_EXTERNAL_ONDISK(v))
 			{
-				VARATT_EXTERNAL_GET_POINTER(*pointer, DatumGetPointer(value));
+				VARATT_EXTERNAL_GET_POINTER(note->pointer, v);
+				note->in_line = false;
+				found = true;
+			}
+			else if (VARATT_IS_COMPRESSED(v))
+			{
+				if (note->bytes_allocated < VARSIZE(v))
+				{
+					if (note->bytes)
+						pfree(note->bytes);
+					note->bytes = MemoryContextAlloc(TopMemoryContext, VARSIZE(v));
+					note->bytes_allocated = VARSIZE(v);
+				}
+				memcpy(note->bytes, v, VARSIZE(v));
+				note->nbytes = VARSIZE(v);
+				note->in_line = true;
 				found = true;
 			}
 		}
 	}
 	UnlockReleaseBuffer(buf);
 	return found;
+}
+
+/*
+ * Is v, an argument of a distance function, the vector that note was
+ * taken of?
+ */
+static inline bool
+is_noted_vector(const RowNote *note, const struct varlena *v)
+{
+	if (note->in_line)
+		return VARATT_IS_COMPRESSED(v) && VARSIZE(v) == note->nbytes &&
+			memcmp(v, note->bytes, note->nbytes) == 0;
+	if (VARATT_IS_EXTERNAL_ONDISK(v))
+	{
+		struct varatt_external pointer;
+
+		VARATT_EXTERNAL_GET_POINTER(pointer, v);
+		return memcmp(&note->pointer, &pointer, sizeof(pointer)) == 0;
+	}
+	return false;
 }
 
 /*
@@ -153,8 +203,7 @@ HnswScanCanNoteRows(IndexScanDesc scan)
 
 	return heap != NULL && !scan->xs_want_itup &&
 		scan->numberOfOrderBys == 1 &&
-		heap->rd_tableam == GetHeapamTableAmRoutine() &&
-		OidIsValid(heap->rd_rel->reltoastrelid) && attno > 0 &&
+		heap->rd_tableam == GetHeapamTableAmRoutine() && attno > 0 &&
 		TupleDescAttr(RelationGetDescr(heap), attno - 1)->attstorage != TYPSTORAGE_PLAIN;
 }
 
@@ -170,9 +219,15 @@ HnswNoteRowDistance(IndexScanDesc scan, const void *owner, Datum query,
 {
 	RowNote    *note = &notes[next_note];
 
-	if (!row_pointer(scan->heapRelation, &scan->xs_heaptid,
-					 scan->indexRelation->rd_index->indkey.values[0],
-					 &note->pointer))
+	/* a slot is taken only by a note, so a failed one leaves it unused */
+	if (note->owner != NULL)
+	{
+		note->owner = NULL;
+		nnotes--;
+	}
+	if (!note_row_vector(scan->heapRelation, &scan->xs_heaptid,
+						 scan->indexRelation->rd_index->indkey.values[0],
+						 note))
 		return;
 	if (!callbacks_registered)
 	{
@@ -180,8 +235,7 @@ HnswNoteRowDistance(IndexScanDesc scan, const void *owner, Datum query,
 		RegisterSubXactCallback(subxact_callback, NULL);
 		callbacks_registered = true;
 	}
-	if (note->owner == NULL)
-		nnotes++;
+	nnotes++;
 	note->owner = owner;
 	note->fn_oid = scan->orderByData[0].sk_func.fn_oid;
 	note->query = (const struct varlena *) DatumGetPointer(query);
@@ -215,18 +269,16 @@ HnswNotedRowDistance(FunctionCallInfo fcinfo, double *distance)
 	for (int row = 0; row < 2; row++)
 	{
 		struct varlena *v = (struct varlena *) PG_GETARG_POINTER(row);
-		struct varatt_external pointer;
 		struct varlena *query = NULL;
 
-		if (!VARATT_IS_EXTERNAL_ONDISK(v))
+		if (!VARATT_IS_EXTERNAL_ONDISK(v) && !VARATT_IS_COMPRESSED(v))
 			continue;
-		VARATT_EXTERNAL_GET_POINTER(pointer, v);
 		for (int i = 0; i < HNSW_ROW_NOTES; i++)
 		{
 			RowNote    *note = &notes[i];
 
 			if (note->owner == NULL || note->fn_oid != fcinfo->flinfo->fn_oid ||
-				memcmp(&note->pointer, &pointer, sizeof(pointer)) != 0)
+				!is_noted_vector(note, v))
 				continue;
 			if (query == NULL)
 				query = (struct varlena *) HnswDetoastArg(fcinfo, 1 - row);
