@@ -122,7 +122,7 @@ def measure_system(name, data, args, efs):
                      f"their mean recall {sample['mean_recall']:.4f} (all queries: {plain['recall']:.4f})"
                      if sample and sample["scans"] else ""), flush=True)
         if s.coltype == "real[]":
-            out["storage"] = storage_comparison(s, data, efs, out)
+            out["storage"] = storage_comparison(s, data, efs)
         # the index-only shape: the same driver on an index with INCLUDE (id)
         s.build(1, include=True)
         print("hnsw: index-only scans (INCLUDE (id)):")
@@ -144,43 +144,52 @@ def walked_pages(cur, index):
     return cur.fetchone()[0]
 
 
-def storage_comparison(s, data, efs, out):
+def storage_comparison(s, data, efs):
     """storage = int8, half and bit against float4 on the same rows and
     options, in this run: sizes (whole, and the pages a search walks,
     against the raw float4 vectors), build time, recall and queries/s of
     the same driver; for bit also the re-rank depth that reaches recall
-    0.95 and 0.99 (ef_search 10, hnsw.rerank_depth swept)."""
+    0.95 and 0.99 (ef_search 10, hnsw.rerank_depth swept).  Each storage
+    indexes a copy of the table of its own, built one after another, and
+    the four are queried interleaved point by point (the machine's drift
+    over a run is larger than the differences measured)."""
     cur = s.conn.cursor()
     raw = len(data["train"]) * data["dimensions"] * 4
     block = 8192
-    walk = walked_pages(cur, s.index_name) * block
-    # float4 built again here, so that every storage's build is timed the
-    # same way, one after another (the first build of the run is not: it
-    # follows a serial build, with the progress watcher running)
-    seconds, _ = s.build(1)
-    print(f"hnsw: storage = float4: CREATE INDEX {seconds:.1f} s with one worker "
-          f"(the run's first {out['build_seconds']:.1f} s)", flush=True)
-    result = {"raw_bytes": raw,
-              "float4": {"index_bytes": out["index_bytes"], "build_seconds": seconds,
-                         "walk_bytes": walk, "sweep": out["sweep"]}}
-    float4 = result["float4"]
+    storages = ("float4", "int8", "half", "bit")
+    result = {"raw_bytes": raw}
     plain = s.with_clause
-    for storage in ("int8", "half", "bit"):
-        s.with_clause = plain[:-1] + f", storage = '{storage}')"
-        try:
+    tables = {storage: f"items_{storage}" for storage in storages}
+    try:
+        for storage, table in tables.items():
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+            cur.execute(f"CREATE TABLE {table} AS SELECT * FROM items")
+            cur.execute(f"VACUUM ANALYZE {table}")
+            s.table, s.index_name = table, f"{table}_v_idx"
+            s.with_clause = plain[:-1] + f", storage = '{storage}')"
             seconds, _ = s.build(1)
             st = {"index_bytes": s.index_bytes(), "build_seconds": seconds,
                   "walk_bytes": walked_pages(cur, s.index_name) * block}
+            result[storage] = st
+            float4 = result["float4"]
             print(f"hnsw: storage = {storage}: CREATE INDEX {seconds:.1f} s with one worker (float4 "
                   f"{float4['build_seconds']:.1f} s); whole index {st['index_bytes'] / raw:.2f}x the raw "
                   f"vectors (float4 {float4['index_bytes'] / raw:.2f}x); pages a search walks "
                   f"{st['walk_bytes'] / raw:.2f}x (float4 {float4['walk_bytes'] / raw:.2f}x)", flush=True)
-            st["sweep"] = s.driver_sweep(efs)
-            if storage == "bit":
-                st["rerank_depths"] = rerank_depth_sweep(s, cur)
-        finally:
-            # the next step (index-only scans) builds its own index
-            s.with_clause = plain
+        print("hnsw: the four storages, interleaved:")
+        sweeps = s.driver_sweep_interleaved(list(tables.values()), efs)
+        for storage, table in tables.items():
+            result[storage]["sweep"] = sweeps[table]
+        s.table, s.index_name = tables["bit"], f"{tables['bit']}_v_idx"
+        result["bit"]["rerank_depths"] = rerank_depth_sweep(s, cur)
+    finally:
+        # the next step (index-only scans) builds its own index on items
+        s.table, s.index_name, s.with_clause = "items", "items_v_idx", plain
+        for table in tables.values():
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+    float4 = result["float4"]
+    for storage in storages[1:]:
+        st = result[storage]
         st["qps_ratio_at_recall"] = {}
         for r in (0.95, 0.97, 0.99):
             a, _ = common.qps_at_recall(st["sweep"], r)
@@ -191,7 +200,6 @@ def storage_comparison(s, data, efs, out):
         for f, q in zip(float4["sweep"], st["sweep"]):
             print(f"  ef {f['ef_search']:>4}: recall float4 {f['recall']:.4f}, {storage} {q['recall']:.4f} "
                   f"({q['recall'] - f['recall']:+.4f})")
-        result[storage] = st
     return result
 
 

@@ -80,6 +80,7 @@ class SqlSystem:
         self.ptype = self.coltype
         self.with_clause = f"WITH (m = {args.m}, ef_construction = {args.ef_construction})"
         self.index_name = "items_v_idx"
+        self.table = "items"
 
     @staticmethod
     def supports(name, metric):
@@ -149,7 +150,7 @@ class SqlSystem:
         if watcher:
             watcher.start()
         t0 = time.time()
-        cur.execute(f"CREATE INDEX {self.index_name} ON items USING hnsw (v {self.opclass})"
+        cur.execute(f"CREATE INDEX {self.index_name} ON {self.table} USING hnsw (v {self.opclass})"
                     + (" INCLUDE (id)" if include else "") + f" {self.with_clause}")
         seconds = time.time() - t0
         if watcher:
@@ -186,7 +187,7 @@ class SqlSystem:
 
     def prepare(self, cur):
         cur.execute("DEALLOCATE ALL")
-        cur.execute(f"PREPARE knn({self.ptype}) AS SELECT id FROM items ORDER BY v {self.op} $1 "
+        cur.execute(f"PREPARE knn({self.ptype}) AS SELECT id FROM {self.table} ORDER BY v {self.op} $1 "
                     f"LIMIT {self.args.k}")
         cur.execute(f"PREPARE floor({self.ptype}) AS SELECT id FROM items "
                     f"WHERE id < {self.args.k} AND $1 IS NOT NULL LIMIT {self.args.k}")
@@ -240,6 +241,44 @@ class SqlSystem:
             print(f"  {self.name} driver  ef {ef:>4}: recall {row['recall']:.4f}  {row['qps']:>8.0f} q/s  "
                   f"p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms", flush=True)
         cur.execute("RESET hnsw.ef_search")
+        return out
+
+    def driver_sweep_interleaved(self, tables, efs):
+        """driver_sweep over several tables of the same rows, each with its
+        own index, interleaved: at each ef_search, two rounds of one pass
+        per table, the best of its two passes kept, so that the machine's
+        drift over the run falls on every table alike.  Returns each
+        table's sweep."""
+        cur = self.conn.cursor()
+        cur.execute("RESET enable_indexonlyscan")
+        cur.execute("DEALLOCATE ALL")
+        for t in tables:
+            cur.execute(f"PREPARE knn_{t}({self.ptype}) AS SELECT id FROM {t} ORDER BY v {self.op} $1 "
+                        f"LIMIT {self.args.k}")
+        literals = [self.literal(v) for v in self.data["test"]]
+        # each index into shared buffers first (see driver_sweep)
+        cur.execute(f"SET hnsw.ef_search = {max(efs)}")
+        for t in tables:
+            self.driver_pass(cur, f"knn_{t}", literals)
+        out = {t: [] for t in tables}
+        for ef in efs:
+            cur.execute(f"SET hnsw.ef_search = {ef}")
+            passes = {t: [] for t in tables}
+            for _ in range(2):
+                for t in tables:
+                    self.driver_pass(cur, f"knn_{t}", literals[:20])
+                    passes[t].append(self.driver_pass(cur, f"knn_{t}", literals))
+            for t in tables:
+                answers, best = min(passes[t], key=lambda p: p[1].sum())
+                row = {"ef_search": ef, "recall": datasets.recall(self.data, answers, self.args.k),
+                       "qps": len(best) / best.sum(),
+                       "p50_ms": float(np.percentile(best, 50) * 1000),
+                       "p99_ms": float(np.percentile(best, 99) * 1000)}
+                out[t].append(row)
+                print(f"  {t:<14} ef {ef:>4}: recall {row['recall']:.4f}  {row['qps']:>8.0f} q/s  "
+                      f"p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms", flush=True)
+        cur.execute("RESET hnsw.ef_search")
+        cur.execute("DEALLOCATE ALL")
         return out
 
     def knn_script(self):
