@@ -365,12 +365,7 @@ pass_by(HnswSearch *s, const HnswCandidate *c)
 	s->passed[s->npassed++] = *c;
 }
 
-/*
- * The distance of c->id from the query, as far as the search needs it:
- * once W holds ef elements, only whether it beats W's farthest, so a
- * distance past that may be left unfinished (c->beyond; the kernels stop
- * early, see HnswComputeDistanceWithin).  False if the element is gone.
- */
+/* W's farthest once W holds ef elements: past it, distances may be cut */
 static inline double
 beam_limit(HnswSearch *s, int ef)
 {
@@ -385,6 +380,12 @@ set_beyond(HnswCandidate *c, double limit)
 	c->beyond = limit < HNSW_DISTANCE_NO_LIMIT && !(c->distance < limit);
 }
 
+/*
+ * The distance of c->id from the query, as far as the search needs it:
+ * once W holds ef elements, only whether it beats W's farthest, so a
+ * distance past that may be left unfinished (c->beyond; the kernels stop
+ * early, see HnswComputeDistanceWithin).  False if the element is gone.
+ */
 static inline bool
 beam_distance(HnswGraph *graph, HnswSearch *s, HnswCandidate *c, int ef)
 {
