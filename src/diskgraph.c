@@ -28,6 +28,9 @@
 /* How often a neighbour list update is recomputed after a lost race */
 #define HNSW_LINK_RETRIES		10
 
+/* Elements dropped by cuts while relinking that relink_dropped checks */
+#define HNSW_RELINK_QUEUE		64
+
 typedef struct HnswDiskGraph
 {
 	HnswGraph	graph;
@@ -37,10 +40,19 @@ typedef struct HnswDiskGraph
 	uint32		dimensions;		/* the metapage's */
 	HTAB	   *values;			/* copies disk_value made; NULL: no cache */
 
-	/* an insert's: the new element's layer-0 list (see relink_dropped) */
-	const HnswCandidate *new_list;
+	/*
+	 * an insert's: the new element and its layer-0 list as it stands (see
+	 * relink_dropped; a link back to another element can cut it)
+	 */
+	HnswElemId	new_element;
+	HnswElemId *new_list;
 	int			new_count;
-	bool		relinking;		/* in relink_dropped: no nested checks */
+	bool		relinking;		/* in relink_dropped: cuts queue orphans */
+	bool		force_link;		/* relink_one's last try: see HnswAddLink */
+	/* elements cuts made while relinking dropped, and whose lists */
+	HnswElemId	orphans[HNSW_RELINK_QUEUE];
+	HnswElemId	orphan_targets[HNSW_RELINK_QUEUE];
+	int			norphans;
 	int			link_column;	/* a scan's: whose value links it follows */
 } HnswDiskGraph;
 
@@ -376,16 +388,24 @@ HnswDiskGraphKeepValues(HnswGraph *graph)
 }
 
 /*
- * Tell an insert's graph the new element's layer-0 list: relink_dropped
- * does not relink an element the new element lists.
+ * Tell an insert's graph the new element and its layer-0 list (copied):
+ * relink_dropped does not relink an element the new element lists, and
+ * HnswAddLink keeps the copy as the list is cut (a link back to another
+ * element can cut it).
  */
 void
-HnswDiskGraphSetNewList(HnswGraph *graph, const HnswCandidate *list, int count)
+HnswDiskGraphSetNewList(HnswGraph *graph, HnswElemId id,
+						const HnswCandidate *list, int count)
 {
 	HnswDiskGraph *g = (HnswDiskGraph *) graph;
 
-	g->new_list = list;
-	g->new_count = count;
+	g->new_element = id;
+	if (g->new_list == NULL)
+		g->new_list = MemoryContextAlloc(g->scratch.cxt,
+										 sizeof(HnswElemId) * 2 * HNSW_MAX_M);
+	g->new_count = Min(count, 2 * HNSW_MAX_M);
+	for (int i = 0; i < g->new_count; i++)
+		g->new_list[i] = list[i].id;
 }
 
 /*
@@ -540,6 +560,16 @@ HnswDropNeighbors(Relation index, HnswElemId target, ItemPointer upper,
 		unlock_list(&ll, false);
 }
 
+/* Is id among the n candidates of list? */
+static bool
+candidate_in(HnswElemId id, const HnswCandidate *list, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (list[i].id == id)
+			return true;
+	return false;
+}
+
 /* Is id among the n ids of list? */
 static bool
 id_in(HnswElemId id, const HnswElemId *list, int n)
@@ -551,16 +581,115 @@ id_in(HnswElemId id, const HnswElemId *list, int n)
 }
 
 /*
+ * Does some list other than target's name x?  Looked for among the lists
+ * of x's own neighbours (xlist, nx of them; its nearest neighbour's nearly
+ * always does); ylist is room for one list.
+ */
+static bool
+linked_by_neighbor(HnswGraph *graph, HnswElemId x, HnswElemId target,
+				   const HnswElemId *xlist, int nx, HnswElemId *ylist)
+{
+	for (int k = 0; k < nx; k++)
+		if (xlist[k] != target &&
+			id_in(x, ylist, graph->neighbors(graph, xlist[k], 0, ylist)))
+			return true;
+	return false;
+}
+
+/*
+ * Link x, which target's list no longer names, from its nearest
+ * neighbours (trying the first three), unless a list of one of them names
+ * it (linked_by_neighbor).  xlist and ylist are room for two lists.
+ */
+static void
+relink_one(Relation index, HnswGraph *graph, HnswElemId target, HnswElemId x,
+		   HnswElemId *xlist, HnswElemId *ylist, bool wal)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	int			nx = graph->neighbors(graph, x, 0, xlist);
+	Datum		xvalue;
+	HnswCandidate *near;
+	int			nnear = 0;
+	int			tries = 0;
+	bool		gone = false;
+	double		self;
+
+	if (linked_by_neighbor(graph, x, target, xlist, nx, ylist))
+		return;
+
+	/* gone, or its row is dead: nothing to keep */
+	xvalue = graph->value(graph, x);
+	if (xvalue == (Datum) 0 ||
+		!graph->distance_to(graph, xvalue, x, HNSW_DISTANCE_NO_LIMIT,
+							&self, &gone) || gone)
+		return;
+
+	/*
+	 * x's nearest neighbours, nearest first (a compact list is in the order
+	 * of ids, not of distances)
+	 */
+	near = palloc(sizeof(HnswCandidate) * Max(nx, 1));
+	for (int k = 0; k < nx; k++)
+	{
+		if (xlist[k] == target)
+			continue;
+		near[nnear].id = xlist[k];
+		if (!graph->distance_to(graph, xvalue, xlist[k],
+								HNSW_DISTANCE_NO_LIMIT,
+								&near[nnear].distance,
+								&near[nnear].deleted))
+			continue;
+		if (!near[nnear].deleted)
+			nnear++;
+	}
+	qsort(near, nnear, sizeof(HnswCandidate), HnswCandidateCompare);
+	for (int k = 0; k < nnear && tries < 3; k++)
+	{
+		HnswCandidate link;
+		bool		linked;
+
+		tries++;
+		link.id = x;
+		link.distance = near[k].distance;
+		link.deleted = false;
+		g->relinking = true;
+		g->force_link = (tries == 3 || k == nnear - 1);
+		linked = HnswAddLink(index, graph, near[k].id, 0, &link, wal);
+		g->relinking = false;
+		g->force_link = false;
+		if (linked)
+			break;
+	}
+	pfree(near);
+}
+
+/*
+ * Check and link back the elements queued by cuts made while relinking
+ * (queue_orphans); the queue is empty after.
+ */
+static void
+relink_queued(Relation index, HnswGraph *graph, HnswElemId *xlist,
+			  HnswElemId *ylist, bool wal)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+
+	for (int i = 0; i < g->norphans; i++)
+		relink_one(index, graph, g->orphan_targets[i], g->orphans[i],
+				   xlist, ylist, wal);
+	g->norphans = 0;
+}
+
+/*
  * An insert's cut of target's layer-0 list (from seen to list) dropped some
  * elements.  If that was an element's last in-link, no search reaches it
- * until VACUUM links it back (README, "Known limitations").  So for each one
- * dropped, unless the new element lists it, look for another list naming
- * it among the lists of its own neighbours (its nearest neighbour's nearly
- * always does);
- * if none does, link it from its nearest neighbours, trying the first
- * three.  In-links from elements that are not its neighbours are not seen,
- * so a few elements get a link they did not need.  The lists are read one
- * page at a time, and a link is added as any other (HnswAddLink).
+ * until VACUUM links it back (README, "Known limitations").  So each one
+ * dropped, unless the new element lists it, is checked and linked back by
+ * relink_one.  In-links from elements that are not its neighbours are not
+ * seen, so a few elements get a link they did not need.  A link back can
+ * cut a list in turn: the elements such a cut drops are queued
+ * (HnswAddLink, g->orphans) and checked after, at most
+ * HNSW_RELINK_QUEUE of them, so that a chain of cuts ends.  The lists are
+ * read one page at a time, and a link is added as any other (HnswAddLink).
  */
 static void
 relink_dropped(Relation index, HnswGraph *graph, HnswElemId target,
@@ -572,76 +701,67 @@ relink_dropped(Relation index, HnswGraph *graph, HnswElemId target,
 	HnswElemId *xlist = palloc(sizeof(HnswElemId) * max);
 	HnswElemId *ylist = palloc(sizeof(HnswElemId) * max);
 
+	g->norphans = 0;
 	for (int i = 0; i < nseen; i++)
 	{
 		HnswElemId	x = seen[i];
 		bool		listed = false;
-		int			nx;
-		int			tries = 0;
 
 		for (int j = 0; j < nlist && !listed; j++)
 			listed = (list[j].id == x);
-		for (int j = 0; j < g->new_count && !listed; j++)
-			listed = (g->new_list[j].id == x);
-		if (listed)
-			continue;
-
-		nx = graph->neighbors(graph, x, 0, xlist);
-		for (int k = 0; k < nx && !listed; k++)
-			if (xlist[k] != target)
-				listed = id_in(x, ylist, graph->neighbors(graph, xlist[k], 0, ylist));
-		if (listed)
-			continue;
-
-		/*
-		 * x's nearest neighbours, nearest first (a compact list is in the
-		 * order of ids, not of distances)
-		 */
-		{
-			Datum		xvalue = graph->value(graph, x);
-			HnswCandidate *near = palloc(sizeof(HnswCandidate) * Max(nx, 1));
-			int			nnear = 0;
-			bool		gone = false;
-			double		self;
-
-			/* gone, or its row is dead: nothing to keep */
-			if (xvalue == (Datum) 0 ||
-				!graph->distance_to(graph, xvalue, x, HNSW_DISTANCE_NO_LIMIT,
-									&self, &gone))
-				gone = true;
-			for (int k = 0; k < nx && !gone; k++)
-			{
-				if (xlist[k] == target)
-					continue;
-				near[nnear].id = xlist[k];
-				if (!graph->distance_to(graph, xvalue, xlist[k],
-										HNSW_DISTANCE_NO_LIMIT,
-										&near[nnear].distance,
-										&near[nnear].deleted))
-					continue;
-				if (!near[nnear].deleted)
-					nnear++;
-			}
-			qsort(near, nnear, sizeof(HnswCandidate), HnswCandidateCompare);
-			for (int k = 0; k < nnear && tries < 3 && !gone; k++)
-			{
-				HnswCandidate link;
-
-				tries++;
-				link.id = x;
-				link.distance = near[k].distance;
-				link.deleted = false;
-				g->relinking = true;
-				listed = HnswAddLink(index, graph, near[k].id, 0, &link, wal);
-				g->relinking = false;
-				if (listed)
-					break;
-			}
-			pfree(near);
-		}
+		listed = listed || id_in(x, g->new_list, g->new_count);
+		if (!listed)
+			relink_one(index, graph, target, x, xlist, ylist, wal);
 	}
+	relink_queued(index, graph, xlist, ylist, wal);
 	pfree(xlist);
 	pfree(ylist);
+}
+
+/*
+ * A new element id that no list took a link to (the heuristic cut it from
+ * every one it was offered to): link it as relink_one links an element a
+ * cut left without in-links.
+ */
+void
+HnswRelinkNewElement(Relation index, HnswGraph *graph, HnswElemId id,
+					 bool wal)
+{
+	HnswDiskGraph *g = (HnswDiskGraph *) graph;
+	int			max = HnswMaxNeighbors(graph->m, 0);
+	HnswElemId *xlist = palloc(sizeof(HnswElemId) * max);
+	HnswElemId *ylist = palloc(sizeof(HnswElemId) * max);
+
+	g->norphans = 0;
+	/* block 0 is the metapage: no target to leave out */
+	relink_one(index, graph, (HnswElemId) HNSW_METAPAGE_BLKNO << 16, id,
+			   xlist, ylist, wal);
+	relink_queued(index, graph, xlist, ylist, wal);
+	pfree(xlist);
+	pfree(ylist);
+}
+
+/*
+ * Queue for relink_dropped the elements of seen that a cut of target's
+ * list, made while linking an element back, left out of list (its first
+ * kept), as far as the queue has room.
+ */
+static void
+queue_orphans(HnswDiskGraph *g, HnswElemId target, const HnswElemId *seen,
+			  int nseen, const HnswCandidate *list, int kept)
+{
+	for (int i = 0; i < nseen && g->norphans < HNSW_RELINK_QUEUE; i++)
+	{
+		bool		listed = false;
+
+		for (int j = 0; j < kept && !listed; j++)
+			listed = (list[j].id == seen[i]);
+		if (!listed)
+		{
+			g->orphan_targets[g->norphans] = target;
+			g->orphans[g->norphans++] = seen[i];
+		}
+	}
 }
 
 /*
@@ -709,6 +829,23 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 			/* (base belongs to the insert's value cache) */
 			nlist = HnswPruneNeighbors(graph, base, seen, nseen, link,
 									   Min(room, max), list);
+
+			/*
+			 * The last try to link back an element that has lost its last
+			 * in-link keeps it, first (a compact list short of bytes keeps
+			 * its first): the heuristic had cut it from this list's
+			 * neighbourhood before, and would again.  What it displaces is
+			 * checked in turn (queue_orphans).
+			 */
+			if (g->force_link && nlist > 0 &&
+				!candidate_in(link->id, list, nlist))
+			{
+				nlist = Min(nlist + 1, Min(room, max));
+				memmove(&list[1], &list[0], sizeof(HnswCandidate) * (nlist - 1));
+				list[0] = *link;
+			}
+			else if (g->force_link && nlist == 0)
+				list[nlist++] = *link;
 		}
 
 		/* if someone changed the list meanwhile, compute it again */
@@ -736,9 +873,20 @@ HnswAddLink(Relation index, HnswGraph *graph, HnswElemId target, int layer,
 			 * a cut list (by the heuristic, or to the bytes of a compact one)
 			 * may have left an element without in-links
 			 */
-			if (layer == 0 && (nseen >= max || kept < nlist) && !g->relinking)
-				relink_dropped(index, graph, target, seen, nseen, list, kept,
-							   wal);
+			if (layer == 0 && target == g->new_element && g->new_list)
+			{
+				g->new_count = kept;
+				for (int i = 0; i < kept; i++)
+					g->new_list[i] = list[i].id;
+			}
+			if (layer == 0 && (nseen >= room || kept < nlist))
+			{
+				if (g->relinking)
+					queue_orphans(g, target, seen, nseen, list, kept);
+				else
+					relink_dropped(index, graph, target, seen, nseen, list,
+								   kept, wal);
+			}
 			break;
 		}
 	}

@@ -758,8 +758,10 @@ extern void HnswPrefetchIndexPage(Relation index, BlockNumber blkno);
 extern void HnswInitDiskGraph(HnswGraph **graph, Relation index,
 							  HnswDistance *dist, HnswMetaPageData *meta);
 extern void HnswDiskGraphKeepValues(HnswGraph *graph);
-extern void HnswDiskGraphSetNewList(HnswGraph *graph,
+extern void HnswDiskGraphSetNewList(HnswGraph *graph, HnswElemId id,
 									const HnswCandidate *list, int count);
+extern void HnswRelinkNewElement(Relation index, HnswGraph *graph,
+								 HnswElemId id, bool wal);
 extern void HnswFollowValueLinks(HnswGraph *graph, int j);
 extern bool HnswReplaceNeighbors(Relation index, HnswElemId target,
 								 ItemPointer upper, int layer,

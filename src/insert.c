@@ -355,7 +355,9 @@ static void
 link_back(Relation index, HnswGraph *graph, HnswElemId id, int top, int m,
 		  HnswCandidate **lists, int *counts, bool wal)
 {
-	HnswDiskGraphSetNewList(graph, counts[0] > 0 ? lists[0] : NULL, counts[0]);
+	bool		linked = false;
+
+	HnswDiskGraphSetNewList(graph, id, lists[0], counts[0]);
 	for (int l = top; l >= 0; l--)
 		for (int i = 0; i < counts[l]; i++)
 		{
@@ -366,8 +368,12 @@ link_back(Relation index, HnswGraph *graph, HnswElemId id, int top, int m,
 			link.id = id;
 			link.distance = lists[l][i].distance;
 			link.deleted = false;
-			HnswAddLink(index, graph, lists[l][i].id, l, &link, wal);
+			if (HnswAddLink(index, graph, lists[l][i].id, l, &link, wal) &&
+				l == 0)
+				linked = true;
 		}
+	if (counts[0] > 0 && !linked)
+		HnswRelinkNewElement(index, graph, id, wal);
 }
 
 /*
