@@ -214,6 +214,14 @@ class SqlSystem:
             best = max(best, len(lat) / lat.sum())
         return best
 
+    def sweep_row(self, ef, answers, lat):
+        """A sweep's point: recall of the answers, queries/s, p50 and p99
+        of one pass's latencies."""
+        return {"ef_search": ef, "recall": datasets.recall(self.data, answers, self.args.k),
+                "qps": len(lat) / lat.sum(),
+                "p50_ms": float(np.percentile(lat, 50) * 1000),
+                "p99_ms": float(np.percentile(lat, 99) * 1000)}
+
     def driver_sweep(self, efs):
         """For each ef_search: recall, queries/s (best of two passes), p50
         and p99 of the driver shape."""
@@ -233,10 +241,7 @@ class SqlSystem:
             answers, lat = self.driver_pass(cur, "knn", literals)
             _, lat2 = self.driver_pass(cur, "knn", literals)
             best = lat if lat.sum() <= lat2.sum() else lat2
-            row = {"ef_search": ef, "recall": datasets.recall(self.data, answers, self.args.k),
-                   "qps": len(best) / best.sum(),
-                   "p50_ms": float(np.percentile(best, 50) * 1000),
-                   "p99_ms": float(np.percentile(best, 99) * 1000)}
+            row = self.sweep_row(ef, answers, best)
             out.append(row)
             print(f"  {self.name} driver  ef {ef:>4}: recall {row['recall']:.4f}  {row['qps']:>8.0f} q/s  "
                   f"p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms", flush=True)
@@ -269,11 +274,7 @@ class SqlSystem:
                     self.driver_pass(cur, f"knn_{t}", literals[:20])
                     passes[t].append(self.driver_pass(cur, f"knn_{t}", literals))
             for t in tables:
-                answers, best = min(passes[t], key=lambda p: p[1].sum())
-                row = {"ef_search": ef, "recall": datasets.recall(self.data, answers, self.args.k),
-                       "qps": len(best) / best.sum(),
-                       "p50_ms": float(np.percentile(best, 50) * 1000),
-                       "p99_ms": float(np.percentile(best, 99) * 1000)}
+                row = self.sweep_row(ef, *min(passes[t], key=lambda p: p[1].sum()))
                 out[t].append(row)
                 print(f"  {t:<14} ef {ef:>4}: recall {row['recall']:.4f}  {row['qps']:>8.0f} q/s  "
                       f"p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms", flush=True)

@@ -705,12 +705,9 @@ relink_dropped(Relation index, HnswGraph *graph, HnswElemId target,
 	for (int i = 0; i < nseen; i++)
 	{
 		HnswElemId	x = seen[i];
-		bool		listed = false;
 
-		for (int j = 0; j < nlist && !listed; j++)
-			listed = (list[j].id == x);
-		listed = listed || id_in(x, g->new_list, g->new_count);
-		if (!listed)
+		if (!candidate_in(x, list, nlist) &&
+			!id_in(x, g->new_list, g->new_count))
 			relink_one(index, graph, target, x, xlist, ylist, wal);
 	}
 	relink_queued(index, graph, xlist, ylist, wal);
@@ -751,17 +748,11 @@ queue_orphans(HnswDiskGraph *g, HnswElemId target, const HnswElemId *seen,
 			  int nseen, const HnswCandidate *list, int kept)
 {
 	for (int i = 0; i < nseen && g->norphans < HNSW_RELINK_QUEUE; i++)
-	{
-		bool		listed = false;
-
-		for (int j = 0; j < kept && !listed; j++)
-			listed = (list[j].id == seen[i]);
-		if (!listed)
+		if (!candidate_in(seen[i], list, kept))
 		{
 			g->orphan_targets[g->norphans] = target;
 			g->orphans[g->norphans++] = seen[i];
 		}
-	}
 }
 
 /*
